@@ -1,0 +1,33 @@
+"""reformsim: vectorised system-dynamics simulation of public-sector reform roadmaps.
+
+    >>> import reformsim
+    >>> model = reformsim.load_model("teacup.mdl")
+    >>> results = reformsim.simulate(model, params={"Characteristic Time": [5, 10, 20]})
+    >>> results["Teacup Temperature"].shape    # (members, save times)
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from .compiler import CompiledModel
+from .errors import ModelError, ReformsimError, ReformsimWarning, SimulationError, UnsupportedError
+from .results import Failure, Results
+from .simulation import simulate
+
+__all__ = ["load_model", "simulate", "CompiledModel", "Results", "Failure", "ReformsimError",
+           "ModelError", "UnsupportedError", "SimulationError", "ReformsimWarning"]
+__version__ = "0.1.0"
+
+
+def load_model(path: str | Path) -> CompiledModel:
+    """Read a Vensim (.mdl) or XMILE (.xmile, .stmx, .xml) model and compile it once.
+
+    Raises :class:`ModelError` (file, element, problem) for a model that
+    cannot be read, and :class:`UnsupportedError` for one that uses a
+    construct reformsim does not simulate.
+    """
+    from .compiler import compile_model
+    from .translate import read_model
+
+    return compile_model(read_model(path))

@@ -1,0 +1,296 @@
+"""IR -> compiled model: lifted states, dependency orders, and generated numpy source.
+
+The compiler lifts every function with memory (INTEG, SMOOTH*, DELAY*,
+TREND, FORECAST, SAMPLE IF TRUE, INITIAL) into a numbered state, orders the
+equations of the initialisation pass and of the rate pass with graphlib, and
+classifies every value as constant for a run or dynamic. The generated source
+names values only by slot (``v3``, ``s0``); model text never reaches it, only
+numbers written with ``repr(float)``.
+"""
+
+from __future__ import annotations
+
+import graphlib
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Callable
+
+from . import ir
+from .codegen import Emitter, namespace
+from .errors import ModelError
+
+# Which arguments each kind of state needs at initialisation (for its state and
+# its first output), and which its output needs in the rate pass.
+INIT_ARGS = {
+    "integ": (1,), "delay": (1, 2, 3), "delayn": (1, 2, 3), "delay_fixed": (1, 2),
+    "smooth": (2, 3), "trend": (0, 1, 2), "forecast": (0, 1, 2, 3),
+    "sample_if_true": (0, 1, 2), "initial": (0,),
+}
+OUTPUT_ARGS = {
+    "integ": (), "delay": (1,), "delayn": (), "delay_fixed": (), "smooth": (),
+    "trend": (0, 1), "forecast": (0, 1, 2), "sample_if_true": (0, 1), "initial": (),
+}
+# Arguments fixed at t0 that shape the state (orders, buffer lengths).
+STRUCTURAL_ARGS = {"delay": (1, 3), "delayn": (1, 3), "delay_fixed": (1,), "smooth": (3,)}
+DISCRETE = {"delay_fixed", "sample_if_true"}
+
+
+@dataclass(frozen=True)
+class State:
+    """One lifted function with memory.
+
+    ``owner`` is the element whose equation holds it; ``args`` are its
+    arguments with nested states already replaced by references.
+    """
+
+    index: int
+    kind: str
+    args: tuple[ir.Expr, ...]
+    owner: str
+    nonneg: bool = False
+
+    @property
+    def slot(self) -> str:
+        return f"s{self.index}"
+
+
+@dataclass(frozen=True)
+class Node:
+    """An element's equation after lifting (lookups are kept apart)."""
+
+    element: ir.Element
+    slot: str
+    expr: ir.Expr
+
+
+@dataclass
+class CompiledModel:
+    """A model compiled once, ready to be simulated any number of times.
+
+    Holds the IR, the lifted states, the orders of both passes, the
+    classification of values, and the generated initialisation source.
+    Rate-pass programs are generated per structure (delay orders, buffer
+    lengths) by :mod:`reformsim.program` and cached here.
+    """
+
+    ir: ir.ModelIR
+    nodes: dict[str, Node]                 # slot -> node, elements only
+    states: tuple[State, ...]
+    tables: dict[str, ir.Table]             # element ident -> table
+    init_order: tuple[str, ...]             # slots, states included
+    rate_order: tuple[str, ...]             # dynamic slots in evaluation order
+    dynamic: frozenset[str]
+    slots: dict[str, str]                   # element ident -> slot
+    random_sites: int
+    init_source: str
+    init: Callable[..., dict] = field(default=None, repr=False)  # type: ignore[assignment]
+    programs: dict = field(default_factory=dict, repr=False)
+
+    @property
+    def source(self) -> Path:
+        return self.ir.source
+
+    @property
+    def elements(self) -> tuple[ir.Element, ...]:
+        return self.ir.elements
+
+    @property
+    def stocks(self) -> tuple[ir.Element, ...]:
+        return tuple(e for e in self.ir.elements if e.is_stock)
+
+    def slot_of(self, element: ir.Element) -> str:
+        return self.slots[element.ident]
+
+    def constants(self) -> tuple[ir.Element, ...]:
+        """Elements that may be set per member: values fixed for a whole run."""
+        return tuple(n.element for n in self.nodes.values()
+                     if n.slot not in self.dynamic and not _is_stateful_alias(n))
+
+
+def _is_stateful_alias(node: Node) -> bool:
+    return isinstance(node.expr, ir.Ref) and node.expr.ident.startswith("__s")
+
+
+def compile_model(model: ir.ModelIR) -> CompiledModel:
+    """Lift states, order both passes and generate the initialisation source."""
+    lifter = _Lifter(model)
+    nodes, states = lifter.run()
+    slots = {e.ident: f"v{i}" for i, e in enumerate(model.elements) if e.kind != "lookup"}
+    tables = {e.ident: e.expr for e in model.elements if e.kind == "lookup"}
+    resolver = _Resolver(slots, tables, model.source)
+    nodes = {slot: replace(node, expr=resolver.expr(node.expr, node.element.name))
+             for slot, node in nodes.items()}
+    states = tuple(replace(s, args=tuple(resolver.expr(a, s.owner) for a in s.args))
+                   for s in states)
+    graph = _Graph(model.source, nodes, states)
+    init_order = graph.order("init")
+    dynamic = graph.dynamic()
+    rate_order = tuple(s for s in graph.order("rate") if s in dynamic)
+    compiled = CompiledModel(
+        ir=model, nodes=nodes, states=states, tables=tables, init_order=init_order,
+        rate_order=rate_order, dynamic=frozenset(dynamic), slots=slots,
+        random_sites=resolver.random_sites, init_source="")
+    emitter = Emitter(compiled)
+    compiled.init_source = emitter.init_source()
+    names = namespace()
+    emitter.bind(names)
+    exec(compile(compiled.init_source, "<reformsim init pass>", "exec"), names)  # noqa: S102
+    compiled.init = names["init"]
+    return compiled
+
+
+class _Lifter:
+    """Replaces every Stateful in the element equations by a reference to a State."""
+
+    def __init__(self, model: ir.ModelIR) -> None:
+        self.model = model
+        self.states: list[State] = []
+
+    def run(self) -> tuple[dict[str, Node], tuple[State, ...]]:
+        nodes: dict[str, Node] = {}
+        for i, element in enumerate(self.model.elements):
+            if element.kind == "lookup":
+                continue
+            expr = self._lift(element.expr, element.name)  # type: ignore[arg-type]
+            nodes[f"v{i}"] = Node(element, f"v{i}", expr)
+        return nodes, tuple(self.states)
+
+    def _lift(self, expr: ir.Expr, owner: str) -> ir.Expr:
+        if isinstance(expr, ir.Stateful):
+            args = tuple(self._lift(a, owner) for a in expr.args)
+            state = State(len(self.states), expr.kind, args, owner, expr.nonneg)
+            self.states.append(state)
+            return ir.Ref(f"__{state.slot}")
+        if isinstance(expr, (ir.Op, ir.Call)):
+            return replace(expr, args=tuple(self._lift(a, owner) for a in expr.args))
+        if isinstance(expr, (ir.LookupCall, ir.InlineLookup)):
+            return replace(expr, arg=self._lift(expr.arg, owner))
+        return expr
+
+
+class _Resolver:
+    """Rewrites references from element identifiers to slots; numbers random call sites."""
+
+    def __init__(self, slots: dict[str, str], tables: dict[str, ir.Table], source: Path) -> None:
+        self.slots, self.tables, self.source = slots, tables, source
+        self.random_sites = 0
+
+    def expr(self, expr: ir.Expr, owner: str) -> ir.Expr:
+        if isinstance(expr, ir.Ref):
+            if expr.ident == "time":
+                return ir.Ref("time")
+            if expr.ident.startswith("__s"):
+                return ir.Ref(expr.ident[2:])
+            if expr.ident in self.tables:
+                raise ModelError(self.source, owner,
+                                 f"uses the lookup {expr.ident!r} as a value",
+                                 hint="call it with an argument: name(x)")
+            return ir.Ref(self.slots[expr.ident])
+        if isinstance(expr, ir.Call):
+            args = tuple(self.expr(a, owner) for a in expr.args)
+            if expr.func.startswith("random_"):
+                args = (ir.Num(float(self.random_sites)),) + args
+                self.random_sites += 1
+            return ir.Call(expr.func, args)
+        if isinstance(expr, ir.Op):
+            return replace(expr, args=tuple(self.expr(a, owner) for a in expr.args))
+        if isinstance(expr, ir.LookupCall):
+            return replace(expr, arg=self.expr(expr.arg, owner))
+        if isinstance(expr, ir.InlineLookup):
+            return replace(expr, arg=self.expr(expr.arg, owner))
+        return expr
+
+
+# Builtins that read the clock: they depend on ``time`` and on the time step ``dt``.
+CLOCK_FUNCS = {"step", "ramp", "Xramp", "pulse", "Xpulse", "pulse_train", "Xpulse_train"}
+
+
+def references(expr: ir.Expr, phase: str) -> set[str]:
+    """Slots an expression reads in a phase (``init`` or ``rate``), plus ``time`` and ``dt``."""
+    if isinstance(expr, ir.Ref):
+        return {expr.ident}
+    if isinstance(expr, ir.Call) and expr.func == "active_initial":
+        chosen = expr.args[1] if phase == "init" else expr.args[0]
+        return references(chosen, phase)
+    if isinstance(expr, (ir.Op, ir.Call)):
+        found = set().union(*(references(a, phase) for a in expr.args)) if expr.args else set()
+        if isinstance(expr, ir.Call) and expr.func in CLOCK_FUNCS:
+            found |= {"time", "dt"}
+        return found
+    if isinstance(expr, (ir.LookupCall, ir.InlineLookup)):
+        return references(expr.arg, phase)
+    return set()
+
+
+def is_volatile(expr: ir.Expr) -> bool:
+    """True if the expression must be re-evaluated every step whatever it reads."""
+    if isinstance(expr, ir.Call):
+        if expr.func.startswith("random_") or expr.func == "active_initial":
+            return True
+        return any(is_volatile(a) for a in expr.args)
+    if isinstance(expr, ir.Op):
+        return any(is_volatile(a) for a in expr.args)
+    if isinstance(expr, (ir.LookupCall, ir.InlineLookup)):
+        return is_volatile(expr.arg)
+    return False
+
+
+class _Graph:
+    """The dependency graphs of the two passes."""
+
+    def __init__(self, source: Path, nodes: dict[str, Node], states: tuple[State, ...]) -> None:
+        self.source, self.nodes, self.states = source, nodes, states
+        self.names = {slot: n.element.name for slot, n in nodes.items()}
+        self.names.update({s.slot: s.owner for s in states})
+
+    def deps(self, phase: str) -> dict[str, set[str]]:
+        graph = {slot: references(n.expr, phase) for slot, n in self.nodes.items()}
+        wanted = INIT_ARGS if phase == "init" else OUTPUT_ARGS
+        for s in self.states:
+            graph[s.slot] = set().union(set(), *(references(s.args[i], phase) for i in wanted[s.kind]))
+            if phase == "init" and s.kind in STRUCTURAL_ARGS:
+                graph[s.slot].add(self._time_step_slot())
+        # In the rate pass time and dt are the loop's; at initialisation they are the
+        # INITIAL TIME and TIME STEP elements.
+        clock = {"time": self.control_slot("initial_time"), "dt": self.control_slot("time_step")}
+        for slot, deps in graph.items():
+            read = deps & set(clock)
+            deps -= read
+            if phase == "init" and slot != clock["time"]:  # INITIAL TIME sees Time = 0
+                deps |= {clock[r] for r in read}
+        return graph
+
+    def control_slot(self, ident: str) -> str:
+        for slot, node in self.nodes.items():
+            if node.element.ident == ident:
+                return slot
+        raise AssertionError(ident)  # the translator guarantees the control variables
+
+    def _time_step_slot(self) -> str:
+        return self.control_slot("time_step")
+
+    def order(self, phase: str) -> tuple[str, ...]:
+        graph = self.deps(phase)
+        try:
+            return tuple(graphlib.TopologicalSorter(graph).static_order())
+        except graphlib.CycleError as exc:
+            cycle = [self.names.get(s, s) for s in exc.args[1]]
+            what = "initial values" if phase == "init" else "equations"
+            raise ModelError(self.source, cycle[0],
+                             f"circular definition in {what}: " + " -> ".join(cycle),
+                             hint="break the loop with a stock or an INITIAL") from None
+
+    def dynamic(self) -> set[str]:
+        """Slots that change during a run (read time, a state, a random draw...)."""
+        graph = self.deps("rate")
+        dynamic = {s.slot for s in self.states if s.kind != "initial"}
+        dynamic |= {slot for slot, n in self.nodes.items()
+                    if "time" in references(n.expr, "rate") or is_volatile(n.expr)}
+        changed = True
+        while changed:
+            changed = False
+            for slot, deps in graph.items():
+                if slot not in dynamic and deps & dynamic:
+                    dynamic.add(slot)
+                    changed = True
+        return dynamic

@@ -1,0 +1,41 @@
+"""Errors reformsim reports to a user, and the "did you mean" helper."""
+
+from __future__ import annotations
+
+import difflib
+from collections.abc import Iterable
+from pathlib import Path
+
+
+class ReformsimError(Exception):
+    """Base class for every error reformsim reports to a user."""
+
+
+class ModelError(ReformsimError):
+    """A model file is invalid, or a request names something the model lacks."""
+
+    def __init__(self, source: Path | str, element: str, problem: str, hint: str = "") -> None:
+        self.source, self.element, self.problem, self.hint = Path(source), element, problem, hint
+        super().__init__(str(self))
+
+    def __str__(self) -> str:
+        text = f"{self.source.name}: {self.element!r}: {self.problem}"
+        return f"{text}\n  hint: {self.hint}" if self.hint else text
+
+
+class UnsupportedError(ModelError):
+    """The model uses a construct reformsim does not simulate (yet)."""
+
+
+class SimulationError(ReformsimError):
+    """A simulation request cannot be carried out as asked."""
+
+
+class ReformsimWarning(UserWarning):
+    """Something worth a user's attention that did not stop the run."""
+
+
+def did_you_mean(name: str, known: Iterable[str]) -> str:
+    """Return "did you mean 'x'?" for the closest known name, or ""."""
+    close = difflib.get_close_matches(name, list(known), n=1, cutoff=0.6)
+    return f"did you mean {close[0]!r}?" if close else ""

@@ -1,0 +1,165 @@
+"""Vectorised Vensim/XMILE builtins, as called by generated code.
+
+Every function takes and returns arrays of shape ``(E,)`` or ``(1,)`` (one
+value per ensemble member, or one shared by all); ``t`` and ``dt`` are
+plain floats in the rate pass and may be arrays in the initialisation pass.
+Timing conventions follow Vensim's documentation; where PySD differs, the
+difference is noted (``docs/semantics.md``).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from scipy import special
+
+SMALL_VENSIM = 1e-6  # what Vensim treats as zero in XIDZ, ZIDZ, QUANTUM
+
+
+def step(t, dt, height, start):
+    """STEP: ``height`` from the first grid time with ``t + dt/2 > start``."""
+    return height * (t + dt / 2 > start)
+
+
+def ramp(t, slope, start, finish):
+    """RAMP: 0 before ``start``, then ``slope * (t - start)`` until ``finish``."""
+    return (t + SMALL_VENSIM > start) * slope * (np.minimum(finish, t) - start)
+
+
+def xramp(t, slope, start):
+    """XMILE RAMP(slope, start): no end."""
+    return (t + SMALL_VENSIM > start) * slope * (t - start)
+
+
+def pulse(t, dt, start, width):
+    """PULSE as Vensim documents it: ``start < t + dt/2 < start + width``; width 0 means dt.
+
+    PySD differs: it returns 0 for width 0 and fires one step late for a
+    start between grid times.
+    """
+    width = np.where(width == 0, dt, width)
+    centre = t + dt / 2
+    return ((centre > start) & (centre < start + width)) * 1.0
+
+
+def pulse_train(t, dt, start, interval, width, end):
+    """PULSE TRAIN(start, width, tbetween, end), with Vensim's half-step rule as in PULSE."""
+    width = np.where(width == 0, dt, width)
+    centre = t + dt / 2
+    with np.errstate(divide="ignore", invalid="ignore"):
+        phase = np.where(interval > 0, np.mod(centre - start, interval), centre - start)
+    return ((centre > start) & (centre < end) & (phase < width)) * 1.0
+
+
+def xpulse(t, dt, start, magnitude):
+    """XMILE PULSE(magnitude, start): ``magnitude / dt`` for one step at ``start``."""
+    return np.where((start - SMALL_VENSIM <= t) & (t < start + 0.5 * dt), magnitude / dt, 0.0)
+
+
+def xpulse_train(t, dt, start, interval, magnitude):
+    """XMILE PULSE(magnitude, start, interval): repeats every ``interval`` (0: once)."""
+    once = (start - SMALL_VENSIM <= t) & (t < start + 0.5 * dt)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        repeat = (start <= t) & (np.mod(t - start + SMALL_VENSIM, interval) < 0.5 * dt)
+    return np.where(np.where(interval == 0, once, repeat), magnitude / dt, 0.0)
+
+
+def xidz(numerator, denominator, fallback):
+    """XIDZ: ``numerator / denominator``, or ``fallback`` where the denominator is ~0."""
+    return np.where(np.abs(denominator) < SMALL_VENSIM, fallback, numerator / denominator)
+
+
+def zidz(numerator, denominator):
+    """ZIDZ: ``numerator / denominator``, or 0 where the denominator is ~0."""
+    return np.where(np.abs(denominator) < SMALL_VENSIM, 0.0, numerator / denominator)
+
+
+def integer(x):
+    """INTEGER: truncation toward zero."""
+    return np.trunc(x)
+
+
+def quantum(a, b):
+    """QUANTUM: ``b * INTEGER(a / b)``, or ``a`` where ``b`` is ~0 or negative."""
+    return np.where(b < SMALL_VENSIM, a, b * np.trunc(a / b))
+
+
+def modulo(x, m):
+    """MODULO as PySD and Vensim compute it: ``x - QUANTUM(x, m)``."""
+    return x - quantum(x, m)
+
+
+def log(x, base):
+    """LOG(x, base)."""
+    return np.log(x) / np.log(base)
+
+
+def lookup(x, xs, ys, mode):
+    """Evaluate a graphical function at ``x``.
+
+    ``xs``/``ys`` are 1-D arrays. ``interpolate`` holds the end values beyond
+    the table (Vensim), ``extrapolate`` continues the end segments (XMILE),
+    ``hold_backward`` keeps the value of the last point at or below ``x``.
+    """
+    if mode == "hold_backward":
+        index = np.clip(np.searchsorted(xs, x, side="right") - 1, 0, len(xs) - 1)
+        return ys[index]
+    inside = np.interp(x, xs, ys)
+    if mode != "extrapolate" or len(xs) < 2:
+        return inside
+    low = ys[0] + (ys[1] - ys[0]) / (xs[1] - xs[0]) * (x - xs[0])
+    high = ys[-1] + (ys[-1] - ys[-2]) / (xs[-1] - xs[-2]) * (x - xs[-1])
+    return np.where(x < xs[0], low, np.where(x > xs[-1], high, inside))
+
+
+# --- random numbers --------------------------------------------------------------------------
+# Counter-based: a draw is a hash of (member key, call site, step, seed argument), so member i
+# gets the same numbers whatever the ensemble around it, and runs are reproducible.
+
+_MASK = (1 << 64) - 1
+_MIX = np.array([0x9E3779B97F4A7C15, 0xBF58476D1CE4E5B9, 0x94D049BB133111EB,
+                 0xD6E8FEB86659FD93], dtype=np.uint64)
+
+_SHIFTS = np.array([30, 27, 31], dtype=np.uint64)
+
+
+def _splitmix(z):
+    z = z ^ (z >> _SHIFTS[0])
+    z = z * _MIX[1:2]
+    z = z ^ (z >> _SHIFTS[1])
+    z = z * _MIX[2:3]
+    return z ^ (z >> _SHIFTS[2])
+
+
+def uniform01(keys, site, step_index, seed):
+    """Uniform draws in (0, 1), one per member key; ``keys`` is a uint64 array."""
+    seed_bits = np.round(np.asarray(seed, dtype=float) * 1000.0).astype(np.int64).view(np.uint64)
+    counter = np.array([(site * 0xD6E8FEB86659FD93 + step_index) & _MASK], dtype=np.uint64)
+    z = _splitmix(keys * _MIX[0:1] + counter)
+    z = _splitmix(z ^ seed_bits)
+    return ((z >> np.uint64(11)).astype(np.float64) + 0.5) * (1.0 / 9007199254740992.0)
+
+
+def random_0_1(u):
+    """RANDOM 0 1."""
+    return u
+
+
+def random_uniform(u, low, high):
+    """RANDOM UNIFORM(min, max, seed)."""
+    return low + (high - low) * u
+
+
+def random_normal(u, low, high, mean, sd):
+    """RANDOM NORMAL(min, max, mean, sd, seed): a normal truncated to [min, max]."""
+    with np.errstate(divide="ignore", invalid="ignore"):
+        a = special.ndtr(xidz(low - mean, sd, -np.inf))
+        b = special.ndtr(xidz(high - mean, sd, np.inf))
+        return np.clip(mean + sd * special.ndtri(a + u * (b - a)), low, high)
+
+
+def random_exponential(u, low, high, shift, stretch):
+    """RANDOM EXPONENTIAL(min, max, shift, stretch, seed), truncated to [min, max]."""
+    with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+        loc = np.maximum(low, shift)
+        span = xidz(high - loc, stretch, np.inf)
+        return loc - stretch * np.log1p(-u * -np.expm1(-span))

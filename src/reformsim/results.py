@@ -1,0 +1,95 @@
+"""Results of a simulation: arrays plus their labels, and conversions to pandas/xarray."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from .errors import SimulationError, did_you_mean
+
+
+@dataclass(frozen=True)
+class Failure:
+    """Where a member first went non-finite."""
+
+    variable: str
+    time: float
+
+    def __str__(self) -> str:
+        return f"{self.variable!r} is not finite at time {self.time:g}"
+
+
+@dataclass
+class Results:
+    """Trajectories of N members at T save times for V variables.
+
+    ``values`` has shape (N, T, V); ``names`` are the variables as written in
+    the model, with their ``units`` and ``docs``; ``failures`` maps a member
+    index to where it first went NaN/inf (members not listed are finite).
+    """
+
+    values: np.ndarray
+    times: np.ndarray
+    names: tuple[str, ...]
+    units: dict[str, str]
+    docs: dict[str, str]
+    failures: dict[int, Failure] = field(default_factory=dict)
+    params: dict[str, np.ndarray] = field(default_factory=dict)
+    method: str = "euler"
+
+    @property
+    def size(self) -> int:
+        """Number of members N."""
+        return self.values.shape[0]
+
+    @property
+    def ok(self) -> np.ndarray:
+        """Boolean (N,): True where the member stayed finite."""
+        flags = np.ones(self.size, dtype=bool)
+        flags[list(self.failures)] = False
+        return flags
+
+    def status(self, member: int) -> str:
+        """'ok', or where the member went non-finite."""
+        failure = self.failures.get(member)
+        return "ok" if failure is None else str(failure)
+
+    def column(self, name: str) -> int:
+        if name in self.names:
+            return self.names.index(name)
+        raise SimulationError(f"{name!r} is not in these results; "
+                              + (did_you_mean(name, self.names) or f"they hold {list(self.names)}"))
+
+    def __getitem__(self, name: str) -> np.ndarray:
+        """Array (N, T) of one variable."""
+        return self.values[:, :, self.column(name)]
+
+    def to_dataframe(self, member: int | None = None) -> Any:
+        """One member as a DataFrame: index = time, columns = variable names.
+
+        ``member`` may be omitted when there is only one.
+        """
+        import pandas as pd
+
+        if member is None:
+            if self.size != 1:
+                raise SimulationError(f"these results hold {self.size} members; "
+                                      "pass member=i, or use to_xarray()")
+            member = 0
+        frame = pd.DataFrame(self.values[member], index=pd.Index(self.times, name="time"),
+                             columns=list(self.names))
+        return frame
+
+    def to_xarray(self) -> Any:
+        """An xarray Dataset with one variable per name over (member, time)."""
+        import xarray as xr
+
+        data = {name: (("member", "time"), self.values[:, :, i],
+                       {"units": self.units.get(name, ""), "description": self.docs.get(name, "")})
+                for i, name in enumerate(self.names)}
+        dataset = xr.Dataset(data, coords={"member": np.arange(self.size), "time": self.times})
+        dataset["status"] = ("member", np.array([self.status(i) for i in range(self.size)]))
+        dataset.attrs["method"] = self.method
+        return dataset

@@ -1,0 +1,408 @@
+"""simulate(): members -> initialisation -> structure groups -> integration -> Results."""
+
+from __future__ import annotations
+
+import math
+import os
+import warnings
+from dataclasses import dataclass
+from typing import Any, Mapping
+
+import numpy as np
+
+from . import integrators
+from .codegen import namespace, Emitter
+from .compiler import STRUCTURAL_ARGS, CompiledModel
+from .errors import ReformsimWarning, SimulationError, did_you_mean
+from .program import Structure, build_program, initial_states, update_discrete
+from .results import Failure, Results
+
+DEFAULT_CHUNK = 16_384   # members integrated together; keeps the working set in cache
+Values = Mapping[str, Any]
+
+
+@dataclass(frozen=True)
+class _Request:
+    """A simulate() call with its names resolved to slots and its values to arrays."""
+
+    size: int
+    overrides: dict[str, np.ndarray]        # element slot -> (1,) or (N,)
+    initial: dict[int, np.ndarray]          # state index -> (1,) or (N,)
+    outputs: tuple[str, ...]                # element slots
+    keys: np.ndarray                        # (N,) uint64 random stream keys
+    method: str
+
+
+def simulate(model: CompiledModel, params: Values | None = None, initial: Values | None = None,
+             method: str = "euler", outputs: list[str] | tuple[str, ...] | None = None, *,
+             size: int | None = None, streams: Any = None, seed: int = 0,
+             chunk_size: int | None = None, rtol: float = 1e-6, atol: float = 1e-9) -> Results:
+    """Integrate every member of an ensemble in one vectorised pass.
+
+    Parameters
+    ----------
+    model
+        From :func:`reformsim.load_model`.
+    params, initial
+        Map names as written in the model (case and ``_``/space insensitive)
+        to a number or a 1-D array with one value per member: constants in
+        ``params``, stock initial values in ``initial``.
+    method
+        ``euler`` (Vensim's, bit-compatible with PySD), ``rk4``, or a
+        :func:`scipy.integrate.solve_ivp` method (``RK45``, ``LSODA``...).
+    outputs
+        Variables to keep (default: every variable but lookups and control
+        variables). Only these are stored: N x T x V floats.
+    size
+        Number of members N when no array says it (e.g. random models).
+    streams, seed
+        Random-stream key of each member (default ``0..N-1``) and a seed
+        mixed into every key: member i of an ensemble equals the single run
+        with ``streams=[i]``.
+    chunk_size
+        Members integrated together (default 16,384); results are the same
+        for any value.
+    """
+    request = _resolve(model, params or {}, initial or {}, outputs, method, size, streams, seed)
+    times, grid_of = _time_grid(model, request)
+    n_out = len(request.outputs)
+    _check_memory(request.size, len(times), n_out)
+    out = np.empty((len(times), n_out, request.size))  # (T, V, N): saves write contiguously
+    failures: dict[int, Failure] = {}
+    chunk = max(1, int(chunk_size or DEFAULT_CHUNK))
+    with np.errstate(all="ignore"):
+        for lo in range(0, request.size, chunk):
+            hi = min(request.size, lo + chunk)
+            _run_chunk(model, request, lo, hi, out, grid_of, failures)
+    names = tuple(model.nodes[s].element.name for s in request.outputs)
+    _find_failures(out, times, names, failures)
+    if failures:
+        warnings.warn(f"{len(failures)} of {request.size} members went NaN/inf "
+                      f"(first: member {min(failures)}, {failures[min(failures)]}); "
+                      "see Results.failures", ReformsimWarning, stacklevel=2)
+    elements = [model.nodes[s].element for s in request.outputs]
+    return Results(values=out.transpose(2, 0, 1), times=times, names=names,
+                   units={e.name: e.units for e in elements},
+                   docs={e.name: e.documentation for e in elements},
+                   failures=dict(sorted(failures.items())),
+                   params={model.nodes[s].element.name: v for s, v in request.overrides.items()},
+                   method=method)
+
+
+# --- resolving names and values --------------------------------------------------------------
+
+def _normal(name: str) -> str:
+    return " ".join(name.replace("_", " ").split()).lower().strip('"')
+
+
+def _lookup_name(model: CompiledModel, name: str, what: str) -> str:
+    by_name = {_normal(n.element.name): slot for slot, n in model.nodes.items()}
+    slot = by_name.get(_normal(str(name)))
+    if slot is None:
+        known = [n.element.name for n in model.nodes.values()]
+        hint = did_you_mean(str(name), known)
+        raise SimulationError(f"{model.source.name}: {what} {name!r} is not in the model"
+                              + (f"; {hint}" if hint else ""))
+    return slot
+
+
+def _as_values(name: str, value: Any) -> np.ndarray:
+    try:
+        array = np.asarray(value, dtype=np.float64)
+    except (TypeError, ValueError):
+        raise SimulationError(f"{name!r}: expected a number or a 1-D array of numbers, "
+                              f"got {value!r}") from None
+    if array.ndim > 1:
+        raise SimulationError(f"{name!r}: expected a number or a 1-D array, got shape {array.shape}")
+    return array.reshape(-1)
+
+
+def _resolve(model: CompiledModel, params: Values, initial: Values, outputs: Any, method: str,
+             size: int | None, streams: Any, seed: int) -> _Request:
+    if method not in integrators.METHODS:
+        raise SimulationError(f"unknown method {method!r}; expected one of {list(integrators.METHODS)}")
+    overrides: dict[str, np.ndarray] = {}
+    settable = {model.slot_of(e) for e in model.constants()}
+    for name, value in params.items():
+        slot = _lookup_name(model, name, "parameter")
+        if slot not in settable:
+            raise SimulationError(f"{model.source.name}: {model.nodes[slot].element.name!r} is not "
+                                  "a constant (it changes during the run), so it cannot be set"
+                                  "\n  hint: set the constants it is computed from")
+        overrides[slot] = _as_values(name, value)
+    stock_states = {model.slot_of(e): int(e_ref[1:]) for e in model.stocks
+                    for e_ref in [model.nodes[model.slot_of(e)].expr.ident]}  # type: ignore[union-attr]
+    inits: dict[int, np.ndarray] = {}
+    for name, value in initial.items():
+        slot = _lookup_name(model, name, "stock")
+        if slot not in stock_states:
+            raise SimulationError(f"{model.source.name}: {model.nodes[slot].element.name!r} is not "
+                                  "a stock, so it has no initial value to set")
+        inits[stock_states[slot]] = _as_values(name, value)
+    lengths = {len(v) for v in (*overrides.values(), *inits.values()) if len(v) != 1}
+    if size is not None:
+        lengths.add(int(size))
+    if len(lengths) > 1:
+        raise SimulationError(f"per-member arrays differ in length: {sorted(lengths)}")
+    n = lengths.pop() if lengths else 1
+    if n < 1:
+        raise SimulationError("an ensemble needs at least one member")
+    slots = _outputs(model, outputs)
+    keys = np.arange(n) if streams is None else _as_values("streams", streams)
+    if len(keys) != n:
+        raise SimulationError(f"streams has {len(keys)} keys for {n} members")
+    keys = keys.astype(np.int64).view(np.uint64) ^ np.uint64(int(seed) & ((1 << 64) - 1))
+    _refuse_method(model, method)
+    return _Request(n, overrides, inits, slots, keys, method)
+
+
+def _outputs(model: CompiledModel, outputs: Any) -> tuple[str, ...]:
+    if outputs is None:
+        return tuple(s for s, n in model.nodes.items() if n.element.kind == "aux")
+    if isinstance(outputs, str):
+        outputs = [outputs]
+    return tuple(_lookup_name(model, name, "output") for name in outputs)
+
+
+def _refuse_method(model: CompiledModel, method: str) -> None:
+    if method == "euler":
+        return
+    kinds = {s.kind for s in model.states}
+    problems = sorted(kinds & {"delay_fixed", "sample_if_true", "delayn"})
+    if any(s.nonneg for s in model.states):
+        problems.append("non-negative stocks")
+    if model.random_sites:
+        problems.append("RANDOM functions")
+    if problems:
+        raise SimulationError(f"{model.source.name}: method {method!r} cannot integrate "
+                              f"{', '.join(problems)}; use method='euler'")
+
+
+def _check_memory(n: int, t: int, v: int) -> None:
+    need = n * t * v * 8
+    try:
+        available = os.sysconf("SC_AVPHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
+    except (ValueError, OSError, AttributeError):
+        return
+    if need > 0.8 * available:
+        raise SimulationError(
+            f"the results would need {need / 2**30:.1f} GiB ({n} members x {t} save times x "
+            f"{v} variables) but {available / 2**30:.1f} GiB are free"
+            "\n  hint: keep fewer variables (outputs=[...]) or save less often (SAVEPER)")
+
+
+# --- the time grid and the clock -------------------------------------------------------------
+
+_CONTROLS = ("initial_time", "time_step", "saveper", "final_time")
+
+
+def _time_grid(model: CompiledModel, request: _Request):
+    """Save times for the whole request, and a function giving each group's grid."""
+    grids: dict[tuple, list] = {}
+
+    def grid_of(controls: dict[str, float], clock) -> list:
+        key = tuple(controls[c] for c in _CONTROLS)
+        if key not in grids:
+            grids[key] = integrators.time_grid(controls["initial_time"], clock)
+        return grids[key]
+
+    # the save times come from member 0's grid; groups must agree (checked per chunk)
+    values = _init_values(model, request, 0, 1)
+    controls = _controls(model, values, np.array([0]), 1)
+    points = grid_of(controls, _clock(model, values, controls))
+    return integrators.saved_times(points), grid_of
+
+
+def _controls(model: CompiledModel, values: dict, members: np.ndarray, size: int) -> dict[str, float]:
+    found = {}
+    for ident in _CONTROLS:
+        v = np.asarray(values[model.slots[ident]], dtype=float).reshape(-1)
+        v = v if len(v) == 1 else v[members]
+        if not np.all(v == v[0]):
+            raise AssertionError("structure groups share control values")  # grouping guarantees
+        found[ident] = float(v[0])
+    return found
+
+
+def _clock(model: CompiledModel, values: dict, controls: dict[str, float]):
+    """(dt, saveper, final) at time t: constants, or a generated function if they vary in time."""
+    slots = [model.slots[c] for c in ("time_step", "saveper", "final_time")]
+    if not any(s in model.dynamic for s in slots):
+        fixed = (controls["time_step"], controls["saveper"], controls["final_time"])
+        return lambda t: fixed
+    needed = _closure(model, slots)
+    if any(s.startswith("s") or s not in model.rate_order for s in needed if s in model.dynamic):
+        raise SimulationError(f"{model.source.name}: a control variable depends on a stock; "
+                              "reformsim needs TIME STEP, SAVEPER and FINAL TIME to depend on "
+                              "Time and constants only")
+    emitter = Emitter(model, phase="rate")
+    body = [f"    {s} = {emitter.expr(model.nodes[s].expr)}"
+            for s in model.rate_order if s in needed]
+    emitter.used.update(slots)
+    computed = {s for s in model.rate_order if s in needed}
+    loads = [f"    {u} = C[{u!r}]" for u in sorted(emitter.used - computed)]
+    source = "\n".join(["def clock(t, dt, C, K, n):"] + loads + body
+                       + ["    return (" + ", ".join(slots) + ")"]) + "\n"
+    names = namespace()
+    emitter.bind(names)
+    exec(compile(source, "<reformsim clock>", "exec"), names)  # noqa: S102 - slots only
+    clock, dt = names["clock"], controls["time_step"]
+
+    def evaluate(t: float) -> tuple[float, float, float]:
+        found = clock(t, dt, values, None, 0)
+        arrays = [np.asarray(v, dtype=float).reshape(-1) for v in found]
+        if any(not np.all(a == a[0]) for a in arrays):
+            raise SimulationError("members differ in a time-varying TIME STEP, SAVEPER or FINAL "
+                                  "TIME; run them separately")
+        return tuple(float(a[0]) for a in arrays)  # type: ignore[return-value]
+
+    return evaluate
+
+
+def _closure(model: CompiledModel, slots: list[str]) -> set[str]:
+    from .compiler import references
+    needed, todo = set(), list(slots)
+    while todo:
+        slot = todo.pop()
+        if slot in needed:
+            continue
+        needed.add(slot)
+        if slot in model.nodes and slot in model.dynamic:
+            todo += [r for r in references(model.nodes[slot].expr, "rate") if r not in ("time", "dt")]
+        elif slot.startswith("s"):
+            needed.add(slot)
+    return needed
+
+
+# --- running a chunk --------------------------------------------------------------------------
+
+def _init_values(model: CompiledModel, request: _Request, lo: int, hi: int) -> dict[str, Any]:
+    def part(v: np.ndarray) -> np.ndarray:
+        return v if len(v) == 1 else v[lo:hi]
+
+    return model.init({s: part(v) for s, v in request.overrides.items()},
+                {j: part(v) for j, v in request.initial.items()}, request.keys[lo:hi])
+
+
+def _structures(model: CompiledModel, values: dict, size: int) -> tuple[np.ndarray, np.ndarray]:
+    """Per member: control values and state shapes; returns (unique rows, group of each member)."""
+    columns = [np.broadcast_to(np.asarray(values[model.slots[c]], float).reshape(-1), (size,))
+               for c in _CONTROLS]
+    dt = columns[1]
+    for s in model.states:
+        if s.kind not in STRUCTURAL_ARGS:
+            columns.append(np.zeros(size))
+            continue
+        def arg(k: int) -> np.ndarray:
+            return np.broadcast_to(np.asarray(values[f"a{s.index}_{k}"], float).reshape(-1), (size,))
+
+        if s.kind == "delay_fixed":
+            order = np.round(np.maximum(arg(1) / dt, 1) + 1e-6)
+        else:
+            order = np.trunc(arg(3))
+            if s.kind == "delayn":  # Vensim lowers DELAY N's order, not DELAY3's (see docs)
+                order = _reduce_order(model, s, order, arg(1), dt)
+        if not np.all(np.isfinite(order)) or np.any(order < 1):
+            raise SimulationError(f"{model.source.name}: {s.owner!r}: the delay/smooth order or "
+                                  "length is not a positive number at the initial time")
+        columns.append(order)
+    table = np.stack(columns, axis=1)
+    return np.unique(table, axis=0, return_inverse=True)
+
+
+def _reduce_order(model: CompiledModel, s, order: np.ndarray, time: np.ndarray, dt: np.ndarray) -> np.ndarray:
+    # PySD and Vensim lower a delay's order until order * TIME STEP <= delay time.
+    reduced = order.copy()
+    while np.any(too_long := (reduced * dt > time) & (reduced > 0)):
+        reduced = np.where(too_long, reduced - 1, reduced)
+    if np.any(reduced != order):
+        warnings.warn(f"{model.source.name}: {s.owner!r}: delay time shorter than order x TIME "
+                      f"STEP; order lowered to {int(reduced.min())}", ReformsimWarning, stacklevel=4)
+    return reduced
+
+
+def _run_chunk(model: CompiledModel, request: _Request, lo: int, hi: int, out: np.ndarray,
+               grid_of, failures: dict[int, Failure]) -> None:
+    size = hi - lo
+    values = _init_values(model, request, lo, hi)
+    values["__size__"] = size
+    table, group_of = _structures(model, values, size)
+    group_of = group_of.reshape(-1)
+    for g, row in enumerate(table):
+        members = np.flatnonzero(group_of == g)
+        contiguous = len(table) == 1
+        target = out[:, :, lo:hi] if contiguous else np.empty(out.shape[:2] + (len(members),))
+        _run_group(model, request, values, row, members, lo, target, grid_of, failures)
+        if not contiguous:
+            out[:, :, lo + members] = target
+
+
+def _run_group(model, request, values, row, members, lo, out, grid_of, failures) -> None:
+    size, chunk_size = len(members), values["__size__"]
+    controls = dict(zip(_CONTROLS, (float(x) for x in row[:4])))
+    structure = Structure(tuple(int(x) for x in row[4:]))
+    program = build_program(model, structure, request.outputs)
+    points = grid_of(controls, _clock(model, values, controls))
+    if sum(p.save for p in points) != out.shape[0]:
+        raise SimulationError("members differ in INITIAL TIME, FINAL TIME or SAVEPER; "
+                              "run them separately")
+    Y, X, pipes = initial_states(model, program, values, members, size)
+    keys = request.keys[lo + members]
+    C = _group_constants(values, members, chunk_size)
+    system = program.make(C, X, keys)
+    bad_time = np.full(size, -1, dtype=np.int64)
+    bad_row = np.zeros(size, dtype=np.int64)
+
+    def after_step(updates):
+        update_discrete(model, program, X, pipes, updates)
+
+    def on_save(i, Yt):
+        # a sum is cheaper than isfinite().all(); it can overflow, so confirm before acting
+        if not math.isfinite(Yt.sum()) and not np.isfinite(Yt).all():
+            fresh = (~np.isfinite(Yt)).any(axis=0) & (bad_time < 0)
+            bad_time[fresh] = i
+            bad_row[fresh] = np.argmax(~np.isfinite(Yt[:, fresh]), axis=0)
+
+    if request.method == "euler":
+        integrators.euler(system, points, Y, out, after_step if X else None,
+                          program.nonneg_rows, on_save)
+    elif request.method == "rk4":
+        integrators.rk4(system, points, Y, out, on_save)
+    else:
+        integrators.solve(system, points, Y, out, request.method, 1e-6, 1e-9, on_save)
+    for col, slot in enumerate(request.outputs):
+        if slot not in model.dynamic:
+            out[:, col, :] = np.broadcast_to(np.asarray(C[slot], float).reshape(-1), (size,))
+    times = integrators.saved_times(points)
+    for k in np.flatnonzero(bad_time >= 0):
+        failures[lo + int(members[k])] = Failure(_row_owner(model, program, int(bad_row[k])),
+                                                 float(times[bad_time[k]]))
+
+
+def _group_constants(values: dict, members: np.ndarray, chunk_size: int) -> dict[str, Any]:
+    """The init pass's values restricted to one group's members (shared values stay (1,))."""
+    if len(members) == chunk_size:
+        return values
+    return {name: v[members] if np.ndim(v) >= 1 and np.shape(v)[0] == chunk_size > 1 else v
+            for name, v in values.items()}
+
+
+def _row_owner(model: CompiledModel, program, row: int) -> str:
+    for j, rows in program.rows.items():
+        if rows.start <= row < rows.stop:
+            return model.states[j].owner
+    return "?"
+
+
+def _find_failures(out: np.ndarray, times: np.ndarray, names: tuple[str, ...],
+                   failures: dict[int, Failure]) -> None:
+    """Earliest non-finite output of each member (out is T x V x N), if earlier than its states'."""
+    if out.size == 0 or np.isfinite(out).all():
+        return
+    bad = ~np.isfinite(out)
+    for member in np.flatnonzero(bad.any(axis=(0, 1))):
+        t_index = int(np.argmax(bad[:, :, member].any(axis=1)))
+        variable = names[int(np.argmax(bad[t_index, :, member]))]
+        earlier = failures.get(int(member))
+        if earlier is None or times[t_index] <= earlier.time:
+            failures[int(member)] = Failure(variable, float(times[t_index]))

@@ -1,0 +1,282 @@
+"""Model files -> reformsim IR, through PySD's translators (the only importer of pysd).
+
+PySD's Vensim and XMILE translators give an AbstractModel; this module turns
+it into :mod:`reformsim.ir` and refuses, naming file, element and construct,
+anything the engine does not simulate.
+"""
+
+from __future__ import annotations
+
+import warnings
+from pathlib import Path
+from typing import Any, Callable
+
+import numpy as np
+
+from . import ir
+from .errors import ModelError, UnsupportedError, did_you_mean
+
+SUFFIXES = {".mdl": "vensim", ".xmile": "xmile", ".stmx": "xmile", ".xml": "xmile"}
+
+# Builtin calls the engine simulates, with the argument counts it accepts.
+BUILTINS: dict[str, tuple[int, ...]] = {
+    "abs": (1,), "min": (2,), "max": (2,), "sqrt": (1,), "exp": (1,), "ln": (1,),
+    "log": (2,), "sin": (1,), "cos": (1,), "tan": (1,), "arcsin": (1,), "arccos": (1,),
+    "arctan": (1,), "sinh": (1,), "cosh": (1,), "tanh": (1,), "power": (2,), "pi": (0,),
+    "integer": (1,), "quantum": (2,), "modulo": (2,), "if_then_else": (3,),
+    "xidz": (3,), "zidz": (2,), "step": (2,), "ramp": (3,), "Xramp": (2,),
+    "pulse": (2,), "Xpulse": (2,), "pulse_train": (4,), "Xpulse_train": (3,),
+    "active_initial": (2,), "vmin_xmile": (1,), "vmax_xmile": (1,),
+    "random_0_1": (0,), "random_uniform": (3,), "random_normal": (5,),
+    "random_exponential": (5,),
+}
+
+# Readable names of what the engine refuses, for error messages.
+_CONSTRUCTS = {
+    "AllocateAvailableStructure": "ALLOCATE AVAILABLE",
+    "AllocateByPriorityStructure": "ALLOCATE BY PRIORITY",
+    "GetLookupsStructure": "GET XLS/DIRECT LOOKUPS (external data)",
+    "GetDataStructure": "GET XLS/DIRECT DATA (external data)",
+    "GetConstantsStructure": "GET XLS/DIRECT CONSTANTS (external data)",
+    "DataStructure": "a data variable (:=) read from a data file",
+    "SubscriptsReferenceStructure": "subscripts",
+    "ndarray": "an array literal (subscripts)",
+}
+_HINT = "see docs/supported.md for what reformsim simulates"
+
+
+def ident(name: str) -> str:
+    """Identifier PySD's translators use for references to ``name``."""
+    return name.lower().replace(" ", "_")
+
+
+def read_model(path: str | Path) -> ir.ModelIR:
+    """Read a Vensim (.mdl) or XMILE (.xmile, .stmx, .xml) file into the IR."""
+    path = Path(path)
+    kind = SUFFIXES.get(path.suffix.lower())
+    if kind is None:
+        raise ModelError(path, path.name, "unsupported file type",
+                         hint="use a Vensim .mdl or an XMILE .xmile/.stmx/.xml file")
+    if not path.is_file():
+        raise ModelError(path, path.name, "no such file")
+    abstract = _abstract_model(path, kind)
+    return _Converter(path, abstract).convert()
+
+
+def _abstract_model(path: Path, kind: str) -> Any:
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        try:
+            if kind == "vensim":
+                from pysd.translators.vensim.vensim_file import VensimFile
+                reader = VensimFile(path)
+            else:
+                from pysd.translators.xmile.xmile_file import XmileFile
+                reader = XmileFile(path)
+            reader.parse()
+            abstract = reader.get_abstract_model()
+        except ModelError:
+            raise
+        except Exception as exc:  # the translators raise many kinds; all mean "cannot read"
+            first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+            raise ModelError(path, path.name, f"the model cannot be read: {first}",
+                             hint="open it in Vensim/Stella and check its syntax") from None
+    abstract.reformsim_warnings = tuple(str(w.message) for w in caught)
+    return abstract
+
+
+def _is_lookup(element: Any) -> bool:
+    """A lookup definition ``name( (x,y)... )``: PySD marks the component, not the element."""
+    return any(type(c).__name__ == "AbstractLookup" for c in element.components)
+
+
+class _Converter:
+    """Walks one AbstractModel and builds the IR, refusing what it cannot simulate."""
+
+    def __init__(self, path: Path, abstract: Any) -> None:
+        self.path, self.abstract = path, abstract
+        self.main = abstract.sections[0]
+        self.idents: dict[str, str] = {}
+        self.lookups: set[str] = set()
+        self.element = ""  # the element being converted, for messages
+
+    def convert(self) -> ir.ModelIR:
+        self._refuse_macros()
+        for element in self.main.elements:
+            self._register(element)
+        elements = tuple(self._element(e) for e in self.main.elements)
+        if all(e.kind == "control" for e in elements):
+            raise ModelError(self.path, self.path.name, "the model defines no variables",
+                             hint="a file from an older Stella may need saving as XMILE 1.0")
+        missing = [c for c in ir.CONTROL_IDENTS if c not in {e.ident for e in elements}]
+        if missing:
+            raise ModelError(self.path, missing[0].upper().replace("_", " "),
+                             "the model does not define this control variable")
+        return ir.ModelIR(self.path, elements, getattr(self.abstract, "reformsim_warnings", ()))
+
+    def _refuse_macros(self) -> None:
+        for section in self.abstract.sections[1:]:
+            raise UnsupportedError(self.path, section.name, "macros are not supported yet", _HINT)
+
+    def _register(self, element: Any) -> None:
+        canonical = ident(element.name)
+        for alias in (canonical, canonical.strip('"'), ident(element.name.strip('"'))):
+            self.idents.setdefault(alias, canonical)
+        if _is_lookup(element):
+            self.lookups.add(canonical)
+
+    def _element(self, element: Any) -> ir.Element:
+        self.element = element.name
+        kind_name = type(element).__name__
+        if kind_name == "AbstractData":
+            self._refuse("a data variable (:=)")
+        if len(element.components) != 1:
+            self._refuse("subscripts (an element defined in several pieces)")
+        component = element.components[0]
+        if component.subscripts[0] or any(component.subscripts[1]):
+            self._refuse("subscripts")
+        if _is_lookup(element):
+            kind, expr = "lookup", self._table(component.ast)
+        else:
+            kind = "control" if kind_name == "AbstractControlElement" else "aux"
+            expr = self._expr(component.ast)
+        limits = tuple(None if v is None or (isinstance(v, float) and np.isnan(v)) else float(v)
+                       for v in (element.limits or (None, None)))
+        return ir.Element(name=element.name, ident=ident(element.name), kind=kind, expr=expr,
+                          units=element.units or "", documentation=element.documentation or "",
+                          limits=limits)  # type: ignore[arg-type]
+
+    def _refuse(self, construct: str) -> None:
+        raise UnsupportedError(self.path, self.element, f"{construct} is not supported yet", _HINT)
+
+    # --- expressions -------------------------------------------------------------------------
+
+    def _expr(self, node: Any) -> ir.Expr:
+        if isinstance(node, bool):
+            return ir.Num(float(node))
+        if isinstance(node, (int, float, np.integer, np.floating)):
+            return ir.Num(float(node))
+        rule = self._RULES.get(type(node).__name__)
+        if rule is None:
+            name = type(node).__name__
+            self._refuse(_CONSTRUCTS.get(name, name))
+        return rule(self, node)
+
+    def _reference(self, node: Any) -> ir.Expr:
+        if node.subscripts:
+            self._refuse("subscripts")
+        return ir.Ref(self._resolve(node.reference))
+
+    def _resolve(self, reference: str) -> str:
+        if reference == "time":
+            return "time"
+        for candidate in (reference, reference.strip('"')):
+            if candidate in self.idents:
+                return self.idents[candidate]
+        if self.main.subscripts:  # most likely a subscript element used as a value
+            self._refuse(f"subscripts (the reference {reference!r})")
+        raise ModelError(self.path, self.element, f"refers to {reference!r}, which is not defined",
+                         hint=did_you_mean(reference, self.idents))
+
+    def _arithmetic(self, node: Any) -> ir.Expr:
+        ops, args = list(node.operators), [self._expr(a) for a in node.arguments]
+        if ops == ["negative"]:
+            return ir.Op("neg", (args[0],))
+        if any(o not in {"+", "-", "*", "/", "^"} for o in ops) or len(ops) != len(args) - 1:
+            self._refuse(f"the operator sequence {ops}")
+        if ops and all(o == "^" for o in ops):  # exponentiation groups to the right
+            acc = args[-1]
+            for arg in reversed(args[:-1]):
+                acc = self._power(arg, acc)
+            return acc
+        acc = args[0]
+        for op, arg in zip(ops, args[1:]):
+            acc = ir.Op(op, (acc, arg))
+        return acc
+
+    @staticmethod
+    def _power(base: ir.Expr, exponent: ir.Expr) -> ir.Expr:
+        # The translator folds "-2" into a negative literal, but Vensim binds unary minus
+        # looser than ^: -2^2 is -(2^2) = -4.
+        if isinstance(base, ir.Num) and base.value < 0:
+            return ir.Op("neg", (ir.Op("^", (ir.Num(-base.value), exponent)),))
+        return ir.Op("^", (base, exponent))
+
+    _LOGIC = {"=": "=", "<>": "<>", "<": "<", "<=": "<=", ">": ">", ">=": ">=",
+              ":and:": "and", ":or:": "or", ":not:": "not", "and": "and", "or": "or", "not": "not"}
+
+    def _logic(self, node: Any) -> ir.Expr:
+        ops = [self._LOGIC.get(str(o).lower()) for o in node.operators]
+        args = [self._expr(a) for a in node.arguments]
+        if None in ops:
+            self._refuse(f"the logical operator sequence {list(node.operators)}")
+        if ops == ["not"]:
+            return ir.Op("not", (args[0],))
+        if len(ops) != len(args) - 1:
+            self._refuse(f"the logical operator sequence {list(node.operators)}")
+        acc = args[0]
+        for op, arg in zip(ops, args[1:]):
+            acc = ir.Op(op, (acc, arg))  # type: ignore[arg-type]
+        return acc
+
+    def _call(self, node: Any) -> ir.Expr:
+        func = node.function.reference if hasattr(node.function, "reference") else str(node.function)
+        args = tuple(self._expr(a) for a in node.arguments)
+        target = self.idents.get(func) or self.idents.get(func.strip('"'))
+        if target in self.lookups:
+            if len(args) != 1:
+                self._refuse(f"a call of lookup {func!r} with {len(args)} arguments")
+            return ir.LookupCall(target, args[0])
+        if func not in BUILTINS:
+            self._refuse(f"the function {func.upper()}")
+        if len(args) not in BUILTINS[func]:
+            self._refuse(f"{func.upper()} with {len(args)} arguments")
+        return ir.Call(func, args)
+
+    def _table(self, node: Any) -> ir.Table:
+        if type(node).__name__ != "LookupsStructure":
+            self._refuse(_CONSTRUCTS.get(type(node).__name__, type(node).__name__))
+        xs = np.asarray(node.x, dtype=float)
+        ys = np.asarray(node.y, dtype=float)
+        if xs.ndim != 1 or ys.shape != xs.shape or len(xs) == 0:
+            self._refuse("a lookup table whose x and y do not pair up")
+        if np.any(np.diff(xs) < 0):
+            raise ModelError(self.path, self.element, "lookup x values must not decrease",
+                             hint=f"x values are {list(xs)}")
+        mode = {"interpolate": "interpolate", "extrapolate": "extrapolate",
+                "hold_backward": "hold_backward"}.get(node.type)
+        if mode is None:
+            self._refuse(f"lookup interpolation {node.type!r}")
+        return ir.Table(tuple(xs.tolist()), tuple(ys.tolist()), mode)
+
+    def _inline_lookup(self, node: Any) -> ir.Expr:
+        return ir.InlineLookup(self._expr(node.argument), self._table(node.lookups))
+
+    def _stateful(kind: str, *fields: str, order: Any = None) -> Callable[..., ir.Expr]:
+        def convert(self: "_Converter", node: Any) -> ir.Expr:
+            args = [self._expr(getattr(node, f)) for f in fields]
+            if order is not None:
+                args.append(self._expr(getattr(node, order)))
+            nonneg = bool(getattr(node, "non_negative", False))
+            return ir.Stateful(kind, tuple(args), nonneg)
+        return convert
+
+    _RULES: dict[str, Callable[..., ir.Expr]] = {
+        "ReferenceStructure": _reference,
+        "ArithmeticStructure": _arithmetic,
+        "LogicStructure": _logic,
+        "CallStructure": _call,
+        "GameStructure": lambda self, node: self._expr(node.expression),
+        "InlineLookupsStructure": _inline_lookup,
+        "InitialStructure": _stateful("initial", "initial"),
+        "IntegStructure": _stateful("integ", "flow", "initial"),
+        "DelayStructure": _stateful("delay", "input", "delay_time", "initial", order="order"),
+        "DelayNStructure": _stateful("delayn", "input", "delay_time", "initial", order="order"),
+        "DelayFixedStructure": _stateful("delay_fixed", "input", "delay_time", "initial"),
+        "SmoothStructure": _stateful("smooth", "input", "smooth_time", "initial", order="order"),
+        "SmoothNStructure": _stateful("smooth", "input", "smooth_time", "initial", order="order"),
+        "TrendStructure": _stateful("trend", "input", "average_time", "initial_trend"),
+        "ForecastStructure": _stateful("forecast", "input", "average_time", "horizon",
+                                       "initial_trend"),
+        "SampleIfTrueStructure": _stateful("sample_if_true", "condition", "input", "initial"),
+    }
