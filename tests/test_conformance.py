@@ -14,7 +14,7 @@ from conformance import SUITE, cases, run
 
 pytestmark = pytest.mark.skipif(not SUITE.is_dir(), reason="../shared/test-models is absent")
 
-_SAME_AS_PYSD = "reformsim equals PySD's runtime bit for bit here (tests/test_pysd_differential.py); "
+_SAME_AS_PYSD = "reformsim equals PySD's runtime bit for bit here (tests/test_conformance_pysd.py); "
 _OLD_STMX = ("PySD's XMILE translator reads no variables from this pre-XMILE-1.0 Stella file; "
              "reformsim refuses it with 'the model defines no variables'")
 _PYSD_CANNOT_PARSE = "PySD's XMILE translator cannot parse this file, so neither can reformsim"

@@ -4,23 +4,40 @@
     >>> model = reformsim.load_model("teacup.mdl")
     >>> results = reformsim.simulate(model, params={"Characteristic Time": [5, 10, 20]})
     >>> results["Teacup Temperature"].shape    # (members, save times)
+
+The engine modules (numpy, scipy, pysd) load on first use, so importing
+reformsim, e.g. for the command line's ``--help``, stays instant.
 """
 
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
-from .compiler import CompiledModel
 from .errors import ModelError, ReformsimError, ReformsimWarning, SimulationError, UnsupportedError
-from .results import Failure, Results
-from .simulation import simulate
+
+if TYPE_CHECKING:
+    from .compiler import CompiledModel
+    from .results import Failure, Results
+    from .simulation import simulate
 
 __all__ = ["load_model", "simulate", "CompiledModel", "Results", "Failure", "ReformsimError",
            "ModelError", "UnsupportedError", "SimulationError", "ReformsimWarning"]
 __version__ = "0.1.0"
 
+_LAZY = {"simulate": "simulation", "CompiledModel": "compiler", "Results": "results",
+         "Failure": "results"}
 
-def load_model(path: str | Path) -> CompiledModel:
+
+def __getattr__(name: str) -> Any:
+    if name in _LAZY:
+        from importlib import import_module
+
+        return getattr(import_module(f".{_LAZY[name]}", __name__), name)
+    raise AttributeError(f"module 'reformsim' has no attribute {name!r}")
+
+
+def load_model(path: str | Path) -> "CompiledModel":
     """Read a Vensim (.mdl) or XMILE (.xmile, .stmx, .xml) model and compile it once.
 
     Raises :class:`ModelError` (file, element, problem) for a model that

@@ -139,11 +139,15 @@ def _resolve(model: CompiledModel, params: Values, initial: Values, outputs: Any
             raise SimulationError(f"{model.source.name}: {model.nodes[slot].element.name!r} is not "
                                   "a stock, so it has no initial value to set")
         inits[stock_states[slot]] = _as_values(name, value)
-    lengths = {len(v) for v in (*overrides.values(), *inits.values()) if len(v) != 1}
+    given = {**{model.nodes[s].element.name: len(v) for s, v in overrides.items()},
+             **{model.states[j].owner: len(v) for j, v in inits.items()}}
     if size is not None:
-        lengths.add(int(size))
+        given["size"] = int(size)
+    lengths = {n for n in given.values() if n != 1}
     if len(lengths) > 1:
-        raise SimulationError(f"per-member arrays differ in length: {sorted(lengths)}")
+        listed = ", ".join(f"{name!r} has {n}" for name, n in given.items() if n != 1)
+        raise SimulationError(f"{model.source.name}: every per-member array needs one value per "
+                              f"member, but {listed}")
     n = lengths.pop() if lengths else 1
     if n < 1:
         raise SimulationError("an ensemble needs at least one member")

@@ -116,7 +116,8 @@ class _Converter:
 
     def _refuse_macros(self) -> None:
         for section in self.abstract.sections[1:]:
-            raise UnsupportedError(self.path, section.name, "macros are not supported yet", _HINT)
+            raise UnsupportedError(self.path, section.name,
+                                   "is a macro, which reformsim does not simulate yet", _HINT)
 
     def _register(self, element: Any) -> None:
         canonical = ident(element.name)
@@ -147,7 +148,8 @@ class _Converter:
                           limits=limits)  # type: ignore[arg-type]
 
     def _refuse(self, construct: str) -> None:
-        raise UnsupportedError(self.path, self.element, f"{construct} is not supported yet", _HINT)
+        raise UnsupportedError(self.path, self.element,
+                               f"uses {construct}, which reformsim does not simulate yet", _HINT)
 
     # --- expressions -------------------------------------------------------------------------
 

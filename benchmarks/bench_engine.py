@@ -1,0 +1,621 @@
+#!/usr/bin/env python
+"""Side-by-side engine benchmark: reformsim vs PySD (in a loop) vs pysimlin (reused Sim).
+
+For each model and ensemble size N, in ONE process run:
+
+  (a) reformsim  one ``reformsim.simulate`` call for all N members (vectorised);
+  (b) PySD       ``pysd.read_vensim`` once (on a temp copy of the model), then
+                 ``model.run(params={name: value}, return_columns=outputs)`` per member;
+  (c) pysimlin   ``simlin.load`` once, ONE ``Sim`` reused for every member:
+                 ``sim.reset(); sim.set_value(ident, value); sim.run_to_end();
+                 sim.get_series(ident)`` per member.
+
+Loop engines time a sample of at most --pysd-cap / --simlin-cap members (spread over
+the whole ensemble) and extrapolate the per-member cost linearly to N; such figures
+are marked ``*`` in the table.  Every measurement is the best of --repeat runs (more,
+up to 100, while it has used less than --min-time seconds; fewer once it has used
+--budget seconds).  Absolute times are noisy on shared machines: the ratios are the
+point.  See benchmarks/README.md.
+
+Usage:  python benchmarks/bench_engine.py [--sizes 1 100 1000] [--models teacup sir] [--save]
+"""
+
+from __future__ import annotations
+
+import argparse
+import gc
+import math
+import os
+import platform
+import re
+import shutil
+import sys
+import tempfile
+import time
+import tracemalloc
+import warnings
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable, Sequence
+
+import numpy as np
+
+HERE = Path(__file__).resolve().parent
+REPO = HERE.parent
+DEFAULT_SHARED = REPO.parent / "shared"
+RESULTS_FILE = HERE / "results" / "latest.txt"
+
+DEFAULT_SIZES = (1, 100, 1_000, 10_000, 100_000)
+MAX_REPS = 100
+
+
+# --------------------------------------------------------------------------- models
+
+
+@dataclass(frozen=True)
+class BenchModel:
+    key: str
+    relpath: str  # relative to <shared>/test-models
+    param: str  # constant varied across members, as written in the model
+    low: float  # member i gets linspace(low, high, N)[i]
+    high: float
+    outputs: tuple[str, ...]  # variables stored by every engine
+
+
+MODELS: dict[str, BenchModel] = {
+    "teacup": BenchModel(
+        key="teacup",
+        relpath="samples/teacup/teacup.mdl",
+        param="Characteristic Time",
+        low=5.0,
+        high=20.0,
+        outputs=("Teacup Temperature",),
+    ),
+    "sir": BenchModel(
+        key="sir",
+        relpath="samples/SIR/SIR.mdl",
+        param="Contact Infectivity",
+        low=0.1,
+        high=0.6,
+        outputs=("Infectious",),
+    ),
+}
+
+
+def member_values(bm: BenchModel, n: int) -> np.ndarray:
+    return np.linspace(bm.low, bm.high, n) if n > 1 else np.array([(bm.low + bm.high) / 2])
+
+
+def sample_indices(n: int, cap: int) -> np.ndarray:
+    """Indices of the members a loop engine actually runs: all, or `cap` spread evenly."""
+    if n <= cap:
+        return np.arange(n)
+    return np.unique(np.linspace(0, n - 1, cap).round().astype(np.int64))
+
+
+# --------------------------------------------------------------------------- output
+
+
+class Reporter:
+    """Prints report lines to stdout and keeps them for --save; progress goes to stderr."""
+
+    def __init__(self) -> None:
+        self.lines: list[str] = []
+
+    def __call__(self, line: str = "") -> None:
+        print(line, flush=True)
+        self.lines.append(line)
+
+    @staticmethod
+    def progress(msg: str) -> None:
+        print(f"  .. {msg}", file=sys.stderr, flush=True)
+
+
+# --------------------------------------------------------------------------- timing
+
+
+@dataclass
+class Timing:
+    seconds: float  # best observed (whole sample for loop engines)
+    reps: int
+
+
+def best_of(fn: Callable[[], object], repeat: int, budget: float, min_time: float = 0.0) -> Timing:
+    """Best wall time of repeated calls of `fn`.
+
+    At least one call; then up to `repeat` calls, but no more once `budget` seconds are
+    spent; short calls keep repeating (at most MAX_REPS) until `min_time` seconds are spent,
+    so a few-millisecond figure is the best of many samples. Results are dropped before
+    the next call so two large result arrays never coexist.
+    """
+    best = math.inf
+    spent = 0.0
+    reps = 0
+    while True:
+        gc.collect()
+        t0 = time.perf_counter()
+        out = fn()
+        dt = time.perf_counter() - t0
+        del out
+        reps += 1
+        spent += dt
+        best = min(best, dt)
+        if spent >= budget or reps >= MAX_REPS:
+            break
+        if reps >= repeat and spent >= min_time:
+            break
+    return Timing(best, reps)
+
+
+# --------------------------------------------------------------------------- engines
+
+
+def import_reformsim():
+    """Import the checkout's reformsim (src/ layout) in preference to an installed one."""
+    src = REPO / "src"
+    if (src / "reformsim" / "__init__.py").exists() and str(src) not in sys.path:
+        sys.path.insert(0, str(src))
+    try:
+        import reformsim  # noqa: PLC0415
+    except ImportError as exc:
+        raise SystemExit(f"error: cannot import reformsim ({exc}); run `pip install -e .` or run from the repo") from exc
+    missing = [n for n in ("load_model", "simulate") if not hasattr(reformsim, n)]
+    if missing:
+        raise SystemExit(
+            f"error: reformsim at {getattr(reformsim, '__file__', None) or list(getattr(reformsim, '__path__', []))} "
+            f"does not export {', '.join(missing)} yet"
+        )
+    return reformsim
+
+
+def import_simlin():
+    try:
+        import simlin  # noqa: PLC0415
+    except ImportError:
+        return None
+    return simlin
+
+
+def simlin_ident(name: str) -> str:
+    """Simlin's canonical identifier for a Vensim name: lower case, runs of spaces/underscores -> '_'."""
+    return re.sub(r"[\s_]+", "_", name.strip().lower())
+
+
+class ReformsimRunner:
+    name = "reformsim"
+
+    def __init__(self, rs, path: Path, bm: BenchModel) -> None:
+        self.rs = rs
+        self.bm = bm
+        self.model = rs.load_model(str(path))
+
+    def run(self, values: np.ndarray):
+        return self.rs.simulate(self.model, params={self.bm.param: values}, outputs=list(self.bm.outputs))
+
+    def run_values(self, values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """(values (N, T, V), times (T,)) with V ordered as bm.outputs."""
+        res = self.run(values)
+        arr = np.asarray(res.values)
+        if arr.ndim != 3 or arr.shape[0] != len(values):
+            raise RuntimeError(f"reformsim returned values of shape {arr.shape}, expected (N={len(values)}, T, V)")
+        names = list(getattr(res, "names", self.bm.outputs))
+        cols = []
+        for out in self.bm.outputs:
+            if out in names:
+                cols.append(names.index(out))
+            else:  # tolerate a different spelling (case/underscores) of the same name
+                canon = [simlin_ident(n) for n in names]
+                if simlin_ident(out) not in canon:
+                    raise RuntimeError(f"reformsim result has no variable {out!r}; names = {names}")
+                cols.append(canon.index(simlin_ident(out)))
+        return arr[:, :, cols], np.asarray(res.times, dtype=float)
+
+
+class PysdRunner:
+    name = "PySD"
+
+    def __init__(self, path: Path, bm: BenchModel, workdir: Path) -> None:
+        import pysd  # noqa: PLC0415
+
+        # PySD writes <model>.py next to the .mdl: work on a private copy, never in ../shared.
+        copy = workdir / f"{bm.key}_{path.name}"
+        shutil.copyfile(path, copy)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            self.model = pysd.read_vensim(str(copy))
+        self.bm = bm
+        self.returns = list(bm.outputs)
+        c = self.model.components
+        self.initial, self.final = float(c.initial_time()), float(c.final_time())
+        self.dt, self.saveper = float(c.time_step()), float(c.saveper())
+
+    def run_member(self, value: float) -> np.ndarray:
+        df = self.model.run(params={self.bm.param: float(value)}, return_columns=self.returns)
+        return df.to_numpy()
+
+    def run_member_with_times(self, value: float) -> tuple[np.ndarray, np.ndarray]:
+        df = self.model.run(params={self.bm.param: float(value)}, return_columns=self.returns)
+        return df[self.returns].to_numpy(), df.index.to_numpy(dtype=float)
+
+
+class SimlinRunner:
+    """pysimlin with ONE reused Sim.
+
+    Per member: reset() (which also drops earlier set_value overrides), set_value() on the
+    constant (before the first step it sets the constant for the whole run), run_to_end(),
+    then get_series() for each output (a fresh float64 array of every saved step).
+    """
+
+    name = "pysimlin"
+
+    def __init__(self, simlin, path: Path, bm: BenchModel) -> None:
+        self.model = simlin.load(str(path))  # in-memory; writes nothing
+        self.sim = self.model.simulate(enable_ltm=False)
+        known = set(self.sim.get_var_names())
+        self.param = simlin_ident(bm.param)
+        self.outputs = [simlin_ident(o) for o in bm.outputs]
+        for ident, orig in [(self.param, bm.param), *zip(self.outputs, bm.outputs)]:
+            if ident not in known:
+                raise RuntimeError(f"pysimlin has no variable {ident!r} (from {orig!r}); it knows {sorted(known)}")
+
+    def run_member(self, value: float) -> list[np.ndarray]:
+        sim = self.sim
+        sim.reset()
+        sim.set_value(self.param, float(value))
+        sim.run_to_end()
+        return [sim.get_series(o) for o in self.outputs]
+
+    def run_member_with_times(self, value: float) -> tuple[np.ndarray, np.ndarray]:
+        series = self.run_member(value)
+        return np.column_stack(series), self.sim.get_series("time")
+
+
+def time_loop(run_member: Callable[[float], object], values: np.ndarray, args: argparse.Namespace) -> Timing:
+    def loop() -> None:
+        for v in values:
+            run_member(v)
+
+    return best_of(loop, args.repeat, args.budget, args.min_time)
+
+
+# --------------------------------------------------------------------------- correctness
+
+
+def check_models(
+    rep: Reporter,
+    bm: BenchModel,
+    rsr: ReformsimRunner,
+    pyr: PysdRunner,
+    slr: SimlinRunner | None,
+) -> bool:
+    """One-time check on 3 members: engines agree, and each member really got its own value."""
+    vals = np.array([bm.low, (bm.low + bm.high) / 2, bm.high])
+    rs_vals, rs_times = rsr.run_values(vals)
+    ok = True
+
+    def compare(label: str, got: np.ndarray, times: np.ndarray, member: int, atol: float, rtol: float) -> float:
+        nonlocal ok
+        ref = rs_vals[member]
+        if got.shape != ref.shape or not np.allclose(times, rs_times, atol=1e-9, rtol=0):
+            rep(f"    FAIL {label} member {member}: shape {got.shape} / {len(times)} times vs reformsim {ref.shape} / {len(rs_times)}")
+            ok = False
+            return math.inf
+        err = np.abs(got - ref)
+        worst = float(np.max(err / (atol + rtol * np.abs(ref))))
+        if worst > 1.0:
+            ok = False
+        return float(err.max())
+
+    lines = []
+    for i, v in enumerate(vals):
+        py, py_t = pyr.run_member_with_times(v)
+        e_py = compare("PySD", py, py_t, i, 1e-5, 1e-5)
+        cell = f"    {bm.param} = {v:<8g} final {bm.outputs[0]}: reformsim {rs_vals[i, -1, 0]:<12.8g} PySD {py[-1, 0]:<12.8g}"
+        errs = f"max|reformsim-PySD| {e_py:.2e}"
+        if slr is not None:
+            sl, sl_t = slr.run_member_with_times(v)
+            e_sl = compare("pysimlin", sl, sl_t, i, 1e-5, 1e-5)
+            cell += f" pysimlin {sl[-1, 0]:<12.8g}"
+            errs += f"  max|reformsim-pysimlin| {e_sl:.2e}"
+        lines.append(cell + " " + errs)
+    # members must differ: a parameter silently ignored would give identical trajectories
+    spread = float(np.max(np.abs(rs_vals[0] - rs_vals[-1])))
+    distinct = spread > 1e-6 * max(1.0, float(np.max(np.abs(rs_vals))))
+    if not distinct:
+        ok = False
+    status = "ok" if ok else "FAILED"
+    rep(f"  correctness check ({status}; tolerance |a-e| <= 1e-5 + 1e-5*|e| against reformsim, members differ: {distinct}):")
+    for line in lines:
+        rep(line)
+    return ok
+
+
+# --------------------------------------------------------------------------- benchmark
+
+
+@dataclass
+class Row:
+    n: int
+    rs: Timing | None = None
+    rs_peak_mib: float | None = None
+    rs_note: str = ""
+    py: Timing | None = None
+    py_sample: int = 0
+    sl: Timing | None = None
+    sl_sample: int = 0
+    notes: list[str] = field(default_factory=list)
+
+    def py_total(self) -> float | None:
+        return None if self.py is None else self.py.seconds / self.py_sample * self.n
+
+    def sl_total(self) -> float | None:
+        return None if self.sl is None else self.sl.seconds / self.sl_sample * self.n
+
+
+def peak_memory_mib(fn: Callable[[], object]) -> float:
+    """Peak traced allocation (MiB) of one untimed call; numpy registers its buffers with tracemalloc."""
+    gc.collect()
+    tracemalloc.start()
+    try:
+        tracemalloc.reset_peak()
+        out = fn()
+        _, peak = tracemalloc.get_traced_memory()
+        del out
+    finally:
+        tracemalloc.stop()
+    return peak / 2**20
+
+
+def fmt_s(x: float | None, extrapolated: bool = False) -> str:
+    if x is None:
+        return "n/a"
+    if x >= 100:
+        s = f"{x:.0f}"
+    elif x >= 1:
+        s = f"{x:.2f}"
+    else:
+        s = f"{x:.3g}"
+    return s + ("*" if extrapolated else "")
+
+
+def fmt_ratio(num: float | None, den: float | None) -> str:
+    if num is None or den is None or den <= 0:
+        return "n/a"
+    r = num / den
+    return f"{r:.0f}x" if r >= 100 else f"{r:.3g}x"
+
+
+def run_model(rep: Reporter, bm: BenchModel, args: argparse.Namespace, rs, simlin, shared: Path, workdir: Path) -> bool:
+    path = shared / "test-models" / bm.relpath
+    if not path.exists():
+        raise SystemExit(f"error: model file {path} is missing (is --shared {shared} a checkout of ../shared?)")
+    prog = Reporter.progress
+
+    prog(f"{bm.key}: loading models")
+    t0 = time.perf_counter()
+    rsr = ReformsimRunner(rs, path, bm)
+    t_rs_load = time.perf_counter() - t0
+    t0 = time.perf_counter()
+    pyr = PysdRunner(path, bm, workdir)
+    t_py_load = time.perf_counter() - t0
+    slr: SimlinRunner | None = None
+    t_sl_load = None
+    sl_reason = "module simlin not importable"
+    if simlin is not None:
+        try:
+            t0 = time.perf_counter()
+            slr = SimlinRunner(simlin, path, bm)
+            t_sl_load = time.perf_counter() - t0
+        except Exception as exc:  # a model pysimlin cannot read: n/a, not a crash
+            sl_reason = f"pysimlin could not run the model: {exc}"
+            slr = None
+
+    steps = int(round((pyr.final - pyr.initial) / pyr.dt))
+    n_vars = len(bm.outputs)
+    rep()
+    rep(f"== {bm.key}: {bm.relpath}")
+    rep(
+        f"  vary {bm.param!r} over linspace({bm.low:g}, {bm.high:g}, N); outputs {list(bm.outputs)} (V={n_vars}); "
+        f"{steps} Euler steps (INITIAL {pyr.initial:g}, FINAL {pyr.final:g}, TIME STEP {pyr.dt:g}, SAVEPER {pyr.saveper:g})"
+    )
+    rep(
+        f"  load (not timed below): reformsim {t_rs_load:.3f} s, PySD {t_py_load:.3f} s (translate + write .py), "
+        + (f"pysimlin {t_sl_load:.3f} s" if slr else f"pysimlin n/a ({sl_reason})")
+    )
+
+    # warm-up: each engine once, untimed
+    prog(f"{bm.key}: warm-up")
+    rsr.run(member_values(bm, 2))
+    pyr.run_member(bm.low)
+    if slr:
+        try:
+            slr.run_member(bm.low)
+        except Exception as exc:  # pysimlin cannot simulate it: n/a, not a crash
+            rep(f"  pysimlin n/a: it failed to simulate the model: {exc}")
+            slr = None
+
+    ok = True
+    if not args.skip_check:
+        prog(f"{bm.key}: correctness check")
+        ok = check_models(rep, bm, rsr, pyr, slr)
+
+    rows: list[Row] = []
+    for n in args.sizes:
+        row = Row(n)
+        values = member_values(bm, n)
+        result_gib = n * (steps + 1) * n_vars * 8 / 2**30
+        if result_gib > args.max_result_gib:
+            row.rs_note = f"skipped: result would be {result_gib:.1f} GiB > --max-result-gib {args.max_result_gib:g}"
+        else:
+            prog(f"{bm.key} N={n}: reformsim")
+            try:
+                row.rs = best_of(lambda: rsr.run(values), args.repeat, args.budget, args.min_time)
+                if not args.no_memory:
+                    row.rs_peak_mib = peak_memory_mib(lambda: rsr.run(values))
+            except (MemoryError, getattr(rs, "ReformsimError", RuntimeError)) as exc:  # e.g. the engine's own memory guard
+                row.rs, row.rs_note = None, f"failed: {type(exc).__name__}: {exc}"
+
+        idx = sample_indices(n, args.pysd_cap)
+        row.py_sample = len(idx)
+        prog(f"{bm.key} N={n}: PySD, {len(idx)} of {n} members")
+        row.py = time_loop(pyr.run_member, values[idx], args)
+
+        if slr:
+            idx = sample_indices(n, args.simlin_cap)
+            row.sl_sample = len(idx)
+            prog(f"{bm.key} N={n}: pysimlin, {len(idx)} of {n} members")
+            row.sl = time_loop(slr.run_member, values[idx], args)
+        rows.append(row)
+
+    print_table(rep, rows, steps, n_vars, slr is not None)
+    return ok
+
+
+def print_table(rep: Reporter, rows: Sequence[Row], steps: int, n_vars: int, have_simlin: bool) -> None:
+    head = (
+        "N",
+        "reformsim s",
+        "PySD s",
+        "pysimlin s",
+        "per member speedup vs PySD",
+        "vs pysimlin",
+        "ns/(member*var*step)",
+        "peak MiB",
+        "members timed PySD/pysimlin",
+        "reps rs/PySD/simlin",
+    )
+    table = []
+    extrapolated_any = False
+    for r in rows:
+        rs_s = r.rs.seconds if r.rs else None
+        py_x = r.py_sample < r.n
+        sl_x = r.sl is not None and r.sl_sample < r.n
+        extrapolated_any |= py_x or sl_x
+        ns = None if rs_s is None else rs_s / (r.n * n_vars * steps) * 1e9
+        table.append(
+            (
+                f"{r.n:,}",
+                fmt_s(rs_s) if r.rs else "n/a",
+                fmt_s(r.py_total(), py_x),
+                fmt_s(r.sl_total(), sl_x) if have_simlin else "n/a",
+                fmt_ratio(r.py_total(), rs_s),
+                fmt_ratio(r.sl_total(), rs_s) if have_simlin else "n/a",
+                "n/a" if ns is None else f"{ns:.3g}",
+                "n/a" if r.rs_peak_mib is None else f"{r.rs_peak_mib:.1f}",
+                f"{r.py_sample:,}/{r.sl_sample:,}" if have_simlin else f"{r.py_sample:,}/n/a",
+                "/".join(str(t.reps) if t else "-" for t in (r.rs, r.py, r.sl)),
+            )
+        )
+    widths = [max(len(h), *(len(t[i]) for t in table)) for i, h in enumerate(head)]
+    rep("  " + "  ".join(h.rjust(w) for h, w in zip(head, widths)))
+    for t in table:
+        rep("  " + "  ".join(c.rjust(w) for c, w in zip(t, widths)))
+    for r in rows:
+        if r.rs_note:
+            rep(f"  N={r.n:,}: reformsim {r.rs_note}")
+    if extrapolated_any:
+        rep(
+            "  * extrapolated: the loop engine ran only the 'members timed' sample (spread over the ensemble); "
+            "total = (sample time / sample size) * N"
+        )
+    rep(
+        "  speedup = engine time for the whole ensemble / reformsim time for the whole ensemble "
+        "(= per member speedup); ns/(member*var*step) is reformsim only"
+    )
+
+
+def versions(rs, simlin) -> str:
+    import pysd  # noqa: PLC0415
+
+    parts = [
+        f"python {platform.python_version()}",
+        f"numpy {np.__version__}",
+        f"pysd {pysd.__version__}",
+        f"pysimlin {getattr(simlin, '__version__', '?')}" if simlin else "pysimlin n/a",
+        f"reformsim {getattr(rs, '__version__', '?')} ({Path(rs.__file__).parent})",
+    ]
+    return ", ".join(parts)
+
+
+def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
+    p = argparse.ArgumentParser(
+        description="Benchmark reformsim (one vectorised call) against PySD and pysimlin (one run per member).",
+    )
+    p.add_argument("--sizes", type=int, nargs="+", default=list(DEFAULT_SIZES), metavar="N", help="ensemble sizes (default: %(default)s)")
+    p.add_argument(
+        "--models",
+        nargs="+",
+        default=list(MODELS),
+        type=str.lower,
+        choices=list(MODELS),
+        help="models to run (default: all)",
+    )
+    p.add_argument("--repeat", type=int, default=3, metavar="K", help="each figure is the best of K runs (fewer once --budget is spent) (default: %(default)s)")
+    p.add_argument(
+        "--budget",
+        type=float,
+        default=5.0,
+        help="stop repeating a measurement once it has used this many seconds (default: %(default)s)",
+    )
+    p.add_argument(
+        "--min-time",
+        type=float,
+        default=1.0,
+        help=f"keep repeating a short measurement (up to {MAX_REPS} runs) until it has used this many seconds (default: %(default)s)",
+    )
+    p.add_argument("--pysd-cap", type=int, default=200, help="PySD runs at most this many members per N, then extrapolates (default: %(default)s)")
+    p.add_argument("--simlin-cap", type=int, default=2000, help="pysimlin runs at most this many members per N, then extrapolates (default: %(default)s)")
+    p.add_argument("--max-result-gib", type=float, default=8.0, help="skip reformsim where N*T*V*8 bytes exceed this (default: %(default)s)")
+    p.add_argument("--no-memory", action="store_true", help="skip the extra tracemalloc run that measures peak memory")
+    p.add_argument("--skip-check", action="store_true", help="skip the one-time correctness check")
+    p.add_argument("--shared", type=Path, default=DEFAULT_SHARED, help="the ../shared checkout (default: %(default)s)")
+    p.add_argument("--save", action="store_true", help=f"also write the report to {RESULTS_FILE.relative_to(REPO)}")
+    args = p.parse_args(argv)
+    if any(n < 1 for n in args.sizes):
+        p.error("--sizes must be positive")
+    if args.pysd_cap < 1 or args.simlin_cap < 1 or args.repeat < 1:
+        p.error("--pysd-cap, --simlin-cap and --repeat must be >= 1")
+    args.models = list(dict.fromkeys(args.models))
+    return args
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = parse_args(argv)
+    shared = args.shared.resolve()
+    if not (shared / "test-models").is_dir():
+        raise SystemExit(
+            f"error: {shared}/test-models not found. The benchmark models live in the ../shared checkout "
+            "(next to this repository); pass --shared DIR if it is elsewhere."
+        )
+    rs = import_reformsim()
+    simlin = import_simlin()
+
+    rep = Reporter()
+    rep(f"reformsim engine benchmark  {time.strftime('%Y-%m-%d %H:%M:%S')}")
+    rep(f"  {platform.node()} {platform.machine()} {os.cpu_count()} cpu; {versions(rs, simlin)}")
+    rep(
+        f"  each figure is the best of {args.repeat} runs (more, up to {MAX_REPS}, until {args.min_time:g} s are spent; "
+        f"fewer once {args.budget:g} s are spent); "
+        f"warm-up run per engine; PySD times <= {args.pysd_cap} members per N, pysimlin <= {args.simlin_cap}; "
+        "peak MiB = tracemalloc peak of one extra, untimed reformsim run"
+    )
+    if simlin is None:
+        rep("  pysimlin: n/a (module `simlin` not importable; pip install -e '.[bench]')")
+
+    all_ok = True
+    with tempfile.TemporaryDirectory(prefix="reformsim-bench-") as tmp:
+        for key in args.models:
+            all_ok &= run_model(rep, MODELS[key], args, rs, simlin, shared, Path(tmp))
+
+    if not all_ok:
+        rep()
+        rep("WARNING: the correctness check FAILED for at least one model; the timings above compare different answers.")
+    if args.save:
+        RESULTS_FILE.parent.mkdir(parents=True, exist_ok=True)
+        RESULTS_FILE.write_text("\n".join(rep.lines) + "\n", encoding="utf-8")
+        print(f"saved to {RESULTS_FILE}", file=sys.stderr)
+    return 0 if all_ok else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,66 @@
+"""Differential tests: reformsim against PySD's own runtime on the conformance models.
+
+reformsim's Euler reproduces PySD's run loop (time accumulation, save
+tolerance, state update order), so on every model both simulate the
+results agree to 1e-12 relative, except where reformsim deliberately
+follows Vensim instead of PySD (listed with the reason).
+"""
+
+from __future__ import annotations
+
+import shutil
+import warnings
+
+import numpy as np
+import pytest
+
+import reformsim
+from conformance import SUITE, cases
+from reformsim.verify import normal
+
+pytestmark = pytest.mark.skipif(not SUITE.is_dir(), reason="../shared/test-models is absent")
+
+# id -> why reformsim departs from PySD there
+DEPARTURES = {
+    "samples/Query_file/Query_file.mdl": "RANDOM UNIFORM: PySD draws from NumPy's global stream, "
+                                        "reformsim from per-member seeded streams",
+    "tests/arguments/test_arguments.mdl": "DELAY3 with delay time < 3 x TIME STEP: PySD lowers "
+                                          "the order, Vensim (and reformsim) keep it",
+}
+
+
+def _supported():
+    for case in cases():
+        try:
+            reformsim.load_model(case.path)
+        except reformsim.ReformsimError:
+            continue
+        marks = [pytest.mark.xfail(reason=DEPARTURES[case.id], strict=True)] \
+            if case.id in DEPARTURES else []
+        yield pytest.param(case, id=case.id, marks=marks)
+
+
+@pytest.mark.conformance
+@pytest.mark.parametrize("case", _supported())
+def test_reformsim_equals_pysd_runtime(case, tmp_path):
+    import pysd
+
+    folder = tmp_path / case.path.parent.name
+    shutil.copytree(case.path.parent, folder)  # PySD writes a .py beside the model
+    model = reformsim.load_model(case.path)
+    names = [e.name for e in model.elements if e.kind == "aux"]
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        read = pysd.read_vensim if case.language == "Vensim" else pysd.read_xmile
+        try:
+            expected = read(str(folder / case.path.name)).run(return_columns=names)
+        except Exception as exc:  # PySD's runtime cannot run it: nothing to compare with
+            pytest.skip(f"PySD's runtime fails: {type(exc).__name__}: {exc}")
+        results = reformsim.simulate(model, outputs=names)
+    ours = results.to_dataframe()
+    assert np.allclose(ours.index.values, expected.index.values.astype(float), rtol=1e-12, atol=0)
+    columns = {normal(c): c for c in expected.columns}
+    for name in names:
+        e = np.asarray(expected[columns[normal(name)]].to_numpy(), dtype=float)
+        np.testing.assert_allclose(ours[name].to_numpy(), e, rtol=1e-12, atol=1e-300,
+                                   err_msg=f"{case.id}: {name!r}")
