@@ -84,7 +84,8 @@ class CompiledModel:
     random_sites: int
     init_source: str
     init: Callable[..., dict] = field(default=None, repr=False)  # type: ignore[assignment]
-    programs: dict = field(default_factory=dict, repr=False)
+    programs: dict = field(default_factory=dict, repr=False)   # (structure, outputs) -> Program
+    grids: dict = field(default_factory=dict, repr=False)      # control values -> time grid
 
     @property
     def source(self) -> Path:

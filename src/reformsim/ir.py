@@ -126,6 +126,11 @@ class Element:
 CONTROL_IDENTS = ("initial_time", "final_time", "time_step", "saveper")
 
 
+def fold_name(name: str) -> str:
+    """A name as Vensim compares names: case, runs of spaces/underscores and quotes folded."""
+    return " ".join(str(name).replace("_", " ").replace('"', "").split()).lower()
+
+
 @dataclass(frozen=True)
 class ModelIR:
     """A whole model: where it came from and its elements, in file order."""

@@ -90,6 +90,7 @@ class Results:
                        {"units": self.units.get(name, ""), "description": self.docs.get(name, "")})
                 for i, name in enumerate(self.names)}
         dataset = xr.Dataset(data, coords={"member": np.arange(self.size), "time": self.times})
-        dataset["status"] = ("member", np.array([self.status(i) for i in range(self.size)]))
+        status = "status" if "status" not in data else "member status"
+        dataset[status] = ("member", np.array([self.status(i) for i in range(self.size)]))
         dataset.attrs["method"] = self.method
         return dataset

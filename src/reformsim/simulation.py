@@ -14,9 +14,11 @@ from . import integrators
 from .codegen import namespace, Emitter
 from .compiler import STRUCTURAL_ARGS, CompiledModel
 from .errors import ReformsimWarning, SimulationError, did_you_mean
+from .ir import fold_name
 from .program import Structure, build_program, initial_states, update_discrete
 from .results import Failure, Results
 
+_total = np.add.reduce   # without ndarray.sum's Python wrapper: this runs at every save
 WORKING_MEMORY = 256 * 2**20   # bytes of intermediate arrays one chunk of members may use
 Values = Mapping[str, Any]
 
@@ -97,13 +99,9 @@ def _default_chunk(model: CompiledModel) -> int:
 
 # --- resolving names and values --------------------------------------------------------------
 
-def _normal(name: str) -> str:
-    return " ".join(name.replace("_", " ").split()).lower().strip('"')
-
-
 def _lookup_name(model: CompiledModel, name: str, what: str) -> str:
-    by_name = {_normal(n.element.name): slot for slot, n in model.nodes.items()}
-    slot = by_name.get(_normal(str(name)))
+    by_name = {fold_name(n.element.name): slot for slot, n in model.nodes.items()}
+    slot = by_name.get(fold_name(str(name)))
     if slot is None:
         known = [n.element.name for n in model.nodes.values()]
         hint = did_you_mean(str(name), known)
@@ -208,7 +206,9 @@ _CONTROLS = ("initial_time", "time_step", "saveper", "final_time")
 
 def _time_grid(model: CompiledModel, request: _Request):
     """Save times for the whole request, and a function giving each group's grid."""
-    grids: dict[tuple, list] = {}
+    # a grid of constant controls is the same for every run of the model: keep it on the model
+    fixed = not any(model.slots[c] in model.dynamic for c in _CONTROLS)
+    grids: dict[tuple, list] = model.grids if fixed else {}
 
     def grid_of(controls: dict[str, float], clock) -> list:
         key = tuple(controls[c] for c in _CONTROLS)
@@ -368,7 +368,7 @@ def _run_group(model, request, values, row, members, lo, out, grid_of, failures)
 
     def on_save(i, Yt):
         # a sum is cheaper than isfinite().all(); it can overflow, so confirm before acting
-        if not math.isfinite(Yt.sum()) and not np.isfinite(Yt).all():
+        if not math.isfinite(_total(Yt, None)) and not np.isfinite(Yt).all():
             fresh = (~np.isfinite(Yt)).any(axis=0) & (bad_time < 0)
             bad_time[fresh] = i
             bad_row[fresh] = np.argmax(~np.isfinite(Yt[:, fresh]), axis=0)

@@ -11,6 +11,7 @@ import numpy as np
 
 from .compiler import CompiledModel
 from .errors import ModelError, ReformsimWarning
+from .ir import fold_name as normal
 from .simulation import simulate
 
 RTOL = ATOL = 1e-5  # PySD's tolerance: |ours - expected| <= ATOL + RTOL * |expected|
@@ -43,11 +44,6 @@ class Verification:
     @property
     def ok(self) -> bool:
         return not self.mismatches and not self.problem
-
-
-def normal(name: str) -> str:
-    """Names as Vensim compares them: case, spaces, underscores and quotes folded."""
-    return " ".join(str(name).replace("_", " ").replace('"', "").split()).lower()
 
 
 def read_output(path: str | Path) -> Any:

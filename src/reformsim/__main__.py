@@ -1,0 +1,5 @@
+"""``python -m reformsim`` is the ``reformsim`` command."""
+
+from .cli import main
+
+main()

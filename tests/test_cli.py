@@ -1,0 +1,140 @@
+"""The command line through CliRunner (exact output, exit codes) and one real subprocess."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from reformsim.cli import main
+
+ROOT = Path(__file__).resolve().parents[1]
+EXAMPLE = ROOT / "models" / "examples" / "service_backlog.mdl"
+
+SUBSCRIPTED = """{UTF-8}
+Region: north, south
+	~	~	|
+Population[Region]= 10, 20
+	~	people	~	|
+FINAL TIME = 1 ~ Month ~ |
+INITIAL TIME = 0 ~ Month ~ |
+SAVEPER = 1 ~ Month ~ |
+TIME STEP = 1 ~ Month ~ |
+"""
+
+
+@pytest.fixture
+def runner():
+    return CliRunner()
+
+
+def test_check_lists_stocks(runner):
+    result = runner.invoke(main, ["check", str(EXAMPLE)])
+    assert result.exit_code == 0, result.output
+    assert result.output == ("service_backlog.mdl: 26 variables, 3 stocks, 1 lookups, "
+                             "1 other states\n"
+                             "  Backlog [cases]\n  Service standard [hours/case]\n"
+                             "  Staff [official]\n")
+
+
+def test_check_refuses_subscripts_naming_file_element_construct(runner, tmp_path):
+    model = tmp_path / "regions.mdl"
+    model.write_text(SUBSCRIPTED)
+    result = runner.invoke(main, ["check", str(model)])
+    assert result.exit_code == 1
+    assert result.output == ("Error: regions.mdl: 'Population': uses subscripts, which reformsim "
+                             "does not simulate yet\n  hint: see docs/supported.md for what "
+                             "reformsim simulates\n")
+
+
+def test_check_refuses_wrong_file_type(runner, tmp_path):
+    model = tmp_path / "model.xlsx"
+    model.write_text("")
+    result = runner.invoke(main, ["check", str(model)])
+    assert result.exit_code == 1
+    assert result.output == ("Error: model.xlsx: 'model.xlsx': unsupported file type\n"
+                             "  hint: use a Vensim .mdl or an XMILE .xmile/.stmx/.xml file\n")
+
+
+def test_simulate_prints_members_side_by_side(runner):
+    result = runner.invoke(main, ["simulate", str(EXAMPLE), "-p", "Demand surge=0,0.2",
+                                  "-v", "Service quality", "--at", "0", "--at", "60"])
+    assert result.exit_code == 0, result.output
+    lines = result.output.splitlines()
+    assert "Demand surge=0" in lines[0] and "Demand surge=0.2" in lines[0]
+    assert lines[-2].split() == ["0.0", "1", "1"]
+    assert lines[-1].split() == ["60.0", "1", "0.937256"]
+
+
+def test_simulate_csv(runner):
+    result = runner.invoke(main, ["simulate", str(EXAMPLE), "-v", "Backlog", "--at", "0",
+                                  "--csv"])
+    assert result.exit_code == 0, result.output
+    assert result.output == "time,Backlog\n0.0,1000.0\n\n"
+
+
+def test_simulate_unknown_parameter_suggests(runner):
+    result = runner.invoke(main, ["simulate", str(EXAMPLE), "-p", "Demand surj=0.1"])
+    assert result.exit_code == 1
+    assert result.output == ("Error: service_backlog.mdl: parameter 'Demand surj' is not in the "
+                             "model; did you mean 'Demand surge'?\n")
+
+
+def test_simulate_refuses_setting_a_flow(runner):
+    result = runner.invoke(main, ["simulate", str(EXAMPLE), "-p", "Hiring=3"])
+    assert result.exit_code == 1
+    assert "'Hiring' is not a constant" in result.output
+
+
+@pytest.mark.parametrize("value", ["Demand surge", "Demand surge=high", "=3"],
+                         ids=["no-value", "not-a-number", "no-name"])
+def test_simulate_bad_param_syntax_is_a_usage_error(runner, value):
+    result = runner.invoke(main, ["simulate", str(EXAMPLE), "-p", value])
+    assert result.exit_code == 2
+    assert "expected NAME=VALUE or NAME=V1,V2,..." in result.output
+
+
+def test_verify_passes_against_its_own_output(runner, tmp_path):
+    import reformsim
+
+    frame = reformsim.simulate(reformsim.load_model(EXAMPLE),
+                               outputs=["Backlog", "Staff"]).to_dataframe()
+    frame.index.name = "Time"
+    frame.to_csv(reference := tmp_path / "output.csv")
+    result = runner.invoke(main, ["verify", str(EXAMPLE), "--against", str(reference)])
+    assert result.exit_code == 0, result.output
+    assert result.output == ("2 variables at 61 times compared\n"
+                             "all within |ours - expected| <= 1e-5 + 1e-5 |expected|\n")
+
+
+def test_verify_reports_the_worst_difference(runner, tmp_path):
+    reference = tmp_path / "output.tab"
+    reference.write_text("Time\tBacklog\tUnknown\n0\t1000\t1\n1\t1001\t1\n")
+    result = runner.invoke(main, ["verify", str(EXAMPLE), "--against", str(reference)])
+    assert result.exit_code == 1
+    assert result.output == ("1 variables at 2 times compared; 1 columns not in the model\n"
+                             "  differs: 'Backlog' at t=1: ours 1000, expected 1001\n")
+
+
+def test_help_is_instant_and_imports_no_engine():
+    code = ("import sys; from reformsim.cli import main\n"
+            "heavy = [m for m in ('pysd', 'numpy', 'scipy', 'pandas') if m in sys.modules]\n"
+            "print(heavy)")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "[]"
+
+
+def test_readme_quick_start_command_runs():
+    """The README's first command, after the install, in a real process."""
+    result = subprocess.run(
+        ["reformsim", "simulate", "models/examples/service_backlog.mdl", "-p",
+         "Demand surge=0,0.2,0.4", "-v", "Service quality", "-v", "Backlog", "--at", "0",
+         "--at", "12", "--at", "24", "--at", "60"],
+        cwd=ROOT, capture_output=True, text=True, check=False)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.splitlines()[-1].split() == ["60.0", "1", "1000", "0.937256", "1200",
+                                                      "0.889074", "1400"]
+    assert result.stdout.strip() in (ROOT / "README.md").read_text()
