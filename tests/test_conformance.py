@@ -43,7 +43,7 @@ def _params():
 
 
 @pytest.mark.conformance
-@pytest.mark.parametrize("case", _params())
+@pytest.mark.parametrize("case", list(_params()))
 def test_model_matches_canonical_output(case):
     outcome = run(case)
     if outcome.status == "unsupported":

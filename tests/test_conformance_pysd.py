@@ -16,7 +16,7 @@ import pytest
 
 import reformsim
 from conformance import SUITE, cases
-from reformsim.verify import normal
+from reformsim.ir import fold_name as normal
 
 pytestmark = pytest.mark.skipif(not SUITE.is_dir(), reason="../shared/test-models is absent")
 
@@ -41,7 +41,7 @@ def _supported():
 
 
 @pytest.mark.conformance
-@pytest.mark.parametrize("case", _supported())
+@pytest.mark.parametrize("case", list(_supported()))
 def test_reformsim_equals_pysd_runtime(case, tmp_path):
     import pysd
 

@@ -33,6 +33,7 @@ class _Request:
     outputs: tuple[str, ...]                # element slots
     keys: np.ndarray                        # (N,) uint64 random stream keys
     method: str
+    tolerances: tuple[float, float]         # rtol, atol for solve_ivp
 
 
 def simulate(model: CompiledModel, params: Values | None = None, initial: Values | None = None,
@@ -58,21 +59,24 @@ def simulate(model: CompiledModel, params: Values | None = None, initial: Values
     size
         Number of members N when no array says it (e.g. random models).
     streams, seed
-        Random-stream key of each member (default ``0..N-1``) and a seed
-        mixed into every key: member i of an ensemble equals the single run
-        with ``streams=[i]``.
+        Random-stream number of each member (default ``0..N-1``) and a seed
+        mixed into every stream: member i of an ensemble equals the single
+        run with ``streams=[i]``.
+    rtol, atol
+        Tolerances of the ``solve_ivp`` methods.
     chunk_size
         Members integrated together (default: as many as fit in 256 MiB of
         intermediate arrays); results are the same for any value.
     """
-    request = _resolve(model, params or {}, initial or {}, outputs, method, size, streams, seed)
-    times, grid_of = _time_grid(model, request)
-    n_out = len(request.outputs)
-    _check_memory(request.size, len(times), n_out)
-    out = np.empty((len(times), n_out, request.size))  # (T, V, N): saves write contiguously
+    request = _resolve(model, params or {}, initial or {}, outputs, method, size, streams, seed,
+                       (rtol, atol))
     failures: dict[int, Failure] = {}
     chunk = max(1, int(chunk_size or _default_chunk(model)))
-    with np.errstate(all="ignore"):
+    with np.errstate(all="ignore"):  # non-finite values become per-member failures, not warnings
+        times, grid_of = _time_grid(model, request)
+        n_out = len(request.outputs)
+        _check_memory(request.size, len(times), n_out)
+        out = np.empty((len(times), n_out, request.size))  # (T, V, N): saves write contiguously
         for lo in range(0, request.size, chunk):
             hi = min(request.size, lo + chunk)
             _run_chunk(model, request, lo, hi, out, grid_of, failures)
@@ -122,7 +126,8 @@ def _as_values(name: str, value: Any) -> np.ndarray:
 
 
 def _resolve(model: CompiledModel, params: Values, initial: Values, outputs: Any, method: str,
-             size: int | None, streams: Any, seed: int) -> _Request:
+             size: int | None, streams: Any, seed: int,
+             tolerances: tuple[float, float]) -> _Request:
     if method not in integrators.METHODS:
         raise SimulationError(f"unknown method {method!r}; expected one of {list(integrators.METHODS)}")
     overrides: dict[str, np.ndarray] = {}
@@ -147,6 +152,9 @@ def _resolve(model: CompiledModel, params: Values, initial: Values, outputs: Any
              **{model.states[j].owner: len(v) for j, v in inits.items()}}
     if size is not None:
         given["size"] = int(size)
+    stream_keys = None if streams is None else _as_values("streams", streams)
+    if stream_keys is not None:
+        given["streams"] = len(stream_keys)
     lengths = {n for n in given.values() if n != 1}
     if len(lengths) > 1:
         listed = ", ".join(f"{name!r} has {n}" for name, n in given.items() if n != 1)
@@ -156,12 +164,19 @@ def _resolve(model: CompiledModel, params: Values, initial: Values, outputs: Any
     if n < 1:
         raise SimulationError("an ensemble needs at least one member")
     slots = _outputs(model, outputs)
-    keys = np.arange(n) if streams is None else _as_values("streams", streams)
-    if len(keys) != n:
-        raise SimulationError(f"streams has {len(keys)} keys for {n} members")
-    keys = keys.astype(np.int64).view(np.uint64) ^ np.uint64(int(seed) & ((1 << 64) - 1))
+    keys = np.arange(n) if stream_keys is None else np.broadcast_to(stream_keys, (n,))
     _refuse_method(model, method)
-    return _Request(n, overrides, inits, slots, keys, method)
+    return _Request(n, overrides, inits, slots, _stream_keys(keys, seed), method, tolerances)
+
+
+def _stream_keys(streams: np.ndarray, seed: int) -> np.ndarray:
+    """One uint64 key per member from its stream number and the seed, mixed non-linearly
+    (a plain XOR would make seed s a mere reshuffle of seed 0's streams)."""
+    from .functions import uniform01
+
+    mixed = uniform01(np.array([int(seed) & ((1 << 63) - 1)], dtype=np.uint64), 0, 0, 0.0)
+    salt = np.uint64(int(mixed[0] * 2**53))
+    return (streams.astype(np.int64).view(np.uint64) * np.uint64(0x9E3779B97F4A7C15)) ^ salt
 
 
 def _outputs(model: CompiledModel, outputs: Any) -> tuple[str, ...]:
@@ -379,7 +394,7 @@ def _run_group(model, request, values, row, members, lo, out, grid_of, failures)
     elif request.method == "rk4":
         integrators.rk4(system, points, Y, out, on_save)
     else:
-        integrators.solve(system, points, Y, out, request.method, 1e-6, 1e-9, on_save)
+        integrators.solve(system, points, Y, out, request.method, *request.tolerances, on_save)
     for col, slot in enumerate(request.outputs):
         if slot not in model.dynamic:
             out[:, col, :] = np.broadcast_to(np.asarray(C[slot], float).reshape(-1), (size,))

@@ -58,7 +58,8 @@ def read_model(path: str | Path) -> ir.ModelIR:
         raise ModelError(path, path.name, "unsupported file type",
                          hint="use a Vensim .mdl or an XMILE .xmile/.stmx/.xml file")
     if not path.is_file():
-        raise ModelError(path, path.name, "no such file")
+        raise ModelError(path, path.name, "no such file",
+                         hint=f"looked in {path.resolve().parent}; check the path and its spelling")
     abstract = _abstract_model(path, kind)
     return _Converter(path, abstract).convert()
 

@@ -1,0 +1,153 @@
+"""Integrators: convergence orders, PySD's time grid, scipy methods, and methods that refuse."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+import reformsim
+from reformsim import integrators
+
+
+def _final_error(model, method, dt):
+    results = reformsim.simulate(model, method=method, params={"TIME STEP": dt, "SAVEPER": 1})
+    return abs(results["Stock"][0, -1] - 100 * np.exp(-10 / 5))
+
+
+@pytest.mark.parametrize(("method", "order", "dts"), [
+    ("euler", 1, (0.125, 0.0625)),
+    ("rk4", 4, (0.5, 0.25)),
+], ids=["euler", "rk4"])
+def test_convergence_order(decay, method, order, dts):
+    """Halving TIME STEP divides the error by about 2**order on exponential decay."""
+    coarse, fine = (_final_error(decay, method, dt) for dt in dts)
+    assert np.log2(coarse / fine) == pytest.approx(order, abs=0.1)
+
+
+@pytest.mark.parametrize("method", ["RK45", "LSODA", "BDF", "Radau", "RK23", "DOP853"],
+                         ids=["RK45", "LSODA", "BDF", "Radau", "RK23", "DOP853"])
+def test_scipy_methods_agree_with_analytic(load, method):
+    results = reformsim.simulate(load("logistic"), method=method,
+                                 params={"Growth Rate": [0.5, 0.2]})
+    t, r = results.times, np.array([[0.5], [0.2]])
+    expected = 1000 / (1 + 99 * np.exp(-r * t))
+    np.testing.assert_allclose(results["Population"], expected, rtol=1e-4)
+
+
+def test_scipy_tolerances_are_used(decay):
+    """With TIME STEP 2 the step is left to the tolerances; rtol 1e-12 must beat 1e-5 abs error."""
+    results = reformsim.simulate(decay, method="RK45", params={"TIME STEP": 2, "SAVEPER": 2},
+                                 rtol=1e-12, atol=1e-12)
+    np.testing.assert_allclose(results["Stock"][0], 100 * np.exp(-results.times / 5), rtol=1e-9)
+
+
+def test_scipy_method_saves_on_the_euler_grid(decay):
+    euler = reformsim.simulate(decay)
+    rk45 = reformsim.simulate(decay, method="RK45")
+    assert np.array_equal(euler.times, rk45.times)
+    assert rk45["Decay Time"][0].tolist() == [5.0] * len(euler.times)
+
+
+@pytest.mark.parametrize(("name", "method", "reason"), [
+    ("discrete", "rk4", "delay_fixed, delayn, sample_if_true"),
+    ("discrete", "RK45", "delay_fixed, delayn, sample_if_true"),
+    ("random", "rk4", "RANDOM functions"),
+    ("random", "LSODA", "RANDOM functions"),
+], ids=["discrete-rk4", "discrete-RK45", "random-rk4", "random-LSODA"])
+def test_methods_refuse_discrete_and_random_models(load, name, method, reason):
+    with pytest.raises(reformsim.SimulationError,
+                       match=rf"method '{method}' cannot integrate {reason}; use method='euler'"):
+        reformsim.simulate(load(name), method=method)
+
+
+def test_nonnegative_stocks_are_refused_by_other_methods(tmp_path):
+    path = tmp_path / "nonneg.xmile"
+    path.write_text("""<?xml version="1.0" encoding="UTF-8"?>
+<xmile version="1.0" xmlns="http://docs.oasis-open.org/xmile/ns/XMILE/v1.0">
+  <header><vendor>t</vendor><product version="1">t</product></header>
+  <sim_specs><start>0</start><stop>4</stop><dt>0.5</dt></sim_specs>
+  <model><variables>
+    <stock name="S"><eqn>1</eqn><outflow>f</outflow><non_negative/></stock>
+    <flow name="f"><eqn>2</eqn></flow>
+  </variables></model>
+</xmile>
+""")
+    model = reformsim.load_model(path)
+    np.testing.assert_array_equal(reformsim.simulate(model)["S"][0], [1, 0, 0, 0, 0, 0, 0, 0, 0])
+    with pytest.raises(reformsim.SimulationError, match="non-negative stocks"):
+        reformsim.simulate(model, method="rk4")
+
+
+# --- the time grid ------------------------------------------------------------------------------
+
+def _fixed(dt, saveper, final):
+    return lambda t: (dt, saveper, final)
+
+
+def test_time_grid_saveper_twice_dt_saves_every_other_point():
+    points = integrators.time_grid(0.0, _fixed(0.25, 0.5, 3.0))
+    assert [p.t for p in points] == [0.25 * i for i in range(13)]
+    assert [p.save for p in points] == [i % 2 == 0 for i in range(13)]
+
+
+def test_time_grid_includes_final_time_and_stops_advancing_there():
+    points = integrators.time_grid(1.0, _fixed(0.5, 0.5, 3.0))
+    assert points[-1].t == 3.0 and points[-1].save
+    assert [p.advance for p in points] == [True, True, True, True, False]
+
+
+def test_time_grid_accumulates_time_as_pysd_does():
+    """t += dt: 0.1 ten times is 0.9999999999999999, and it still counts as FINAL TIME."""
+    points = integrators.time_grid(0.0, _fixed(0.1, 0.1, 1.0))
+    expected, t = [], 0.0
+    for _ in range(11):
+        expected.append(t)
+        t += 0.1
+    assert [p.t for p in points] == expected
+    assert points[-1].t == 0.9999999999999999 and not points[-1].advance
+    assert all(p.save for p in points)
+
+
+def test_saved_times_are_rounded_like_pysd_index():
+    points = integrators.time_grid(0.0, _fixed(0.1, 0.3, 1.0))
+    np.testing.assert_array_equal(integrators.saved_times(points), [0.0, 0.3, 0.6, 0.9])
+    assert sum(p.save for p in points) == 4
+
+
+def test_time_grid_saveper_not_a_multiple_of_dt():
+    """SAVEPER 0.3 with dt 0.25: saves where (t - t0) % 0.3 ~ 0 -> only 0 and 1.5, 3.0."""
+    points = integrators.time_grid(0.0, _fixed(0.25, 0.3, 3.0))
+    assert [p.t for p in points if p.save] == [0.0, 1.5, 3.0]
+
+
+def test_time_grid_follows_a_time_varying_time_step():
+    points = integrators.time_grid(0.0, lambda t: (1.0 if t < 2 else 0.5, 0.5, 4.0))
+    assert [p.t for p in points] == [0, 1, 2, 2.5, 3, 3.5, 4]
+    assert [p.dt for p in points] == [1, 1, 0.5, 0.5, 0.5, 0.5, 0.5]
+
+
+@pytest.mark.parametrize(("dt", "saveper"), [(0.0, 1.0), (1.0, 0.0), (-1.0, 1.0), (np.nan, 1.0)],
+                         ids=["dt-zero", "saveper-zero", "dt-negative", "dt-nan"])
+def test_time_grid_refuses_non_positive_steps(dt, saveper):
+    with pytest.raises(reformsim.SimulationError, match="must be positive"):
+        integrators.time_grid(0.0, _fixed(dt, saveper, 1.0))
+
+
+def test_time_grid_with_final_before_initial_is_one_point():
+    points = integrators.time_grid(5.0, _fixed(1.0, 1.0, 2.0))
+    assert points == [integrators.Point(5.0, 1.0, False, True)]
+
+
+def test_euler_stepper_on_a_toy_system():
+    """integrators.euler alone: y' = -y with dt 0.5 halves y each step; outputs at saves."""
+    def rates(t, dt, Y, D, S, n):
+        D[...] = -Y
+        if S is not None:
+            S[0] = Y[0]
+        return ()
+
+    points = integrators.time_grid(0.0, _fixed(0.5, 1.0, 2.0))
+    Y, out = np.ones((1, 3)), np.empty((3, 1, 3))
+    integrators.euler(rates, points, Y, out, None)
+    np.testing.assert_array_equal(out[:, 0, 0], [1.0, 0.25, 0.0625])
+    np.testing.assert_array_equal(Y[0], [0.0625] * 3)
