@@ -14,15 +14,31 @@ from __future__ import annotations
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from .errors import ModelError, ReformsimError, ReformsimWarning, SimulationError, UnsupportedError
+from .errors import (
+    ModelError,
+    ReformsimError,
+    ReformsimWarning,
+    SimulationError,
+    UnsupportedError,
+)
 
 if TYPE_CHECKING:
     from .compiler import CompiledModel
     from .results import Failure, Results
     from .simulation import simulate
 
-__all__ = ["load_model", "simulate", "CompiledModel", "Results", "Failure", "ReformsimError",
-           "ModelError", "UnsupportedError", "SimulationError", "ReformsimWarning"]
+__all__ = [
+    "CompiledModel",
+    "Failure",
+    "ModelError",
+    "ReformsimError",
+    "ReformsimWarning",
+    "Results",
+    "SimulationError",
+    "UnsupportedError",
+    "load_model",
+    "simulate",
+]
 __version__ = "0.1.0"
 
 _LAZY = {"simulate": "simulation", "CompiledModel": "compiler", "Results": "results",
@@ -37,7 +53,7 @@ def __getattr__(name: str) -> Any:
     raise AttributeError(f"module 'reformsim' has no attribute {name!r}")
 
 
-def load_model(path: str | Path) -> "CompiledModel":
+def load_model(path: str | Path) -> CompiledModel:
     """Read a Vensim (.mdl) or XMILE (.xmile, .stmx, .xml) model and compile it once.
 
     Raises :class:`ModelError` (file, element, problem) for a model that

@@ -41,7 +41,7 @@ def namespace() -> dict[str, Any]:
 class Emitter:
     """Writes the source of one model's passes; collects the literals it uses."""
 
-    def __init__(self, model: "CompiledModel", phase: str = "init") -> None:
+    def __init__(self, model: CompiledModel, phase: str = "init") -> None:
         self.model, self.phase = model, phase
         self.literals: list[float] = []
         self.tables: list[tuple[np.ndarray, np.ndarray, str]] = []
@@ -114,9 +114,10 @@ class Emitter:
         if func in _CLOCKED:
             return f"F.{_CLOCKED[func]}(t, dt, {', '.join(args)})"
         if func.startswith("random_"):
-            site, seed = args[0], args[-1] if func != "random_0_1" else self._literal(0.0)
-            values = args[1:-1] if func != "random_0_1" else []
-            draw = f"F.uniform01(K, {int(e.args[0].value)}, n, {seed})"  # type: ignore[union-attr]
+            site = int(e.args[0].value)  # type: ignore[union-attr]  # numbered by the compiler
+            values, seed = ((args[1:-1], args[-1]) if func != "random_0_1"
+                            else ([], self._literal(0.0)))
+            draw = f"F.uniform01(K, {site}, n, {seed})"
             return f"F.{func}({', '.join([draw] + values)})"
         raise TypeError(f"no rule for builtin {func}")  # the translator checked the names
 
@@ -155,7 +156,7 @@ class Emitter:
         lines.append("    return {" + ", ".join(f"{n!r}: {n}" for n in names) + "}")
         return "\n".join(lines) + "\n"
 
-    def _init_state(self, s: "State", names: list[str]) -> list[str]:
+    def _init_state(self, s: State, names: list[str]) -> list[str]:
         from .compiler import INIT_ARGS
         j, out = s.index, []
         for k in INIT_ARGS[s.kind]:

@@ -11,9 +11,9 @@ numbers written with ``repr(float)``.
 from __future__ import annotations
 
 import graphlib
+from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Callable
 
 from . import ir
 from .codegen import Emitter, namespace

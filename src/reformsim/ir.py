@@ -35,7 +35,7 @@ class Op:
     """
 
     op: str
-    args: tuple["Expr", ...]
+    args: tuple[Expr, ...]
 
 
 @dataclass(frozen=True)
@@ -43,7 +43,7 @@ class Call:
     """A builtin function call; ``func`` is PySD's lower-case name."""
 
     func: str
-    args: tuple["Expr", ...]
+    args: tuple[Expr, ...]
 
 
 @dataclass(frozen=True)
@@ -65,14 +65,14 @@ class LookupCall:
     """A call of a lookup element ``table`` at ``arg``."""
 
     table: str
-    arg: "Expr"
+    arg: Expr
 
 
 @dataclass(frozen=True)
 class InlineLookup:
     """``WITH LOOKUP(arg, table)``."""
 
-    arg: "Expr"
+    arg: Expr
     table: Table
 
 
@@ -94,7 +94,7 @@ class Stateful:
     """
 
     kind: str
-    args: tuple["Expr", ...]
+    args: tuple[Expr, ...]
     nonneg: bool = False
 
 
@@ -123,7 +123,8 @@ class Element:
         return isinstance(self.expr, Stateful) and self.expr.kind == "integ"
 
 
-CONTROL_IDENTS = ("initial_time", "final_time", "time_step", "saveper")
+# The control variables, in the order structure rows and messages use.
+CONTROLS = ("initial_time", "time_step", "saveper", "final_time")
 
 
 def fold_name(name: str) -> str:

@@ -7,13 +7,17 @@ variables. Members of an ensemble that share a structure run together.
 
 from __future__ import annotations
 
+import warnings
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, Callable
+from typing import Any
 
 import numpy as np
 
 from .codegen import Emitter, namespace
-from .compiler import OUTPUT_ARGS, CompiledModel, State
+from .compiler import OUTPUT_ARGS, STRUCTURAL_ARGS, CompiledModel, State
+from .errors import ReformsimWarning, SimulationError
+from .ir import CONTROLS
 
 ROWS = {"integ": 1, "trend": 1, "forecast": 1}  # delay, delayn, smooth: their order
 
@@ -54,6 +58,51 @@ def structure_rows(model: CompiledModel, structure: Structure) -> tuple[dict[int
         rows[s.index] = slice(at, at + count)
         at += count
     return rows, at
+
+
+def group_by_structure(model: CompiledModel, values: dict[str, Any],
+                       size: int) -> tuple[np.ndarray, np.ndarray]:
+    """Sort members by what shapes their states: control values, delay orders, buffer lengths.
+
+    Returns the distinct rows (controls first, then one number per state)
+    and, for each member, the index of its row.
+    """
+    def column(name: str) -> np.ndarray:
+        return np.broadcast_to(np.asarray(values[name], float).reshape(-1), (size,))
+
+    columns = [column(model.slots[c]) for c in CONTROLS]
+    dt = columns[1]
+    for s in model.states:
+        columns.append(_state_size(model, s, dt, lambda k, j=s.index: column(f"a{j}_{k}"))
+                       if s.kind in STRUCTURAL_ARGS else np.zeros(size))
+    return np.unique(np.stack(columns, axis=1), axis=0, return_inverse=True)
+
+
+def _state_size(model: CompiledModel, s: State, dt: np.ndarray,
+                arg: Callable[[int], np.ndarray]) -> np.ndarray:
+    """Per member: a DELAY FIXED's buffer length, or a delay's or smooth's order."""
+    if s.kind == "delay_fixed":
+        size = np.round(np.maximum(arg(1) / dt, 1) + 1e-6)
+    else:
+        size = np.trunc(arg(3))
+        if s.kind == "delayn":  # Vensim lowers DELAY N's order, not DELAY3's (docs/semantics.md)
+            size = _reduce_order(model, s, size, arg(1), dt)
+    if not np.all(np.isfinite(size)) or np.any(size < 1):
+        raise SimulationError(f"{model.source.name}: {s.owner!r}: the delay/smooth order or "
+                              "length is not a positive number at the initial time")
+    return size
+
+
+def _reduce_order(model: CompiledModel, s: State, order: np.ndarray, time: np.ndarray,
+                  dt: np.ndarray) -> np.ndarray:
+    # PySD and Vensim lower a delay's order until order * TIME STEP <= delay time.
+    reduced = order.copy()
+    while np.any(too_long := (reduced * dt > time) & (reduced > 0)):
+        reduced = np.where(too_long, reduced - 1, reduced)
+    if np.any(reduced != order):
+        warnings.warn(f"{model.source.name}: {s.owner!r}: delay time shorter than order x TIME "
+                      f"STEP; order lowered to {int(reduced.min())}", ReformsimWarning, stacklevel=5)
+    return reduced
 
 
 def build_program(model: CompiledModel, structure: Structure, outputs: tuple[str, ...]) -> Program:

@@ -5,17 +5,24 @@ from __future__ import annotations
 import math
 import os
 import warnings
+from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any, Mapping
+from typing import Any
 
 import numpy as np
 
 from . import integrators
-from .codegen import namespace, Emitter
-from .compiler import STRUCTURAL_ARGS, CompiledModel
+from .clock import make_clock, time_grids
+from .compiler import CompiledModel
 from .errors import ReformsimWarning, SimulationError, did_you_mean
-from .ir import fold_name
-from .program import Structure, build_program, initial_states, update_discrete
+from .ir import CONTROLS, fold_name
+from .program import (
+    Structure,
+    build_program,
+    group_by_structure,
+    initial_states,
+    update_discrete,
+)
 from .results import Failure, Results
 
 _total = np.add.reduce   # without ndarray.sum's Python wrapper: this runs at every save
@@ -73,7 +80,7 @@ def simulate(model: CompiledModel, params: Values | None = None, initial: Values
     failures: dict[int, Failure] = {}
     chunk = max(1, int(chunk_size or _default_chunk(model)))
     with np.errstate(all="ignore"):  # non-finite values become per-member failures, not warnings
-        times, grid_of = _time_grid(model, request)
+        times, grid_of = time_grids(model, _init_values(model, request, 0, 1))
         n_out = len(request.outputs)
         _check_memory(request.size, len(times), n_out)
         out = np.empty((len(times), n_out, request.size))  # (T, V, N): saves write contiguously
@@ -214,91 +221,6 @@ def _check_memory(n: int, t: int, v: int) -> None:
             "\n  hint: keep fewer variables (outputs=[...]) or save less often (SAVEPER)")
 
 
-# --- the time grid and the clock -------------------------------------------------------------
-
-_CONTROLS = ("initial_time", "time_step", "saveper", "final_time")
-
-
-def _time_grid(model: CompiledModel, request: _Request):
-    """Save times for the whole request, and a function giving each group's grid."""
-    # a grid of constant controls is the same for every run of the model: keep it on the model
-    fixed = not any(model.slots[c] in model.dynamic for c in _CONTROLS)
-    grids: dict[tuple, list] = model.grids if fixed else {}
-
-    def grid_of(controls: dict[str, float], clock) -> list:
-        key = tuple(controls[c] for c in _CONTROLS)
-        if key not in grids:
-            grids[key] = integrators.time_grid(controls["initial_time"], clock)
-        return grids[key]
-
-    # the save times come from member 0's grid; groups must agree (checked per chunk)
-    values = _init_values(model, request, 0, 1)
-    controls = _controls(model, values, np.array([0]), 1)
-    points = grid_of(controls, _clock(model, values, controls))
-    return integrators.saved_times(points), grid_of
-
-
-def _controls(model: CompiledModel, values: dict, members: np.ndarray, size: int) -> dict[str, float]:
-    found = {}
-    for ident in _CONTROLS:
-        v = np.asarray(values[model.slots[ident]], dtype=float).reshape(-1)
-        v = v if len(v) == 1 else v[members]
-        if not np.all(v == v[0]):
-            raise AssertionError("structure groups share control values")  # grouping guarantees
-        found[ident] = float(v[0])
-    return found
-
-
-def _clock(model: CompiledModel, values: dict, controls: dict[str, float]):
-    """(dt, saveper, final) at time t: constants, or a generated function if they vary in time."""
-    slots = [model.slots[c] for c in ("time_step", "saveper", "final_time")]
-    if not any(s in model.dynamic for s in slots):
-        fixed = (controls["time_step"], controls["saveper"], controls["final_time"])
-        return lambda t: fixed
-    needed = _closure(model, slots)
-    if any(s.startswith("s") or s not in model.rate_order for s in needed if s in model.dynamic):
-        raise SimulationError(f"{model.source.name}: a control variable depends on a stock; "
-                              "reformsim needs TIME STEP, SAVEPER and FINAL TIME to depend on "
-                              "Time and constants only")
-    emitter = Emitter(model, phase="rate")
-    body = [f"    {s} = {emitter.expr(model.nodes[s].expr)}"
-            for s in model.rate_order if s in needed]
-    emitter.used.update(slots)
-    computed = {s for s in model.rate_order if s in needed}
-    loads = [f"    {u} = C[{u!r}]" for u in sorted(emitter.used - computed)]
-    source = "\n".join(["def clock(t, dt, C, K, n):"] + loads + body
-                       + ["    return (" + ", ".join(slots) + ")"]) + "\n"
-    names = namespace()
-    emitter.bind(names)
-    exec(compile(source, "<reformsim clock>", "exec"), names)  # noqa: S102 - slots only
-    clock, dt = names["clock"], controls["time_step"]
-
-    def evaluate(t: float) -> tuple[float, float, float]:
-        found = clock(t, dt, values, None, 0)
-        arrays = [np.asarray(v, dtype=float).reshape(-1) for v in found]
-        if any(not np.all(a == a[0]) for a in arrays):
-            raise SimulationError("members differ in a time-varying TIME STEP, SAVEPER or FINAL "
-                                  "TIME; run them separately")
-        return tuple(float(a[0]) for a in arrays)  # type: ignore[return-value]
-
-    return evaluate
-
-
-def _closure(model: CompiledModel, slots: list[str]) -> set[str]:
-    from .compiler import references
-    needed, todo = set(), list(slots)
-    while todo:
-        slot = todo.pop()
-        if slot in needed:
-            continue
-        needed.add(slot)
-        if slot in model.nodes and slot in model.dynamic:
-            todo += [r for r in references(model.nodes[slot].expr, "rate") if r not in ("time", "dt")]
-        elif slot.startswith("s"):
-            needed.add(slot)
-    return needed
-
-
 # --- running a chunk --------------------------------------------------------------------------
 
 def _init_values(model: CompiledModel, request: _Request, lo: int, hi: int) -> dict[str, Any]:
@@ -309,49 +231,12 @@ def _init_values(model: CompiledModel, request: _Request, lo: int, hi: int) -> d
                 {j: part(v) for j, v in request.initial.items()}, request.keys[lo:hi])
 
 
-def _structures(model: CompiledModel, values: dict, size: int) -> tuple[np.ndarray, np.ndarray]:
-    """Per member: control values and state shapes; returns (unique rows, group of each member)."""
-    columns = [np.broadcast_to(np.asarray(values[model.slots[c]], float).reshape(-1), (size,))
-               for c in _CONTROLS]
-    dt = columns[1]
-    for s in model.states:
-        if s.kind not in STRUCTURAL_ARGS:
-            columns.append(np.zeros(size))
-            continue
-        def arg(k: int) -> np.ndarray:
-            return np.broadcast_to(np.asarray(values[f"a{s.index}_{k}"], float).reshape(-1), (size,))
-
-        if s.kind == "delay_fixed":
-            order = np.round(np.maximum(arg(1) / dt, 1) + 1e-6)
-        else:
-            order = np.trunc(arg(3))
-            if s.kind == "delayn":  # Vensim lowers DELAY N's order, not DELAY3's (see docs)
-                order = _reduce_order(model, s, order, arg(1), dt)
-        if not np.all(np.isfinite(order)) or np.any(order < 1):
-            raise SimulationError(f"{model.source.name}: {s.owner!r}: the delay/smooth order or "
-                                  "length is not a positive number at the initial time")
-        columns.append(order)
-    table = np.stack(columns, axis=1)
-    return np.unique(table, axis=0, return_inverse=True)
-
-
-def _reduce_order(model: CompiledModel, s, order: np.ndarray, time: np.ndarray, dt: np.ndarray) -> np.ndarray:
-    # PySD and Vensim lower a delay's order until order * TIME STEP <= delay time.
-    reduced = order.copy()
-    while np.any(too_long := (reduced * dt > time) & (reduced > 0)):
-        reduced = np.where(too_long, reduced - 1, reduced)
-    if np.any(reduced != order):
-        warnings.warn(f"{model.source.name}: {s.owner!r}: delay time shorter than order x TIME "
-                      f"STEP; order lowered to {int(reduced.min())}", ReformsimWarning, stacklevel=4)
-    return reduced
-
-
 def _run_chunk(model: CompiledModel, request: _Request, lo: int, hi: int, out: np.ndarray,
                grid_of, failures: dict[int, Failure]) -> None:
     size = hi - lo
     values = _init_values(model, request, lo, hi)
     values["__size__"] = size
-    table, group_of = _structures(model, values, size)
+    table, group_of = group_by_structure(model, values, size)
     group_of = group_of.reshape(-1)
     for g, row in enumerate(table):
         members = np.flatnonzero(group_of == g)
@@ -364,10 +249,10 @@ def _run_chunk(model: CompiledModel, request: _Request, lo: int, hi: int, out: n
 
 def _run_group(model, request, values, row, members, lo, out, grid_of, failures) -> None:
     size, chunk_size = len(members), values["__size__"]
-    controls = dict(zip(_CONTROLS, (float(x) for x in row[:4])))
+    controls = dict(zip(CONTROLS, (float(x) for x in row[:4])))
     structure = Structure(tuple(int(x) for x in row[4:]))
     program = build_program(model, structure, request.outputs)
-    points = grid_of(controls, _clock(model, values, controls))
+    points = grid_of(controls, make_clock(model, values, controls))
     if sum(p.save for p in points) != out.shape[0]:
         raise SimulationError("members differ in INITIAL TIME, FINAL TIME or SAVEPER; "
                               "run them separately")

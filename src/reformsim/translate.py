@@ -8,8 +8,9 @@ anything the engine does not simulate.
 from __future__ import annotations
 
 import warnings
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 import numpy as np
 
@@ -109,7 +110,7 @@ class _Converter:
         if all(e.kind == "control" for e in elements):
             raise ModelError(self.path, self.path.name, "the model defines no variables",
                              hint="a file from an older Stella may need saving as XMILE 1.0")
-        missing = [c for c in ir.CONTROL_IDENTS if c not in {e.ident for e in elements}]
+        missing = [c for c in ir.CONTROLS if c not in {e.ident for e in elements}]
         if missing:
             raise ModelError(self.path, missing[0].upper().replace("_", " "),
                              "the model does not define this control variable")
@@ -256,7 +257,7 @@ class _Converter:
         return ir.InlineLookup(self._expr(node.argument), self._table(node.lookups))
 
     def _stateful(kind: str, *fields: str, order: Any = None) -> Callable[..., ir.Expr]:
-        def convert(self: "_Converter", node: Any) -> ir.Expr:
+        def convert(self: _Converter, node: Any) -> ir.Expr:
             args = [self._expr(getattr(node, f)) for f in fields]
             if order is not None:
                 args.append(self._expr(getattr(node, order)))
