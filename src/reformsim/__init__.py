@@ -24,10 +24,13 @@ from .errors import (
 
 if TYPE_CHECKING:
     from .compiler import CompiledModel
+    from .inputs import Series, Table
     from .results import Failure, Results
     from .simulation import simulate
 
 __all__ = [
+    "Series",
+    "Table",
     "CompiledModel",
     "Failure",
     "ModelError",
@@ -42,7 +45,7 @@ __all__ = [
 __version__ = "0.1.0"
 
 _LAZY = {"simulate": "simulation", "CompiledModel": "compiler", "Results": "results",
-         "Failure": "results"}
+         "Failure": "results", "Series": "inputs", "Table": "inputs"}
 
 
 def __getattr__(name: str) -> Any:

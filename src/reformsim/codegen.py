@@ -68,7 +68,14 @@ class Emitter:
         if isinstance(e, ir.Call):
             return self._call(e)
         if isinstance(e, ir.LookupCall):
+            if e.table in self.model.external_tables:
+                key = self.model.table_keys[e.table]
+                self.used.update((f"{key}x", f"{key}y"))
+                return f"F.interpolate_rows({self.expr(e.arg)}, {key}x, {key}y)"
             return self._lookup(self.model.tables[e.table], e.arg)
+        if isinstance(e, ir.Input):
+            self.used.update((f"{e.key}t", f"{e.key}v"))
+            return f"F.interpolate_rows(t, {e.key}t, {e.key}v)"
         if isinstance(e, ir.InlineLookup):
             return self._lookup(e.table, e.arg)
         raise TypeError(f"cannot emit {type(e).__name__}")  # the lifter removed Statefuls
@@ -137,7 +144,8 @@ class Emitter:
         """
         m = self.model
         lines = ["def init(O, I, K):", "    n = -1", f"    t = {self._literal(0.0)}"]
-        names: list[str] = []
+        names: list[str] = list(m.input_keys())
+        lines += [f"    {key} = O[{key!r}]" for key in names]
         time_slot = m.slots["initial_time"]
         dt_slot = m.slots["time_step"]
         for slot in m.init_order:

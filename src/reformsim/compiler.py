@@ -83,7 +83,10 @@ class CompiledModel:
     slots: dict[str, str]                   # element ident -> slot
     random_sites: int
     init_source: str
+    table_keys: dict[str, str] = field(default_factory=dict)   # lookup ident -> data key
+    external_tables: frozenset[str] = frozenset()               # lookups given per run
     init: Callable[..., dict] = field(default=None, repr=False)  # type: ignore[assignment]
+    variants: dict = field(default_factory=dict, repr=False)
     programs: dict = field(default_factory=dict, repr=False)   # (structure, outputs) -> Program
     grids: dict = field(default_factory=dict, repr=False)      # control values -> time grid
 
@@ -99,6 +102,26 @@ class CompiledModel:
     def stocks(self) -> tuple[ir.Element, ...]:
         return tuple(e for e in self.ir.elements if e.is_stock)
 
+    def variant(self, inputs: frozenset[str], tables: frozenset[str]) -> CompiledModel:
+        """This model with some constants fed as time series and some lookups fed per run.
+
+        ``inputs``/``tables`` hold element identifiers. Compiled once per
+        combination and kept.
+        """
+        if not inputs and not tables:
+            return self
+        key = (inputs, tables)
+        if key not in self.variants:
+            self.variants[key] = compile_model(self.ir, inputs, tables)
+        return self.variants[key]
+
+    def input_keys(self) -> tuple[str, ...]:
+        """Names of the per-run data the generated code reads (series and tables)."""
+        keys = [n.expr.key for n in self.nodes.values() if isinstance(n.expr, ir.Input)]
+        series = [f"{k}{part}" for k in keys for part in ("t", "v")]
+        return tuple(series + [f"{self.table_keys[i]}{part}" for i in sorted(self.external_tables)
+                               for part in ("x", "y")])
+
     def slot_of(self, element: ir.Element) -> str:
         return self.slots[element.ident]
 
@@ -112,13 +135,22 @@ def _is_stateful_alias(node: Node) -> bool:
     return isinstance(node.expr, ir.Ref) and node.expr.ident.startswith("__s")
 
 
-def compile_model(model: ir.ModelIR) -> CompiledModel:
-    """Lift states, order both passes and generate the initialisation source."""
+def compile_model(model: ir.ModelIR, inputs: frozenset[str] = frozenset(),
+                  tables: frozenset[str] = frozenset()) -> CompiledModel:
+    """Lift states, order both passes and generate the initialisation source.
+
+    ``inputs`` are identifiers of constants whose value comes with each run as
+    a time series; ``tables`` identifiers of lookups whose points come with
+    each run (see :meth:`CompiledModel.variant`).
+    """
+    model = replace(model, elements=tuple(
+        replace(e, expr=ir.Input(f"X{i}")) if e.ident in inputs else e
+        for i, e in enumerate(model.elements)))
     lifter = _Lifter(model)
     nodes, states = lifter.run()
     slots = {e.ident: f"v{i}" for i, e in enumerate(model.elements) if e.kind != "lookup"}
-    tables = {e.ident: e.expr for e in model.elements if e.kind == "lookup"}
-    resolver = _Resolver(slots, tables, model.source)
+    lookup_tables = {e.ident: e.expr for e in model.elements if e.kind == "lookup"}
+    resolver = _Resolver(slots, lookup_tables, model.source)
     nodes = {slot: replace(node, expr=resolver.expr(node.expr, node.element.name))
              for slot, node in nodes.items()}
     states = tuple(replace(s, args=tuple(resolver.expr(a, s.owner) for a in s.args))
@@ -128,9 +160,11 @@ def compile_model(model: ir.ModelIR) -> CompiledModel:
     dynamic = graph.dynamic()
     rate_order = tuple(s for s in graph.order("rate") if s in dynamic)
     compiled = CompiledModel(
-        ir=model, nodes=nodes, states=states, tables=tables, init_order=init_order,
+        ir=model, nodes=nodes, states=states, tables=lookup_tables, init_order=init_order,
         rate_order=rate_order, dynamic=frozenset(dynamic), slots=slots,
-        random_sites=resolver.random_sites, init_source="")
+        random_sites=resolver.random_sites, init_source="",
+        table_keys={e.ident: f"Y{i}" for i, e in enumerate(model.elements) if e.kind == "lookup"},
+        external_tables=frozenset(tables))
     emitter = Emitter(compiled)
     compiled.init_source = emitter.init_source()
     names = namespace()
@@ -220,6 +254,8 @@ def references(expr: ir.Expr, phase: str) -> set[str]:
         return found
     if isinstance(expr, (ir.LookupCall, ir.InlineLookup)):
         return references(expr.arg, phase)
+    if isinstance(expr, ir.Input):
+        return {"time"}
     return set()
 
 

@@ -111,6 +111,26 @@ def lookup(x, xs, ys, mode):
     return np.where(x < xs[0], low, np.where(x > xs[-1], high, inside))
 
 
+def interpolate_rows(x, xs, ys):
+    """Piecewise-linear ``ys(x)`` held beyond the ends, one table row per member.
+
+    ``xs``/``ys`` are (R, P) with R = 1 (shared) or E; ``x`` is a scalar or
+    (E,)/(1,). At a repeated x (a jump) the later point applies.
+    """
+    x = np.reshape(x, (-1, 1))
+    count = np.sum(xs <= x, axis=-1)
+    width = xs.shape[-1]
+    lo = np.clip(count - 1, 0, width - 1)[:, None]
+    hi = np.clip(count, 0, width - 1)[:, None]
+    rows = np.broadcast_shapes(xs.shape[:1], ys.shape[:1], x.shape[:1])[0]
+    xs, ys = np.broadcast_to(xs, (rows, width)), np.broadcast_to(ys, (rows, width))
+    x0, x1 = np.take_along_axis(xs, lo, 1)[:, 0], np.take_along_axis(xs, hi, 1)[:, 0]
+    y0, y1 = np.take_along_axis(ys, lo, 1)[:, 0], np.take_along_axis(ys, hi, 1)[:, 0]
+    span = np.where(x1 > x0, x1 - x0, 1.0)
+    share = np.clip((x[:, 0] - x0) / span, 0.0, 1.0)
+    return y0 + (y1 - y0) * share
+
+
 # --- random numbers --------------------------------------------------------------------------
 # Counter-based: a draw is a hash of (member key, call site, step, seed argument), so member i
 # gets the same numbers whatever the ensemble around it, and runs are reproducible.

@@ -77,6 +77,13 @@ class InlineLookup:
 
 
 @dataclass(frozen=True)
+class Input:
+    """A value supplied with each run that varies in time (a schedule); ``key`` names its data."""
+
+    key: str
+
+
+@dataclass(frozen=True)
 class Stateful:
     """A function with memory; the compiler lifts each into a state.
 
@@ -98,7 +105,7 @@ class Stateful:
     nonneg: bool = False
 
 
-Expr = Union[Num, Ref, Op, Call, LookupCall, InlineLookup, Stateful]
+Expr = Union[Num, Ref, Op, Call, LookupCall, InlineLookup, Input, Stateful]
 
 
 @dataclass(frozen=True)

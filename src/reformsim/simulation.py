@@ -15,6 +15,7 @@ from . import integrators
 from .clock import make_clock, time_grids
 from .compiler import CompiledModel
 from .errors import ReformsimWarning, SimulationError, did_you_mean
+from .inputs import Series, Table, stack
 from .ir import CONTROLS, fold_name
 from .program import (
     Structure,
@@ -45,6 +46,7 @@ class _Request:
 
 def simulate(model: CompiledModel, params: Values | None = None, initial: Values | None = None,
              method: str = "euler", outputs: list[str] | tuple[str, ...] | None = None, *,
+             lookups: Values | None = None,
              size: int | None = None, streams: Any = None, seed: int = 0,
              chunk_size: int | None = None, rtol: float = 1e-6, atol: float = 1e-9) -> Results:
     """Integrate every member of an ensemble in one vectorised pass.
@@ -56,7 +58,11 @@ def simulate(model: CompiledModel, params: Values | None = None, initial: Values
     params, initial
         Map names as written in the model (case and ``_``/space insensitive)
         to a number or a 1-D array with one value per member: constants in
-        ``params``, stock initial values in ``initial``.
+        ``params``, stock initial values in ``initial``. A constant may also
+        be given a :class:`reformsim.Series`, which makes it a function of time.
+    lookups
+        Replace lookups: name -> :class:`reformsim.Table`, or a list with one
+        Table per member.
     method
         ``euler`` (Vensim's, bit-compatible with PySD), ``rk4``, or a
         :func:`scipy.integrate.solve_ivp` method (``RK45``, ``LSODA``...).
@@ -75,8 +81,8 @@ def simulate(model: CompiledModel, params: Values | None = None, initial: Values
         Members integrated together (default: as many as fit in 256 MiB of
         intermediate arrays); results are the same for any value.
     """
-    request = _resolve(model, params or {}, initial or {}, outputs, method, size, streams, seed,
-                       (rtol, atol))
+    model, request = _resolve(model, params or {}, initial or {}, lookups or {}, outputs, method,
+                              size, streams, seed, (rtol, atol))
     failures: dict[int, Failure] = {}
     chunk = max(1, int(chunk_size or _default_chunk(model)))
     with np.errstate(all="ignore"):  # non-finite values become per-member failures, not warnings
@@ -98,7 +104,8 @@ def simulate(model: CompiledModel, params: Values | None = None, initial: Values
                    units={e.name: e.units for e in elements},
                    docs={e.name: e.documentation for e in elements},
                    failures=dict(sorted(failures.items())),
-                   params={model.nodes[s].element.name: v for s, v in request.overrides.items()},
+                   params={model.nodes[s].element.name: v for s, v in request.overrides.items()
+                           if s in model.nodes},
                    method=method)
 
 
@@ -132,22 +139,57 @@ def _as_values(name: str, value: Any) -> np.ndarray:
     return array.reshape(-1)
 
 
-def _resolve(model: CompiledModel, params: Values, initial: Values, outputs: Any, method: str,
-             size: int | None, streams: Any, seed: int,
-             tolerances: tuple[float, float]) -> _Request:
+def _resolve(model: CompiledModel, params: Values, initial: Values, lookups: Values,
+             outputs: Any, method: str, size: int | None, streams: Any, seed: int,
+             tolerances: tuple[float, float]) -> tuple[CompiledModel, _Request]:
+    """Names -> slots, values -> arrays; returns the model variant the request needs."""
     if method not in integrators.METHODS:
         raise SimulationError(f"unknown method {method!r}; expected one of {list(integrators.METHODS)}")
+    overrides, series, counts = _params(model, params)
+    inits = _initials(model, initial, counts)
+    tables = _tables(model, lookups, counts)
+    variant = model.variant(frozenset(model.nodes[s].element.ident for s in series),
+                            frozenset(tables))
+    for slot, schedule in series.items():
+        overrides[f"X{slot[1:]}t"], overrides[f"X{slot[1:]}v"] = schedule.xs, schedule.ys
+    for ident, (xs, ys) in tables.items():
+        key = variant.table_keys[ident]
+        overrides[f"{key}x"], overrides[f"{key}y"] = xs, ys
+    if size is not None:
+        counts["size"] = int(size)
+    stream_keys = None if streams is None else _as_values("streams", streams)
+    if stream_keys is not None:
+        counts["streams"] = len(stream_keys)
+    n = _ensemble_size(model, counts)
+    keys = np.arange(n) if stream_keys is None else np.broadcast_to(stream_keys, (n,))
+    _refuse_method(variant, method)
+    return variant, _Request(n, overrides, inits, _outputs(model, outputs),
+                             _stream_keys(keys, seed), method, tolerances)
+
+
+def _params(model: CompiledModel, params: Values) -> tuple[dict, dict[str, Series], dict[str, int]]:
     overrides: dict[str, np.ndarray] = {}
+    series: dict[str, Series] = {}
+    counts: dict[str, int] = {}
     settable = {model.slot_of(e) for e in model.constants()}
     for name, value in params.items():
         slot = _lookup_name(model, name, "parameter")
+        element = model.nodes[slot].element
         if slot not in settable:
-            raise SimulationError(f"{model.source.name}: {model.nodes[slot].element.name!r} is not "
-                                  "a constant (it changes during the run), so it cannot be set"
+            raise SimulationError(f"{model.source.name}: {element.name!r} is not a constant (it "
+                                  "changes during the run), so it cannot be set"
                                   "\n  hint: set the constants it is computed from")
-        overrides[slot] = _as_values(name, value)
-    stock_states = {model.slot_of(e): int(e_ref[1:]) for e in model.stocks
-                    for e_ref in [model.nodes[model.slot_of(e)].expr.ident]}  # type: ignore[union-attr]
+        if isinstance(value, Series):
+            series[slot], counts[element.name] = value, value.members
+        else:
+            overrides[slot] = _as_values(name, value)
+            counts[element.name] = len(overrides[slot])
+    return overrides, series, counts
+
+
+def _initials(model: CompiledModel, initial: Values, counts: dict[str, int]) -> dict[int, np.ndarray]:
+    stock_states = {model.slot_of(e): int(model.nodes[model.slot_of(e)].expr.ident[1:])  # type: ignore[union-attr]
+                    for e in model.stocks}
     inits: dict[int, np.ndarray] = {}
     for name, value in initial.items():
         slot = _lookup_name(model, name, "stock")
@@ -155,25 +197,39 @@ def _resolve(model: CompiledModel, params: Values, initial: Values, outputs: Any
             raise SimulationError(f"{model.source.name}: {model.nodes[slot].element.name!r} is not "
                                   "a stock, so it has no initial value to set")
         inits[stock_states[slot]] = _as_values(name, value)
-    given = {**{model.nodes[s].element.name: len(v) for s, v in overrides.items()},
-             **{model.states[j].owner: len(v) for j, v in inits.items()}}
-    if size is not None:
-        given["size"] = int(size)
-    stream_keys = None if streams is None else _as_values("streams", streams)
-    if stream_keys is not None:
-        given["streams"] = len(stream_keys)
-    lengths = {n for n in given.values() if n != 1}
+        counts[model.nodes[slot].element.name] = len(inits[stock_states[slot]])
+    return inits
+
+
+def _tables(model: CompiledModel, lookups: Values,
+            counts: dict[str, int]) -> dict[str, tuple[np.ndarray, np.ndarray]]:
+    known = {fold_name(e.name): e for e in model.elements if e.kind == "lookup"}
+    found = {}
+    for name, value in lookups.items():
+        element = known.get(fold_name(str(name)))
+        if element is None:
+            hint = did_you_mean(str(name), [e.name for e in known.values()])
+            raise SimulationError(f"{model.source.name}: {name!r} is not a lookup of the model"
+                                  + (f"; {hint}" if hint else ""))
+        given = [value] if isinstance(value, Table) else list(value)
+        if not given or not all(isinstance(t, Table) for t in given):
+            raise SimulationError(f"{model.source.name}: lookup {element.name!r}: give a "
+                                  "reformsim.Table, or a list with one Table per member")
+        found[element.ident] = stack(given)
+        counts[element.name] = len(given)
+    return found
+
+
+def _ensemble_size(model: CompiledModel, counts: dict[str, int]) -> int:
+    lengths = {n for n in counts.values() if n != 1}
     if len(lengths) > 1:
-        listed = ", ".join(f"{name!r} has {n}" for name, n in given.items() if n != 1)
+        listed = ", ".join(f"{name!r} has {n}" for name, n in counts.items() if n != 1)
         raise SimulationError(f"{model.source.name}: every per-member array needs one value per "
                               f"member, but {listed}")
     n = lengths.pop() if lengths else 1
     if n < 1:
         raise SimulationError("an ensemble needs at least one member")
-    slots = _outputs(model, outputs)
-    keys = np.arange(n) if stream_keys is None else np.broadcast_to(stream_keys, (n,))
-    _refuse_method(model, method)
-    return _Request(n, overrides, inits, slots, _stream_keys(keys, seed), method, tolerances)
+    return n
 
 
 def _stream_keys(streams: np.ndarray, seed: int) -> np.ndarray:
