@@ -37,7 +37,41 @@ def test_check_lists_stocks(runner):
     assert result.output == ("service_backlog.mdl: 26 variables, 3 stocks, 1 lookups, "
                              "1 other states\n"
                              "  Backlog [cases]\n  Service standard [hours/case]\n"
-                             "  Staff [official]\n")
+                             "  Staff [official]\n0 findings\n")
+
+
+def test_check_reports_findings(runner, tmp_path):
+    model = tmp_path / "leaky.mdl"
+    model.write_text("""{UTF-8}
+Stock= INTEG(-Stock / Tau, 10)
+	~	widgets	~	What is left.	|
+Tau= 4
+	~	Month	~		|
+Spare= 3
+	~		~	Nothing reads this.	|
+FINAL TIME = 2 ~ Month ~ |
+INITIAL TIME = 0 ~ Month ~ |
+SAVEPER = 1 ~ Month ~ |
+TIME STEP = 1 ~ Month ~ |
+""")
+    result = runner.invoke(main, ["check", str(model)])
+    assert result.exit_code == 0, result.output
+    assert result.output.splitlines()[2:] == [
+        "4 findings:",
+        "  documentation: 'Tau': has no documentation",
+        "  units: 'Spare': has no units",
+        "  unused: 'Spare': is a constant nothing reads",
+        "  equilibrium: 'Stock': starts at 10 and moves -2.5 per time unit",
+    ]
+
+
+def test_describe_lists_stocks_flows_constants_lookups(runner):
+    result = runner.invoke(main, ["describe", str(EXAMPLE)])
+    assert result.exit_code == 0, result.output
+    lines = result.output.splitlines()
+    assert lines[0] == "Stocks (3)"
+    assert "Flows (5)" in lines and "Constants (12)" in lines and "Lookups (1)" in lines
+    assert "  Hiring [official/Month]: Replacing leavers and closing the staffing gap." in lines
 
 
 def test_check_refuses_subscripts_naming_file_element_construct(runner, tmp_path):

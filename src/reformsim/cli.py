@@ -34,8 +34,14 @@ def main() -> None:
 @main.command()
 @click.argument("model", type=ExistingFile)
 def check(model: Path) -> None:
-    """Read and compile MODEL; list its stocks, or say what it uses that cannot be simulated."""
+    """Read and compile MODEL; list its stocks and what deserves a look.
+
+    Reports variables without units or documentation, constants nothing reads,
+    and stocks that do not start in equilibrium. A model that uses something
+    reformsim cannot simulate is an error naming the element and the construct.
+    """
     from . import load_model
+    from .lint import lint
 
     compiled = load_model(model)
     elements = [e for e in compiled.elements if e.kind == "aux"]
@@ -45,6 +51,29 @@ def check(model: Path) -> None:
                f"{lookups} lookups, {len(compiled.states) - len(stocks)} other states")
     for stock in stocks:
         click.echo(f"  {stock.name}" + (f" [{stock.units}]" if stock.units else ""))
+    findings = lint(compiled)
+    click.echo(f"{len(findings)} findings" + (":" if findings else ""))
+    for finding in findings:
+        click.echo(f"  {finding}")
+
+
+@main.command()
+@click.argument("model", type=ExistingFile)
+def describe(model: Path) -> None:
+    """List MODEL's stocks, flows, constants (the levers a scenario sets) and lookups."""
+    from . import load_model
+
+    compiled = load_model(model)
+    stocks, flows = compiled.stocks, compiled.flows()
+    constants = [e for e in compiled.constants() if e.kind == "aux"]
+    lookups = [e for e in compiled.elements if e.kind == "lookup"]
+    for title, items in (("Stocks", stocks), ("Flows", flows), ("Constants", constants),
+                         ("Lookups", lookups)):
+        click.echo(f"{title} ({len(items)})")
+        for e in items:
+            units = f" [{e.units}]" if e.units else ""
+            doc = " ".join(e.documentation.split())
+            click.echo(f"  {e.name}{units}" + (f": {doc}" if doc else ""))
 
 
 def _assignments(pairs: tuple[str, ...]) -> dict[str, list[float]]:

@@ -125,6 +125,15 @@ class CompiledModel:
     def slot_of(self, element: ir.Element) -> str:
         return self.slots[element.ident]
 
+    def flows(self) -> tuple[ir.Element, ...]:
+        """Variables a stock's INTEG reads directly (its inflows and outflows)."""
+        read: set[str] = set()
+        for state in self.states:
+            if state.kind == "integ":
+                read |= references(state.args[0], "rate")
+        return tuple(n.element for slot, n in self.nodes.items()
+                     if slot in read and not _is_stateful_alias(n))
+
     def constants(self) -> tuple[ir.Element, ...]:
         """Elements that may be set per member: values fixed for a whole run."""
         return tuple(n.element for n in self.nodes.values()

@@ -5,7 +5,7 @@ from __future__ import annotations
 import math
 import os
 import warnings
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -48,7 +48,8 @@ def simulate(model: CompiledModel, params: Values | None = None, initial: Values
              method: str = "euler", outputs: list[str] | tuple[str, ...] | None = None, *,
              lookups: Values | None = None,
              size: int | None = None, streams: Any = None, seed: int = 0,
-             chunk_size: int | None = None, rtol: float = 1e-6, atol: float = 1e-9) -> Results:
+             chunk_size: int | None = None, rtol: float = 1e-6, atol: float = 1e-9,
+             progress: Callable[[int, int], None] | None = None) -> Results:
     """Integrate every member of an ensemble in one vectorised pass.
 
     Parameters
@@ -77,6 +78,8 @@ def simulate(model: CompiledModel, params: Values | None = None, initial: Values
         run with ``streams=[i]``.
     rtol, atol
         Tolerances of the ``solve_ivp`` methods.
+    progress
+        Called as ``progress(members done, members in all)`` after each chunk.
     chunk_size
         Members integrated together (default: as many as fit in 256 MiB of
         intermediate arrays); results are the same for any value.
@@ -93,6 +96,8 @@ def simulate(model: CompiledModel, params: Values | None = None, initial: Values
         for lo in range(0, request.size, chunk):
             hi = min(request.size, lo + chunk)
             _run_chunk(model, request, lo, hi, out, grid_of, failures)
+            if progress is not None:
+                progress(hi, request.size)
     names = tuple(model.nodes[s].element.name for s in request.outputs)
     _find_failures(out, times, names, failures)
     if failures:
