@@ -26,9 +26,11 @@ if TYPE_CHECKING:
     from .compiler import CompiledModel
     from .inputs import Series, Table
     from .results import Failure, Results
+    from .scenarios import load_scenarios
     from .simulation import simulate
 
 __all__ = [
+    "load_scenarios",
     "Series",
     "Table",
     "CompiledModel",
@@ -45,7 +47,8 @@ __all__ = [
 __version__ = "0.1.0"
 
 _LAZY = {"simulate": "simulation", "CompiledModel": "compiler", "Results": "results",
-         "Failure": "results", "Series": "inputs", "Table": "inputs"}
+         "Failure": "results", "Series": "inputs", "Table": "inputs",
+         "load_scenarios": "scenarios"}
 
 
 def __getattr__(name: str) -> Any:

@@ -30,8 +30,9 @@ class AnalysisError(ReformsimError):
 
 
 def model_variables(ds: xr.Dataset) -> list[str]:
-    """Names of the model variables held in ``ds`` (every data variable but ``status``)."""
-    return [str(name) for name in ds.data_vars if name != "status"]
+    """Names of the model variables held in ``ds``: the data variables over time (not
+    ``status``, nor the sampled ``param:`` values)."""
+    return [str(name) for name, var in ds.data_vars.items() if "time" in var.dims]
 
 
 def resolve_baseline(ds: xr.Dataset, baseline: str | None = None) -> str:

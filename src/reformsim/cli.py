@@ -27,8 +27,16 @@ class _Errors(click.Group):
 
 @click.group(cls=_Errors)
 @click.version_option(package_name="reformsim")
-def main() -> None:
-    """Simulate stock-and-flow models (Vensim .mdl, XMILE) across many members at once."""
+@click.option("-q", "--quiet", is_flag=True, help="Print only results, no progress or notes.")
+@click.pass_context
+def main(ctx: click.Context, quiet: bool) -> None:
+    """Simulate stock-and-flow models (Vensim .mdl, XMILE) across many members at once.
+
+    Compare public-sector reform roadmaps: run scenario files, compare them at
+    chosen years, plot them.
+    """
+    ctx.ensure_object(dict)
+    ctx.obj["quiet"] = quiet
 
 
 @main.command()
@@ -147,3 +155,6 @@ def verify(model: Path, output: Path) -> None:
     for mismatch in report.mismatches:
         click.echo(f"  differs: {mismatch}")
     raise SystemExit(1)
+
+
+from . import cli_runs as _runs  # noqa: E402,F401  (registers run, compare, plot)

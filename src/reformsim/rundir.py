@@ -93,8 +93,9 @@ def make_manifest(model: Path, scenario_files: Iterable[Path], *, method: str,
     return {
         "reformsim": version("reformsim"),
         "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
-        "model": {"path": str(model), "sha256": sha256(model)},
-        "scenario_files": [{"path": str(p), "sha256": sha256(p)} for p in scenario_files],
+        "model": {"path": str(Path(model).resolve()), "sha256": sha256(model)},
+        "scenario_files": [{"path": str(Path(p).resolve()), "sha256": sha256(p)}
+                           for p in scenario_files],
         "method": method, "time_step": time_step, "seed": seed, "members": members,
         "python": sys.version.split()[0],
         "libraries": {p: version(p) for p in ("numpy", "scipy", "pysd", "xarray", "pandas",

@@ -1,0 +1,173 @@
+"""``reformsim run``, ``compare`` and ``plot``: scenario files in, tables and figures out."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import click
+
+from .cli import ExistingFile, main
+
+# The registries live in analysis.FORMATS and plots.KINDS; they are spelled out here so that
+# --help does not import pandas and matplotlib (tests/test_cli.py checks they agree).
+FORMATS = ("table", "csv", "json", "markdown")
+KINDS = ("lines", "fan", "grid")
+BIG_ENSEMBLE = 20_000  # members from which a progress bar is worth showing
+
+
+def _progress(quiet: bool):
+    """A progress callback for simulate(), drawing a bar on stderr for big ensembles."""
+    state: dict[str, Any] = {}
+
+    def report(done: int, total: int) -> None:
+        if quiet or total < BIG_ENSEMBLE:
+            return
+        if "bar" not in state:
+            state["bar"] = click.progressbar(length=total, label="simulating", file=click.get_text_stream("stderr"))
+            state["bar"].__enter__()
+        state["bar"].update(done - state.get("done", 0))
+        state["done"] = done
+        if done >= total:
+            state["bar"].__exit__(None, None, None)
+
+    return report
+
+
+def _variables(dataset: Any, wanted: tuple[str, ...], default: tuple[str, ...]) -> tuple[str, ...]:
+    from .analysis import model_variables
+    from .errors import ReformsimError, did_you_mean
+    from .ir import fold_name
+
+    known = {fold_name(v): v for v in model_variables(dataset)}
+    chosen = []
+    for name in wanted or default:
+        if fold_name(name) not in known:
+            hint = did_you_mean(name, known.values())
+            raise ReformsimError(f"{name!r} is not in this run" + (f"; {hint}" if hint else "")
+                                 + "\n  hint: the run holds " + ", ".join(known.values()))
+        chosen.append(known[fold_name(name)])
+    return tuple(chosen)
+
+
+@main.command()
+@click.argument("scenario_files", nargs=-1, type=ExistingFile)
+@click.option("--model", type=ExistingFile, help="Model to run (default: the one each file names).")
+@click.option("-o", "--output", type=click.Path(path_type=Path),
+              help="Run directory to write (default: runs/<model>-<date>-<time>).")
+@click.option("--method", default="euler", show_default=True,
+              help="euler, rk4, or a scipy solve_ivp method (RK45, LSODA, ...).")
+@click.option("--samples", type=click.IntRange(min=1), help="Override the files' sample count.")
+@click.option("--seed", type=int, help="Override the files' random seed.")
+@click.option("--at", "years", multiple=True, type=float, metavar="TIME",
+              help="Times for the KPI table (default: a third, two thirds and the end).")
+@click.option("--baseline", help="Scenario the deltas are taken against.")
+@click.option("--format", "fmt", type=click.Choice(FORMATS), default="table", show_default=True)
+@click.pass_context
+def run(ctx: click.Context, scenario_files: tuple[Path, ...], model: Path | None,
+        output: Path | None, method: str, samples: int | None, seed: int | None,
+        years: tuple[float, ...], baseline: str | None, fmt: str) -> None:
+    """Run scenario files (default: the shipped ones) and write a run directory.
+
+    Every scenario and sample of a model is simulated in one vectorised pass;
+    the run directory holds results.nc, kpis.csv, manifest.json and figures/.
+    """
+    from .analysis import format_table, kpi_table
+    from .runs import default_directory, default_years, group_by_model, shipped_scenarios, \
+        simulate_scenarios, write
+
+    quiet = ctx.obj.get("quiet", False)
+    files = list(scenario_files) or shipped_scenarios()
+    if not files:
+        raise click.ClickException("no scenario files given, and none are shipped")
+    groups = group_by_model(files, model)
+    if output is not None and len(groups) > 1:
+        raise click.ClickException("the scenario files name several models; -o takes one run "
+                                   "directory, so run them separately")
+    for model_path, group in groups.items():
+        if not quiet:
+            click.echo(f"running {', '.join(p.name for p in group)} on {model_path.name}",
+                       err=True)
+        result = simulate_scenarios(model_path, group, method=method, samples=samples, seed=seed,
+                                    progress=_progress(quiet))
+        kpis = kpi_table(result.dataset, result.variables,
+                         list(years) or default_years(result.dataset), baseline)
+        directory = write(result, output or default_directory(Path("runs"), model_path), kpis,
+                          int(result.dataset.attrs.get("seed", -1)))
+        click.echo(format_table(kpis, fmt))
+        if not quiet:
+            click.echo(f"run directory: {directory}", err=True)
+
+
+@main.command()
+@click.argument("sources", nargs=-1, required=True,
+                type=click.Path(exists=True, path_type=Path))
+@click.option("--at", "years", multiple=True, type=float, metavar="TIME",
+              help="Times to compare at (default: a third, two thirds and the end).")
+@click.option("--baseline", help="Scenario the deltas are taken against (default: the run's).")
+@click.option("-v", "--var", "variables", multiple=True, metavar="NAME",
+              help="Variables to compare (default: the run's).")
+@click.option("--target", "targets", multiple=True, metavar="NAME>=VALUE",
+              help="Also report when each scenario first reaches a target (>= or <=).")
+@click.option("--format", "fmt", type=click.Choice(FORMATS), default="table", show_default=True)
+def compare(sources: tuple[Path, ...], years: tuple[float, ...], baseline: str | None,
+            variables: tuple[str, ...], targets: tuple[str, ...], fmt: str) -> None:
+    """Compare scenarios at chosen times: a run directory, or scenario files run in memory."""
+    from .analysis import format_table, kpi_table, model_variables, time_to_target
+    from .rundir import read_run
+    from .runs import default_years, group_by_model, simulate_scenarios
+
+    if len(sources) == 1 and sources[0].is_dir():
+        dataset, _ = read_run(sources[0])
+        default = tuple(model_variables(dataset))
+    else:
+        groups = group_by_model(list(sources))
+        if len(groups) > 1:
+            raise click.ClickException("the scenario files name several models; compare them "
+                                       "one model at a time")
+        (model_path, files), = groups.items()
+        result = simulate_scenarios(model_path, files)
+        dataset, default = result.dataset, result.variables
+    chosen = _variables(dataset, variables, default)
+    kpis = kpi_table(dataset, chosen, list(years) or default_years(dataset), baseline)
+    click.echo(format_table(kpis, fmt))
+    for target in targets:
+        name, direction, value = _target(target)
+        name = _variables(dataset, (name,), ())[0]
+        click.echo(f"\ntime to {name} {'>=' if direction == 'above' else '<='} {value:g}:")
+        click.echo(format_table(time_to_target(dataset, name, value, direction), fmt))
+
+
+def _target(text: str) -> tuple[str, str, float]:
+    for op, direction in ((">=", "above"), ("<=", "below")):
+        name, sep, value = text.partition(op)
+        if sep:
+            try:
+                return name.strip(), direction, float(value)
+            except ValueError:
+                break
+    raise click.BadParameter(f"{text!r}: expected NAME>=VALUE or NAME<=VALUE",
+                             param_hint="'--target'")
+
+
+@main.command()
+@click.argument("run_dir", type=click.Path(exists=True, file_okay=False, path_type=Path))
+@click.argument("variables", nargs=-1)
+@click.option("--kind", type=click.Choice(KINDS), default="lines", show_default=True,
+              help="lines: one panel per variable; fan: with 50%/90% bands; grid: a panel per "
+                   "scenario and variable.")
+@click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path),
+              help="Image to write, .png or .svg (default: RUN_DIR/figures/<kind>.png).")
+def plot(run_dir: Path, variables: tuple[str, ...], kind: str, output: Path | None) -> None:
+    """Plot VARIABLES (default: all) of a run directory."""
+    from .analysis import model_variables
+    from .plots import draw, save_figure
+    from .rundir import FIGURES, read_run
+
+    dataset, _ = read_run(run_dir)
+    chosen = _variables(dataset, variables, tuple(model_variables(dataset)))
+    figure = draw(kind, dataset, chosen)
+    target = output or run_dir / FIGURES / f"{kind}.png"
+    if output is None and target.exists():
+        target = target.with_name(f"{kind}-{'-'.join(str(len(chosen)))}.png")
+    click.echo(save_figure(figure, target))

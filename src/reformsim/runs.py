@@ -1,0 +1,124 @@
+"""From scenario files to a run directory: the main job, as one library call.
+
+The command line's ``run``, ``compare`` and ``plot`` are thin wrappers of
+these functions.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+SCENARIO_SUFFIXES = (".yaml", ".yml", ".cin")
+
+
+@dataclass(frozen=True)
+class Run:
+    """One model's scenarios, simulated: the Dataset and what made it."""
+
+    model: Path
+    scenario_files: tuple[Path, ...]
+    dataset: Any                 # xarray.Dataset over (scenario, sample, time)
+    variables: tuple[str, ...]   # what tables and figures show
+    method: str
+    time_step: float
+
+
+def shipped_scenarios() -> list[Path]:
+    """The scenario files that come with reformsim (its ``scenarios/`` folder)."""
+    folder = Path(str(resources.files("reformsim") / "shipped" / "scenarios"))
+    return sorted(p for p in folder.glob("*") if p.suffix.lower() in SCENARIO_SUFFIXES)
+
+
+def group_by_model(files: Sequence[Path], model: Path | None = None) -> dict[Path, list[Path]]:
+    """Scenario files keyed by the model they name (or ``model`` for all of them)."""
+    from .scenarios import ScenarioError, load_scenarios
+
+    groups: dict[Path, list[Path]] = {}
+    for path in files:
+        target = model or load_scenarios([path]).model
+        if target is None:
+            raise ScenarioError(path, "", "model", "the file names no model",
+                                hint="add 'model: path/to/model.mdl' or pass --model")
+        groups.setdefault(Path(target).resolve(), []).append(Path(path))
+    return groups
+
+
+def simulate_scenarios(model_path: Path, files: Sequence[Path], *, method: str = "euler",
+                       samples: int | None = None, seed: int | None = None,
+                       progress: Callable[[int, int], None] | None = None) -> Run:
+    """Load the model once, expand every scenario x sample, simulate them in one pass."""
+    from dataclasses import replace
+
+    from . import load_model
+    from .ensemble import expand, run
+    from .scenarios import load_scenarios
+
+    model = load_model(model_path)
+    scenario_set = load_scenarios(files)
+    if scenario_set.uncertainty is not None and (samples is not None or seed is not None):
+        uncertainty = replace(scenario_set.uncertainty,
+                              samples=samples or scenario_set.uncertainty.samples,
+                              seed=scenario_set.uncertainty.seed if seed is None else seed)
+        scenario_set = replace(scenario_set, uncertainty=uncertainty)
+    ensemble = expand(scenario_set, model)
+    dataset = run(ensemble, model, method=method, progress=progress)
+    clock = {e.ident: e for e in model.elements if e.kind == "control"}
+    dataset.time.attrs["units"] = clock["initial_time"].units
+    variables = tuple(ensemble.outputs or [e.name for e in model.stocks])
+    step = scenario_set.time.get("TIME STEP")
+    return Run(Path(model_path), tuple(files), dataset, variables, method,
+               float(step) if step is not None else _time_step(model))
+
+
+def _time_step(model: Any) -> float:
+    """The model's own TIME STEP (at the initial time)."""
+    import numpy as np
+
+    values = model.init({}, {}, np.zeros(1, dtype=np.uint64))
+    return float(np.asarray(values[model.slots["time_step"]], dtype=float).reshape(-1)[0])
+
+
+def default_years(dataset: Any, count: int = 3) -> list[float]:
+    """Evenly spaced save times from a third of the way to the end (the start is the baseline)."""
+    import numpy as np
+
+    times = dataset.time.values
+    wanted = np.linspace(times[0], times[-1], count + 1)[1:]
+    return [float(times[int(np.argmin(np.abs(times - w)))]) for w in wanted]
+
+
+def figures_for(run_: Run) -> dict[str, Any]:
+    """The figures a run directory holds: lines always, fans when there is uncertainty."""
+    from .plots import plot_fans, plot_lines
+
+    lines = plot_lines(run_.dataset, run_.variables)
+    figures = {"lines.png": lines, "lines.svg": lines}
+    if run_.dataset.sizes["sample"] > 1:
+        figures["fan.png"] = plot_fans(run_.dataset, run_.variables)
+    return figures
+
+
+def default_directory(root: Path, model: Path) -> Path:
+    """``runs/<model>-<YYYYmmdd-HHMMSS>`` (a counter is added if that exists)."""
+    stamp = datetime.now().strftime("%Y%m%d-%H%M%S")
+    candidate = root / f"{model.stem}-{stamp}"
+    n = 1
+    while candidate.exists():
+        n += 1
+        candidate = root / f"{model.stem}-{stamp}-{n}"
+    return candidate
+
+
+def write(run_: Run, directory: Path, kpis: Any, seed: int | None) -> Path:
+    from .rundir import make_manifest, write_run
+
+    manifest = make_manifest(run_.model, run_.scenario_files, method=run_.method,
+                             time_step=run_.time_step, seed=seed,
+                             members=int(run_.dataset.sizes["scenario"]
+                                         * run_.dataset.sizes["sample"]))
+    return write_run(directory, run_.dataset, kpis, manifest, figures_for(run_))
