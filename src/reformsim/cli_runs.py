@@ -60,7 +60,7 @@ def _variables(dataset: Any, wanted: tuple[str, ...], default: tuple[str, ...]) 
 @click.option("--samples", type=click.IntRange(min=1), help="Override the files' sample count.")
 @click.option("--seed", type=int, help="Override the files' random seed.")
 @click.option("--at", "years", multiple=True, type=float, metavar="TIME",
-              help="Times for the KPI table (default: a third, two thirds and the end).")
+              help="Times for the KPI table (default: halfway and the end).")
 @click.option("--baseline", help="Scenario the deltas are taken against.")
 @click.option("--format", "fmt", type=click.Choice(FORMATS), default="table", show_default=True)
 @click.pass_context
@@ -103,7 +103,7 @@ def run(ctx: click.Context, scenario_files: tuple[Path, ...], model: Path | None
 @click.argument("sources", nargs=-1, required=True,
                 type=click.Path(exists=True, path_type=Path))
 @click.option("--at", "years", multiple=True, type=float, metavar="TIME",
-              help="Times to compare at (default: a third, two thirds and the end).")
+              help="Times to compare at (default: halfway and the end).")
 @click.option("--baseline", help="Scenario the deltas are taken against (default: the run's).")
 @click.option("-v", "--var", "variables", multiple=True, metavar="NAME",
               help="Variables to compare (default: the run's).")
