@@ -172,3 +172,15 @@ def test_readme_quick_start_command_runs(tmp_path):
     block = result.stdout[result.stdout.index("Service quality [Dmnl]"):].split("\n\n")[0]
     assert block in readme  # the README shows what the command really prints
     assert (tmp_path / "run" / "figures" / "fan.png").is_file()
+
+
+def test_wheel_carries_the_shipped_model_and_scenarios(tmp_path):
+    """'reformsim run' needs them after a non-editable install: shipped/ must land in the wheel."""
+    import zipfile
+
+    subprocess.run([sys.executable, "-m", "pip", "wheel", "--no-deps",
+                    "-q", "-w", str(tmp_path), str(ROOT)], check=True, capture_output=True)
+    (wheel,) = tmp_path.glob("reformsim-*.whl")
+    names = set(zipfile.ZipFile(wheel).namelist())
+    assert "reformsim/shipped/models/examples/service_backlog.mdl" in names
+    assert "reformsim/shipped/scenarios/service_backlog.yaml" in names

@@ -28,15 +28,16 @@ class _Errors(click.Group):
 @click.group(cls=_Errors)
 @click.version_option(package_name="reformsim")
 @click.option("-q", "--quiet", is_flag=True, help="Print only results, no progress or notes.")
+@click.option("-v", "--verbose", is_flag=True, help="Also print what takes how long.")
 @click.pass_context
-def main(ctx: click.Context, quiet: bool) -> None:
+def main(ctx: click.Context, quiet: bool, verbose: bool) -> None:
     """Simulate stock-and-flow models (Vensim .mdl, XMILE) across many members at once.
 
     Compare public-sector reform roadmaps: run scenario files, compare them at
     chosen years, plot them.
     """
     ctx.ensure_object(dict)
-    ctx.obj["quiet"] = quiet
+    ctx.obj["quiet"], ctx.obj["verbose"] = quiet, verbose and not quiet
 
 
 @main.command()

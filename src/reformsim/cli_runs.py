@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
 from typing import Any
 
@@ -88,12 +89,19 @@ def run(ctx: click.Context, scenario_files: tuple[Path, ...], model: Path | None
         if not quiet:
             click.echo(f"running {', '.join(p.name for p in group)} on {model_path.name}",
                        err=True)
+        started = time.perf_counter()
         result = simulate_scenarios(model_path, group, method=method, samples=samples, seed=seed,
                                     progress=_progress(quiet))
+        simulated = time.perf_counter()
         kpis = kpi_table(result.dataset, result.variables,
                          list(years) or default_years(result.dataset), baseline)
         directory = write(result, output or default_directory(Path("runs"), model_path), kpis,
                           int(result.dataset.attrs.get("seed", -1)))
+        if ctx.obj.get("verbose"):
+            members = result.dataset.sizes["scenario"] * result.dataset.sizes["sample"]
+            click.echo(f"read, compiled and simulated {members} members in "
+                       f"{simulated - started:.2f} s; tables, figures and files in "
+                       f"{time.perf_counter() - simulated:.2f} s", err=True)
         click.echo(format_table(kpis, fmt))
         if not quiet:
             click.echo(f"run directory: {directory}", err=True)
