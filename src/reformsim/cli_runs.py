@@ -55,7 +55,8 @@ def _variables(dataset: Any, wanted: tuple[str, ...], default: tuple[str, ...]) 
 @click.argument("scenario_files", nargs=-1, type=ExistingFile)
 @click.option("--model", type=ExistingFile, help="Model to run (default: the one each file names).")
 @click.option("-o", "--output", type=click.Path(path_type=Path),
-              help="Run directory to write (default: runs/<model>-<date>-<time>).")
+              help="Run directory to write (default: runs/<model>-<date>-<time>); when the files "
+                   "name several models, a directory holding one run per model.")
 @click.option("--method", default="euler", show_default=True,
               help="euler, rk4, or a scipy solve_ivp method (RK45, LSODA, ...).")
 @click.option("--samples", type=click.IntRange(min=1), help="Override the files' sample count.")
@@ -64,10 +65,13 @@ def _variables(dataset: Any, wanted: tuple[str, ...], default: tuple[str, ...]) 
               help="Times for the KPI table (default: halfway and the end).")
 @click.option("--baseline", help="Scenario the deltas are taken against.")
 @click.option("--format", "fmt", type=click.Choice(FORMATS), default="table", show_default=True)
+@click.option("-q", "--quiet", is_flag=True, help="Print only the table.")
+@click.option("-v", "--verbose", is_flag=True, help="Also print what takes how long.")
 @click.pass_context
 def run(ctx: click.Context, scenario_files: tuple[Path, ...], model: Path | None,
         output: Path | None, method: str, samples: int | None, seed: int | None,
-        years: tuple[float, ...], baseline: str | None, fmt: str) -> None:
+        years: tuple[float, ...], baseline: str | None, fmt: str, quiet: bool,
+        verbose: bool) -> None:
     """Run scenario files (default: the shipped ones) and write a run directory.
 
     Every scenario and sample of a model is simulated in one vectorised pass;
@@ -77,15 +81,18 @@ def run(ctx: click.Context, scenario_files: tuple[Path, ...], model: Path | None
     from .runs import default_directory, default_years, group_by_model, shipped_scenarios, \
         simulate_scenarios, write
 
-    quiet = ctx.obj.get("quiet", False)
+    quiet = quiet or ctx.obj.get("quiet", False)
+    verbose = (verbose or ctx.obj.get("verbose", False)) and not quiet
+    if output is not None and output.exists():  # say so before the work, not after
+        raise click.ClickException(f"{output}: already exists; reformsim never overwrites a run"
+                                   "\n  hint: choose another output directory with -o")
     files = list(scenario_files) or shipped_scenarios()
     if not files:
         raise click.ClickException("no scenario files given, and none are shipped")
     groups = group_by_model(files, model)
-    if output is not None and len(groups) > 1:
-        raise click.ClickException("the scenario files name several models; -o takes one run "
-                                   "directory, so run them separately")
     for model_path, group in groups.items():
+        # with several models, -o DIR holds one run directory per model: DIR/<model>
+        target = output if len(groups) == 1 or output is None else output / model_path.stem
         if not quiet:
             click.echo(f"running {', '.join(p.name for p in group)} on {model_path.name}",
                        err=True)
@@ -95,9 +102,9 @@ def run(ctx: click.Context, scenario_files: tuple[Path, ...], model: Path | None
         simulated = time.perf_counter()
         kpis = kpi_table(result.dataset, result.variables,
                          list(years) or default_years(result.dataset), baseline)
-        directory = write(result, output or default_directory(Path("runs"), model_path), kpis,
+        directory = write(result, target or default_directory(Path("runs"), model_path), kpis,
                           int(result.dataset.attrs.get("seed", -1)))
-        if ctx.obj.get("verbose"):
+        if verbose:
             members = result.dataset.sizes["scenario"] * result.dataset.sizes["sample"]
             click.echo(f"read, compiled and simulated {members} members in "
                        f"{simulated - started:.2f} s; tables, figures and files in "
@@ -117,19 +124,26 @@ def run(ctx: click.Context, scenario_files: tuple[Path, ...], model: Path | None
               help="Variables to compare (default: the run's).")
 @click.option("--target", "targets", multiple=True, metavar="NAME>=VALUE",
               help="Also report when each scenario first reaches a target (>= or <=).")
+@click.option("--model", type=ExistingFile,
+              help="Model for scenario files (default: the one each file names).")
 @click.option("--format", "fmt", type=click.Choice(FORMATS), default="table", show_default=True)
 def compare(sources: tuple[Path, ...], years: tuple[float, ...], baseline: str | None,
-            variables: tuple[str, ...], targets: tuple[str, ...], fmt: str) -> None:
+            variables: tuple[str, ...], targets: tuple[str, ...], model: Path | None,
+            fmt: str) -> None:
     """Compare scenarios at chosen times: a run directory, or scenario files run in memory."""
     from .analysis import format_table, kpi_table, model_variables, time_to_target
     from .rundir import read_run
     from .runs import default_years, group_by_model, simulate_scenarios
 
-    if len(sources) == 1 and sources[0].is_dir():
+    directories = [p for p in sources if p.is_dir()]
+    if directories and len(sources) > 1:
+        raise click.ClickException(f"{directories[0]}: compare reads one run directory at a time "
+                                   "(or scenario files, run together)")
+    if directories:
         dataset, _ = read_run(sources[0])
         default = tuple(model_variables(dataset))
     else:
-        groups = group_by_model(list(sources))
+        groups = group_by_model(list(sources), model)
         if len(groups) > 1:
             raise click.ClickException("the scenario files name several models; compare them "
                                        "one model at a time")
@@ -165,7 +179,8 @@ def _target(text: str) -> tuple[str, str, float]:
               help="lines: one panel per variable; fan: with 50%/90% bands; grid: a panel per "
                    "scenario and variable.")
 @click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path),
-              help="Image to write, .png or .svg (default: RUN_DIR/figures/<kind>.png).")
+              help="Image to write, .png or .svg (default: RUN_DIR/figures/<kind>.png, or "
+                   "<kind>-2.png... if that exists).")
 def plot(run_dir: Path, variables: tuple[str, ...], kind: str, output: Path | None) -> None:
     """Plot VARIABLES (default: all) of a run directory."""
     from .analysis import model_variables
@@ -175,7 +190,14 @@ def plot(run_dir: Path, variables: tuple[str, ...], kind: str, output: Path | No
     dataset, _ = read_run(run_dir)
     chosen = _variables(dataset, variables, tuple(model_variables(dataset)))
     figure = draw(kind, dataset, chosen)
-    target = output or run_dir / FIGURES / f"{kind}.png"
-    if output is None and target.exists():
-        target = target.with_name(f"{kind}-{'-'.join(str(len(chosen)))}.png")
+    target = output or _unused(run_dir / FIGURES / f"{kind}.png")
     click.echo(save_figure(figure, target))
+
+
+def _unused(path: Path) -> Path:
+    """``path``, or ``name-2.png``, ``name-3.png``... : the first that does not exist yet."""
+    candidate, n = path, 1
+    while candidate.exists():
+        n += 1
+        candidate = path.with_name(f"{path.stem}-{n}{path.suffix}")
+    return candidate

@@ -38,13 +38,17 @@ def group_by_model(files: Sequence[Path], model: Path | None = None) -> dict[Pat
     """Scenario files keyed by the model they name (or ``model`` for all of them)."""
     from .scenarios import ScenarioError, load_scenarios
 
+    named = {Path(p): (model or load_scenarios([p]).model) for p in files}
+    models = {Path(m).resolve() for m in named.values() if m is not None}
     groups: dict[Path, list[Path]] = {}
-    for path in files:
-        target = model or load_scenarios([path]).model
-        if target is None:
-            raise ScenarioError(path, "", "model", "the file names no model",
-                                hint="add 'model: path/to/model.mdl' or pass --model")
-        groups.setdefault(Path(target).resolve(), []).append(Path(path))
+    for path, target in named.items():
+        if target is None:  # a .cin file names no model: it goes with the one the others name
+            if len(models) != 1:
+                raise ScenarioError(path, "", "model", "the file names no model",
+                                    hint="add 'model: path/to/model.mdl', pass --model, or give "
+                                         "it with a YAML file that names one")
+            target = next(iter(models))
+        groups.setdefault(Path(target).resolve(), []).append(path)
     return groups
 
 

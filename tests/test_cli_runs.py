@@ -1,0 +1,593 @@
+"""``reformsim run``, ``compare`` and ``plot`` through CliRunner, plus real subprocesses.
+
+Every scenario-file error of issue 3 (item 2) is one case of
+``test_bad_scenario_file_is_one_line_error_and_writes_nothing``.
+"""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import io
+import json
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+from click.testing import CliRunner
+
+from reformsim import analysis, cli_runs, plots
+from reformsim.cli import main
+from reformsim.rundir import read_run
+
+ROOT = Path(__file__).resolve().parents[1]
+ROADMAP = ROOT / "tests" / "models" / "roadmap.mdl"
+SCENARIOS = ROOT / "tests" / "scenarios"
+KPI_COLUMNS = ["scenario", "label", "variable", "units", "year", "value", "delta", "delta_pct",
+               "baseline"]
+
+
+@pytest.fixture
+def runner() -> CliRunner:
+    return CliRunner()
+
+
+def _invoke(args: list[str]):
+    result = CliRunner().invoke(main, args)
+    assert result.exit_code == 0, result.output
+    return result
+
+
+@pytest.fixture(scope="module")
+def roadmap_run(tmp_path_factory) -> Path:
+    """tests/scenarios/roadmap.yaml run once: status quo, ICT first, holistic."""
+    out = tmp_path_factory.mktemp("roadmap") / "run"
+    _invoke(["-q", "run", str(SCENARIOS / "roadmap.yaml"), "-o", str(out), "--at", "2030",
+             "--at", "2040"])
+    return out
+
+
+@pytest.fixture(scope="module")
+def uncertain_run(tmp_path_factory) -> Path:
+    """tests/scenarios/uncertain.yaml: two scenarios x 16 samples."""
+    out = tmp_path_factory.mktemp("uncertain") / "run"
+    _invoke(["-q", "run", str(SCENARIOS / "uncertain.yaml"), "-o", str(out), "--at", "2030"])
+    return out
+
+
+def _digests(folder: Path) -> dict[str, str]:
+    return {str(p.relative_to(folder)): hashlib.sha256(p.read_bytes()).hexdigest()
+            for p in sorted(folder.rglob("*")) if p.is_file()}
+
+
+# --- item 2: every bad scenario file is one error naming file, scenario and key ---------------
+
+# (file name, text with {model} for roadmap.mdl, extra arguments, expected output lines;
+#  {tmp} in the expected lines is the folder of the bad file)
+BAD = {
+    "unknown-variable": ("bad.yaml", """
+model: {model}
+scenarios:
+  s: {{set: {{ICT Shre: 0.3}}}}
+""", [], ["Error: bad.yaml: scenario 's': 'set': 'ICT Shre' is not in the model",
+          "  hint: did you mean 'ICT Share'?"]),
+    "unknown-variable-in-cin": ("policy b.cin", "ICT Shar = 0.3\n", ["--model", str(ROADMAP)],
+                                [("Error: policy b.cin: scenario 'policy b': 'set': 'ICT Shar' "
+                                  "is not in the model"), "  hint: did you mean 'ICT Share'?"]),
+    "unknown-output": ("bad.yaml", """
+model: {model}
+scenarios:
+  s: {{}}
+outputs: [Service Qualty]
+""", [], ["Error: bad.yaml: 'outputs': 'Service Qualty' is not in the model",
+          "  hint: did you mean 'Service Quality'?"]),
+    "unknown-uncertain-parameter": ("bad.yaml", """
+model: {model}
+uncertainty:
+  samples: 4
+  parameters:
+    Adoption Tme: {{uniform: [1, 2]}}
+""", [], ["Error: bad.yaml: 'uncertainty': 'Adoption Tme' is not in the model",
+          "  hint: did you mean 'Adoption Time'?"]),
+    "wrong-type-text-for-number": ("bad.yaml", """
+model: {model}
+scenarios:
+  s: {{set: {{ICT Share: lots}}}}
+""", [], ["Error: bad.yaml: scenario 's': 'set': 'ICT Share' must be a number, got 'lots'"]),
+    "wrong-type-time-step": ("bad.yaml", """
+model: {model}
+time: {{step: fast}}
+""", [], ["Error: bad.yaml: 'time': 'step' must be a number, got 'fast'"]),
+    "negative-time-step": ("bad.yaml", """
+model: {model}
+time: {{step: -0.25}}
+scenarios:
+  s: {{}}
+""", [], ["Error: bad.yaml: 'time': 'step' must be positive, got -0.25"]),
+    "zero-time-step": ("bad.yaml", """
+model: {model}
+time: {{step: 0}}
+scenarios:
+  s: {{}}
+""", [], ["Error: bad.yaml: 'time': 'step' must be positive, got 0"]),
+    "missing-model": ("bad.yaml", """
+model: missing.mdl
+scenarios:
+  s: {{}}
+""", [], ["Error: bad.yaml: 'model': no such file: 'missing.mdl'",
+          "  hint: the path is relative to the scenario file: {tmp}/missing.mdl"]),
+    "no-model-named": ("bad.yaml", """
+scenarios:
+  s: {{}}
+""", [], ["Error: bad.yaml: 'model': the file names no model",
+          "  hint: add 'model: path/to/model.mdl', pass --model, or give it with a YAML file "
+          "that names one"]),
+    "missing-csv": ("bad.yaml", """
+model: {model}
+scenarios:
+  s:
+    schedule:
+      ICT Share: {{csv: nothere.csv, column: ict}}
+""", [], [("Error: bad.yaml: scenario 's': 'schedule': 'ICT Share': no such CSV file: "
+           "'nothere.csv'"),
+          "  hint: the path is relative to the scenario file: {tmp}/nothere.csv"]),
+    "missing-csv-column": ("bad.yaml", """
+model: {model}
+scenarios:
+  s:
+    schedule:
+      ICT Share: {{csv: budgets.csv, column: ITC, time: year}}
+""", [], [("Error: bad.yaml: scenario 's': 'schedule': 'ICT Share': budgets.csv has no column "
+           "'ITC'"), "  hint: its columns are ['year', 'ict', 'training']"]),
+    "extends-nothing": ("bad.yaml", """
+model: {model}
+scenarios:
+  status quo: {{}}
+  s: {{extends: status qou}}
+""", [], ["Error: bad.yaml: scenario 's': 'extends': no scenario is named 'status qou'",
+          "  hint: did you mean 'status quo'?"]),
+    "extends-cycle": ("bad.yaml", """
+model: {model}
+scenarios:
+  a: {{extends: b}}
+  b: {{extends: c}}
+  c: {{extends: a}}
+""", [], [("Error: bad.yaml: scenario 'a': 'extends': extends itself through "
+           "'a' -> 'b' -> 'c' -> 'a'"),
+          "  hint: break the cycle: one of them must not extend another"]),
+    "extends-itself": ("bad.yaml", """
+model: {model}
+scenarios:
+  a: {{extends: a}}
+""", [], ["Error: bad.yaml: scenario 'a': 'extends': extends itself through 'a' -> 'a'",
+          "  hint: break the cycle: one of them must not extend another"]),
+    "set-a-flow": ("bad.yaml", """
+model: {model}
+scenarios:
+  s: {{set: {{Hiring: 3}}}}
+""", [], [("Error: bad.yaml: scenario 's': 'set': 'Hiring' is computed during the run, "
+           "not a constant"), "  hint: change the constants it is computed from"]),
+    "schedule-a-flow": ("bad.yaml", """
+model: {model}
+scenarios:
+  s:
+    schedule:
+      Adoption Rate: [{{at: 2030, value: 1}}]
+""", [], [("Error: bad.yaml: scenario 's': 'schedule': 'Adoption Rate' is computed during the "
+           "run, not a constant"), "  hint: change the constants it is computed from"]),
+    "set-a-stock": ("bad.yaml", """
+model: {model}
+scenarios:
+  s: {{set: {{Staff Capacity: 120}}}}
+""", [], ["Error: bad.yaml: scenario 's': 'set': 'Staff Capacity' is a stock, not a constant",
+          "  hint: set its initial value under 'initial'"]),
+    "initial-of-a-constant": ("bad.yaml", """
+model: {model}
+scenarios:
+  s: {{initial: {{ICT Share: 0.3}}}}
+""", [], ["Error: bad.yaml: scenario 's': 'initial': 'ICT Share' is a constant, not a stock",
+          "  hint: set it under 'set' or 'schedule'"]),
+    "package-sets-a-flow": ("bad.yaml", """
+model: {model}
+packages:
+  p: {{set: {{Attrition: 1}}}}
+factorial: [p]
+""", [], [("Error: bad.yaml: package 'p': 'set': 'Attrition' is computed during the run, "
+           "not a constant"), "  hint: change the constants it is computed from"]),
+    "unknown-key-in-scenario": ("bad.yaml", """
+model: {model}
+scenarios:
+  s: {{sett: {{ICT Share: 0.3}}}}
+""", [], ["Error: bad.yaml: scenario 's': 'sett': unknown key",
+          "  hint: did you mean 'set'?"]),
+    "unknown-key-at-top": ("bad.yaml", """
+model: {model}
+scenario:
+  s: {{}}
+""", [], ["Error: bad.yaml: 'scenario': unknown key", "  hint: did you mean 'scenarios'?"]),
+    "unknown-package": ("bad.yaml", """
+model: {model}
+scenarios:
+  s: {{packages: [itc]}}
+packages:
+  ict: {{set: {{ICT Share: 0.3}}}}
+""", [], ["Error: bad.yaml: scenario 's': 'packages': no package is named 'itc'",
+          "  hint: did you mean 'ict'?"]),
+    "unknown-sampling-method": ("bad.yaml", """
+model: {model}
+uncertainty:
+  samples: 4
+  method: sobel
+  parameters:
+    Adoption Time: {{uniform: [1, 3]}}
+""", [], ["Error: bad.yaml: 'uncertainty': unknown method 'sobel'",
+          "  hint: did you mean 'sobol'?"]),
+    "key-given-twice": ("bad.yaml", """
+model: {model}
+scenarios:
+  s: {{}}
+  s: {{}}
+""", [], ["Error: bad.yaml: 'line 4': not valid YAML: the key 's' is given twice"]),
+}
+
+
+def _write_bad(folder: Path, case: str) -> tuple[Path, list[str], list[str]]:
+    name, text, extra, expected = BAD[case]
+    shutil.copy(SCENARIOS / "budgets.csv", folder / "budgets.csv")
+    path = folder / name
+    path.write_text(text.lstrip("\n").format(model=ROADMAP), encoding="utf-8")
+    return path, extra, [line.format(tmp=folder) for line in expected]
+
+
+def _assert_one_error(result, expected: list[str]) -> None:
+    assert result.exit_code == 1, result.output
+    assert result.exc_info is not None and result.exc_info[0] is SystemExit  # not a crash
+    assert "Traceback" not in result.output
+    assert result.output.splitlines() == expected
+
+
+@pytest.mark.parametrize("case", list(BAD), ids=list(BAD))
+def test_bad_scenario_file_is_one_error_and_writes_nothing(runner, tmp_path, monkeypatch, case):
+    path, extra, expected = _write_bad(tmp_path, case)
+    out = tmp_path / "out"
+    result = runner.invoke(main, ["-q", "run", str(path), "-o", str(out), *extra])
+    _assert_one_error(result, expected)
+    assert not out.exists()
+    assert list(tmp_path.glob(".out.partial-*")) == []
+
+    monkeypatch.chdir(tmp_path)
+    result = runner.invoke(main, ["-q", "run", str(path), *extra])
+    _assert_one_error(result, expected)
+    assert not (tmp_path / "runs").exists()
+
+
+@pytest.mark.parametrize("case", ["unknown-variable", "extends-cycle", "missing-csv-column"],
+                         ids=["unknown-variable", "extends-cycle", "missing-csv-column"])
+def test_compare_refuses_a_bad_scenario_file_the_same_way(runner, tmp_path, monkeypatch, case):
+    path, _, expected = _write_bad(tmp_path, case)
+    monkeypatch.chdir(tmp_path)
+    result = runner.invoke(main, ["compare", str(path)])
+    _assert_one_error(result, expected)
+    assert sorted(p.name for p in tmp_path.iterdir()) == sorted({"budgets.csv", path.name})
+
+
+def test_error_without_quiet_still_names_the_problem_last(runner, tmp_path):
+    """Without -q the "running ..." note comes first, on stderr; the error follows it."""
+    path, _, expected = _write_bad(tmp_path, "set-a-stock")
+    result = runner.invoke(main, ["run", str(path), "-o", str(tmp_path / "out")])
+    assert result.exit_code == 1
+    assert result.stdout == ""
+    assert result.stderr.splitlines() == ["running bad.yaml on roadmap.mdl", *expected]
+
+
+# --- run -----------------------------------------------------------------------------------
+
+
+def test_run_writes_a_run_directory(roadmap_run):
+    assert sorted(_digests(roadmap_run)) == ["figures/lines.png", "figures/lines.svg", "kpis.csv",
+                                             "manifest.json", "results.nc"]
+    with (roadmap_run / "kpis.csv").open(newline="") as handle:
+        rows = list(csv.DictReader(handle))
+    assert list(rows[0]) == KPI_COLUMNS
+    assert {(r["scenario"], r["label"]) for r in rows} == {
+        ("status quo", "Status quo"), ("ict first", "ICT first"), ("holistic", "Holistic roadmap")}
+    assert {float(r["year"]) for r in rows} == {2030.0, 2040.0}
+    assert {r["baseline"] for r in rows} == {"status quo"}
+    manifest = json.loads((roadmap_run / "manifest.json").read_text())
+    assert Path(manifest["model"]["path"]) == ROADMAP
+    assert manifest["model"]["sha256"] == hashlib.sha256(ROADMAP.read_bytes()).hexdigest()
+    assert [Path(f["path"]).name for f in manifest["scenario_files"]] == ["roadmap.yaml"]
+    assert (manifest["method"], manifest["time_step"], manifest["members"]) == ("euler", 0.25, 3)
+
+
+def test_run_of_an_uncertain_file_adds_a_fan_chart(uncertain_run):
+    assert (uncertain_run / "figures" / "fan.png").is_file()
+    with (uncertain_run / "kpis.csv").open(newline="") as handle:
+        header = next(csv.reader(handle))
+    assert header == KPI_COLUMNS[:6] + ["p5", "p95"] + KPI_COLUMNS[6:]
+    dataset, manifest = read_run(uncertain_run)
+    assert dict(dataset.sizes) == {"scenario": 2, "sample": 16, "time": 21}
+    assert (manifest["seed"], manifest["members"]) == (7, 32)
+
+
+def test_run_prints_the_table_with_scenario_labels(runner, tmp_path):
+    result = runner.invoke(main, ["-q", "run", str(SCENARIOS / "roadmap.yaml"), "-o",
+                                  str(tmp_path / "run"), "--at", "2040"])
+    assert result.exit_code == 0, result.output
+    lines = result.stdout.splitlines()
+    assert lines[0] == "Δ: difference from Status quo; Δ%: relative to it."
+    for label in ("Status quo", "ICT first", "Holistic roadmap"):
+        assert any(line.startswith(label + " ") for line in lines), label
+    assert "Service Quality [dmnl]" in lines
+
+
+def test_run_never_overwrites(runner, roadmap_run):
+    before = _digests(roadmap_run)
+    result = runner.invoke(main, ["-q", "run", str(SCENARIOS / "roadmap.yaml"), "-o",
+                                  str(roadmap_run)])
+    assert result.exit_code == 1
+    assert result.output == (f"Error: {roadmap_run}: already exists; reformsim never overwrites "
+                             "a run\n  hint: choose another output directory with -o\n")
+    assert _digests(roadmap_run) == before
+    assert list(roadmap_run.parent.glob(".run.partial-*")) == []
+
+
+@pytest.mark.parametrize("quiet", [False, True], ids=["notes", "quiet"])
+def test_quiet_suppresses_the_notes(runner, tmp_path, quiet):
+    out = tmp_path / "run"
+    result = runner.invoke(main, ["-q"] * quiet + ["run", str(SCENARIOS / "roadmap.yaml"),
+                                                   "-o", str(out), "--at", "2040"])
+    assert result.exit_code == 0, result.output
+    notes = [] if quiet else ["running roadmap.yaml on roadmap.mdl", f"run directory: {out}"]
+    assert result.stderr.splitlines() == notes
+    assert "run directory" not in result.stdout
+
+
+def test_run_without_arguments_runs_the_shipped_scenarios(runner, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    result = runner.invoke(main, ["-q", "run"])
+    assert result.exit_code == 0, result.output
+    (run_dir,) = (tmp_path / "runs").iterdir()
+    assert run_dir.name.startswith("service_backlog-")
+    manifest = json.loads((run_dir / "manifest.json").read_text())
+    assert Path(manifest["model"]["path"]).name == "service_backlog.mdl"
+    assert [Path(f["path"]).name for f in manifest["scenario_files"]] == ["service_backlog.yaml"]
+    assert (run_dir / "figures" / "fan.png").is_file()
+    assert "Surge, fast hiring" in result.stdout
+
+
+def test_python_m_reformsim_run_in_a_real_process(tmp_path):
+    """The README's main job: the shipped scenarios, from any folder, in a fresh interpreter."""
+    out = tmp_path / "run"
+    done = subprocess.run([sys.executable, "-m", "reformsim", "-q", "run", "-o", str(out)],
+                          cwd=tmp_path, capture_output=True, text=True, check=False)
+    assert done.returncode == 0, done.stderr
+    assert done.stderr == ""
+    assert "Delivery time [Month]" in done.stdout
+    assert sorted(p.name for p in out.iterdir()) == ["figures", "kpis.csv", "manifest.json",
+                                                     "results.nc"]
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["run"]
+
+
+def test_quiet_after_the_command_name(runner, tmp_path):
+    out = tmp_path / "run"
+    result = runner.invoke(main, ["run", "-q", str(SCENARIOS / "roadmap.yaml"), "-o", str(out)])
+    assert result.exit_code == 0, result.output
+    assert result.stderr == ""
+
+
+def test_factorial_runs_eight_labelled_combinations_in_one_pass(tmp_path):
+    out = tmp_path / "run"
+    _invoke(["-q", "run", str(SCENARIOS / "factorial.yaml"), "-o", str(out), "--at", "2045"])
+    dataset, manifest = read_run(out)
+    assert list(dataset.scenario.values) == [
+        "status quo", "ict", "capacity", "engagement", "ict+capacity", "ict+engagement",
+        "capacity+engagement", "ict+capacity+engagement"]
+    assert list(dataset.label.values) == [
+        "Status quo", "ICT", "Capacity", "Engagement", "ICT + Capacity", "ICT + Engagement",
+        "Capacity + Engagement", "ICT + Capacity + Engagement"]
+    assert manifest["members"] == 8 and dataset.sizes["sample"] == 1
+    # the one pass equals the hand-written "all three" scenario
+    by_hand = tmp_path / "by_hand"
+    _invoke(["-q", "run", str(SCENARIOS / "by_hand.yaml"), "-o", str(by_hand)])
+    alone, _ = read_run(by_hand)
+    np.testing.assert_allclose(
+        dataset["Trust in Government"].sel(scenario="ict+capacity+engagement").values,
+        alone["Trust in Government"].sel(scenario="all three").values, rtol=1e-12)
+
+
+# --- compare -------------------------------------------------------------------------------
+
+
+def _hand_delta(run_dir: Path, scenario: str, baseline: str, time: float) -> tuple[float, float]:
+    dataset, _ = read_run(run_dir)
+    quality = dataset["Service Quality"].isel(sample=0).sel(time=time)
+    value, base = float(quality.sel(scenario=scenario)), float(quality.sel(scenario=baseline))
+    return value - base, 100 * (value - base) / abs(base)
+
+
+def _compare(runner, run_dir: Path, fmt: str, *extra: str):
+    result = runner.invoke(main, ["compare", str(run_dir), "--at", "2030", "--at", "2040",
+                                  "--baseline", "ict first", "-v", "Service Quality",
+                                  "--format", fmt, *extra])
+    assert result.exit_code == 0, result.output
+    return result.output
+
+
+def test_compare_csv_deltas_against_the_named_baseline(runner, roadmap_run):
+    rows = list(csv.DictReader(io.StringIO(_compare(runner, roadmap_run, "csv"))))
+    assert [(r["scenario"], float(r["year"])) for r in rows] == [
+        ("status quo", 2030), ("status quo", 2040), ("ict first", 2030), ("ict first", 2040),
+        ("holistic", 2030), ("holistic", 2040)]
+    assert {r["baseline"] for r in rows} == {"ict first"}
+    holistic = rows[5]
+    delta, pct = _hand_delta(roadmap_run, "holistic", "ict first", 2040)
+    assert float(holistic["delta"]) == pytest.approx(delta, rel=1e-12)
+    assert float(holistic["delta_pct"]) == pytest.approx(pct, rel=1e-12)
+    assert float(rows[2]["delta"]) == 0.0
+
+
+def test_compare_json_is_records(runner, roadmap_run):
+    records = json.loads(_compare(runner, roadmap_run, "json"))
+    assert len(records) == 6 and list(records[0]) == KPI_COLUMNS
+    delta, _ = _hand_delta(roadmap_run, "status quo", "ict first", 2030)
+    assert records[0]["delta"] == pytest.approx(delta, rel=1e-12)
+
+
+def test_compare_markdown_has_a_column_group_per_year(runner, roadmap_run):
+    lines = _compare(runner, roadmap_run, "markdown").splitlines()
+    assert lines[:2] == [
+        ("| scenario | Service Quality [dmnl] 2030 | Δ | Δ% "
+         "| Service Quality [dmnl] 2040 | Δ | Δ% |"),
+        "|---|---:|---:|---:|---:|---:|---:|"]
+    assert [line.split(" | ")[0] for line in lines[2:] if line] == [
+        "| Status quo", "| ICT first", "| Holistic roadmap"]
+
+
+def test_compare_table_names_the_baseline(runner, roadmap_run):
+    lines = _compare(runner, roadmap_run, "table").splitlines()
+    assert lines[0] == "Δ: difference from ICT first; Δ%: relative to it."
+    holistic = next(line for line in lines if line.startswith("Holistic roadmap"))
+    delta, pct = _hand_delta(roadmap_run, "holistic", "ict first", 2040)
+    assert holistic.split()[-3:] == ["1.92", f"{delta:+.2f}", f"{pct:+.1f}%"]
+
+
+def test_compare_unknown_baseline(runner, roadmap_run):
+    result = runner.invoke(main, ["compare", str(roadmap_run), "--baseline", "ict frist"])
+    assert result.exit_code == 1
+    assert result.output == ("Error: baseline 'ict frist' is not a scenario of this run; "
+                             "did you mean 'ict first'?\n")
+
+
+def test_compare_unknown_variable(runner, roadmap_run):
+    result = runner.invoke(main, ["compare", str(roadmap_run), "-v", "Service Qualty"])
+    assert result.exit_code == 1
+    assert result.output.splitlines()[0] == ("Error: 'Service Qualty' is not in this run; "
+                                             "did you mean 'Service Quality'?")
+
+
+def test_compare_time_to_target(runner, roadmap_run):
+    text = _compare(runner, roadmap_run, "csv", "--target", "Service Quality>=1.2")
+    _, target = text.split("\n\ntime to Service Quality >= 1.2:\n")
+    rows = {r["scenario"]: r for r in csv.DictReader(io.StringIO(target))}
+    assert rows["status quo"]["time"] == ""          # never reached
+    dataset, _ = read_run(roadmap_run)
+    quality = dataset["Service Quality"].isel(sample=0).sel(scenario="holistic").values
+    times = dataset.time.values
+    i = int(np.argmax(quality >= 1.2))
+    expected = times[i - 1] + (1.2 - quality[i - 1]) / (quality[i] - quality[i - 1]) * 0.25
+    assert float(rows["holistic"]["time"]) == pytest.approx(expected, rel=1e-12)
+    assert times[i - 1] < expected <= times[i]
+
+
+def test_compare_time_to_target_table(runner, roadmap_run):
+    text = _compare(runner, roadmap_run, "table", "--target", "Service Quality>=1.2")
+    block = text.split("time to Service Quality >= 1.2:\n")[1].splitlines()
+    assert block[0].split() == ["scenario", "label", "variable", "units", "target", "direction",
+                                "time"]
+    assert block[1].split()[-1] == "n/a"
+
+
+def test_compare_bad_target_is_a_usage_error(runner, roadmap_run):
+    result = runner.invoke(main, ["compare", str(roadmap_run), "--target", "Service Quality>1"])
+    assert result.exit_code == 2
+    assert "'Service Quality>1': expected NAME>=VALUE or NAME<=VALUE" in result.output
+
+
+def test_compare_scenario_files_runs_in_memory_and_writes_nothing(runner, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    result = runner.invoke(main, ["compare", str(SCENARIOS / "factorial.yaml"), "--at", "2045",
+                                  "-v", "Service Quality", "--format", "csv"])
+    assert result.exit_code == 0, result.output
+    rows = list(csv.DictReader(io.StringIO(result.output)))
+    assert [r["label"] for r in rows][-1] == "ICT + Capacity + Engagement"
+    assert len(rows) == 8
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_compare_accepts_a_cin_file_beside_a_yaml_file(runner):
+    result = runner.invoke(main, ["compare", str(SCENARIOS / "policy.cin"),
+                                  str(SCENARIOS / "roadmap.yaml"), "--at", "2040"])
+    assert result.exit_code == 0, result.output
+    assert "policy" in result.output
+
+
+def test_compare_two_run_directories_says_what_is_wrong(runner, roadmap_run, uncertain_run):
+    result = runner.invoke(main, ["compare", str(roadmap_run), str(uncertain_run)])
+    assert result.exit_code == 1
+    assert "no such file" not in result.output
+    assert "run director" in result.output
+
+
+# --- plot ----------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("kind", ["lines", "fan", "grid"], ids=["lines", "fan", "grid"])
+@pytest.mark.parametrize("suffix", [".png", ".svg"], ids=["png", "svg"])
+def test_plot_writes_the_image(runner, uncertain_run, tmp_path, kind, suffix):
+    target = tmp_path / f"x{suffix}"
+    result = runner.invoke(main, ["plot", str(uncertain_run), "Trust in Government",
+                                  "--kind", kind, "-o", str(target)])
+    assert result.exit_code == 0, result.output
+    assert result.output == f"{target}\n"
+    head = target.read_bytes()[:100]
+    assert head.startswith(b"\x89PNG") if suffix == ".png" else b"<svg" in target.read_bytes()
+
+
+def test_plot_unknown_variable(runner, roadmap_run, tmp_path):
+    result = runner.invoke(main, ["plot", str(roadmap_run), "Service Qualty", "-o",
+                                  str(tmp_path / "x.png")])
+    assert result.exit_code == 1
+    assert result.output == (
+        "Error: 'Service Qualty' is not in this run; did you mean 'Service Quality'?\n"
+        "  hint: the run holds ICT Share, Training Share, Engagement Share, Service Quality, "
+        "Trust in Government\n")
+    assert not (tmp_path / "x.png").exists()
+
+
+def test_plot_bad_suffix_names_the_allowed_ones(runner, roadmap_run, tmp_path):
+    result = runner.invoke(main, ["plot", str(roadmap_run), "Service Quality", "-o",
+                                  str(tmp_path / "x.pdf")])
+    assert result.exit_code == 1
+    assert result.output == ("Error: x.pdf: cannot save a figure as '.pdf'; "
+                             "expected one of ['.png', '.svg']\n")
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_plot_unknown_kind_is_a_usage_error(runner, roadmap_run):
+    result = runner.invoke(main, ["plot", str(roadmap_run), "--kind", "pie"])
+    assert result.exit_code == 2
+    assert "'pie' is not one of 'lines', 'fan', 'grid'" in result.output
+
+
+def test_plot_without_output_never_overwrites_a_figure(runner, roadmap_run, tmp_path):
+    run_dir = tmp_path / "run"
+    shutil.copytree(roadmap_run, run_dir)
+    first = runner.invoke(main, ["plot", str(run_dir), "Service Quality"])
+    second = runner.invoke(main, ["plot", str(run_dir), "Trust in Government"])
+    assert first.exit_code == second.exit_code == 0
+    assert first.output != second.output
+
+
+# --- help and registries ---------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("args", [["--help"], ["run", "--help"], ["compare", "--help"],
+                                  ["plot", "--help"]], ids=["main", "run", "compare", "plot"])
+def test_help_imports_no_heavy_library(args):
+    code = ("import sys\nfrom reformsim.cli import main\n"
+            f"try:\n    main({args!r})\nexcept SystemExit:\n    pass\n"
+            "heavy = [m for m in ('pandas', 'matplotlib', 'pysd', 'xarray') if m in sys.modules]\n"
+            "print(heavy, file=sys.stderr)")
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                          check=True)
+    assert done.stderr.strip() == "[]"
+    assert done.stdout.startswith("Usage: ")
+
+
+def test_registries_agree():
+    assert cli_runs.FORMATS == tuple(analysis.FORMATS)
+    assert set(cli_runs.KINDS) == set(plots.KINDS)
