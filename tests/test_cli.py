@@ -178,8 +178,13 @@ def test_wheel_carries_the_shipped_model_and_scenarios(tmp_path):
     """'reformsim run' needs them after a non-editable install: shipped/ must land in the wheel."""
     import zipfile
 
-    subprocess.run([sys.executable, "-m", "pip", "wheel", "--no-deps",
-                    "-q", "-w", str(tmp_path), str(ROOT)], check=True, capture_output=True)
+    import shutil
+
+    source = tmp_path / "source"  # pip wheel leaves build/ behind: keep it out of the project
+    shutil.copytree(ROOT, source, symlinks=True, ignore=shutil.ignore_patterns(
+        ".git", "build", "runs", "__pycache__", "*.egg-info", ".pytest_cache"))
+    subprocess.run([sys.executable, "-m", "pip", "wheel", "--no-deps", "-q", "-w",
+                    str(tmp_path), str(source)], check=True, capture_output=True)
     (wheel,) = tmp_path.glob("reformsim-*.whl")
     names = set(zipfile.ZipFile(wheel).namelist())
     assert "reformsim/shipped/models/examples/service_backlog.mdl" in names
