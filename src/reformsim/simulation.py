@@ -293,64 +293,85 @@ def _init_values(model: CompiledModel, request: _Request, lo: int, hi: int) -> d
 
 
 def _run_chunk(model: CompiledModel, request: _Request, lo: int, hi: int, out: np.ndarray,
-               grid_of, failures: dict[int, Failure]) -> None:
+               grid_of: Callable[..., list], failures: dict[int, Failure]) -> None:
+    """Members lo..hi: one init pass, then each structure group integrated on its own."""
     size = hi - lo
     values = _init_values(model, request, lo, hi)
-    values["__size__"] = size
     table, group_of = group_by_structure(model, values, size)
     group_of = group_of.reshape(-1)
     for g, row in enumerate(table):
         members = np.flatnonzero(group_of == g)
-        contiguous = len(table) == 1
-        target = out[:, :, lo:hi] if contiguous else np.empty(out.shape[:2] + (len(members),))
-        _run_group(model, request, values, row, members, lo, target, grid_of, failures)
-        if not contiguous:
+        whole = len(table) == 1  # one group: write straight into the results
+        target = out[:, :, lo:hi] if whole else np.empty(out.shape[:2] + (len(members),))
+        group = _Group(model, request, _group_constants(values, members, size), members, lo)
+        group.run(row, target, grid_of, failures)
+        if not whole:
             out[:, :, lo + members] = target
 
 
-def _run_group(model, request, values, row, members, lo, out, grid_of, failures) -> None:
-    size, chunk_size = len(members), values["__size__"]
-    controls = dict(zip(CONTROLS, (float(x) for x in row[:4])))
-    structure = Structure(tuple(int(x) for x in row[4:]))
-    program = build_program(model, structure, request.outputs)
-    points = grid_of(controls, make_clock(model, values, controls))
-    if sum(p.save for p in points) != out.shape[0]:
-        raise SimulationError("members differ in INITIAL TIME, FINAL TIME or SAVEPER; "
-                              "run them separately")
-    Y, X, pipes = initial_states(model, program, values, members, size)
-    keys = request.keys[lo + members]
-    C = _group_constants(values, members, chunk_size)
-    system = program.make(C, X, keys)
-    bad_time = np.full(size, -1, dtype=np.int64)
-    bad_row = np.zeros(size, dtype=np.int64)
+@dataclass
+class _Group:
+    """Members that share a structure, with their init-pass values (C)."""
 
-    def after_step(updates):
-        update_discrete(model, program, X, pipes, updates)
+    model: CompiledModel
+    request: _Request
+    values: dict[str, Any]
+    members: np.ndarray       # indices within the chunk
+    lo: int                   # the chunk's first member
 
-    def on_save(i, Yt):
+    def run(self, row: np.ndarray, out: np.ndarray, grid_of: Callable[..., list],
+            failures: dict[int, Failure]) -> None:
+        """Integrate into ``out`` (T x V x members); record members that went non-finite."""
+        model, request, size = self.model, self.request, len(self.members)
+        controls = dict(zip(CONTROLS, (float(x) for x in row[:4])))
+        program = build_program(model, Structure(tuple(int(x) for x in row[4:])), request.outputs)
+        points = grid_of(controls, make_clock(model, self.values, controls))
+        if sum(p.save for p in points) != out.shape[0]:
+            raise SimulationError("members differ in INITIAL TIME, FINAL TIME or SAVEPER; "
+                                  "run them separately")
+        Y, X, pipes = initial_states(model, program, self.values, np.arange(size), size)
+        system = program.make(self.values, X, request.keys[self.lo + self.members])
+        watch = _Watch(size)
+        if request.method == "euler":
+            after = (lambda updates: update_discrete(model, program, X, pipes, updates)) if X \
+                else None
+            integrators.euler(system, points, Y, out, after, program.nonneg_rows, watch)
+        elif request.method == "rk4":
+            integrators.rk4(system, points, Y, out, watch)
+        else:
+            integrators.solve(system, points, Y, out, request.method, *request.tolerances, watch)
+        for col, slot in enumerate(request.outputs):  # constants: written once for all times
+            if slot not in model.dynamic:
+                out[:, col, :] = np.broadcast_to(
+                    np.asarray(self.values[slot], float).reshape(-1), (size,))
+        times = integrators.saved_times(points)
+        for k, (i, state_row) in watch.first_failures().items():
+            failures[self.lo + int(self.members[k])] = Failure(
+                _row_owner(model, program, state_row), float(times[i]))
+
+
+class _Watch:
+    """At every save: which members' states went non-finite first, and where."""
+
+    def __init__(self, size: int) -> None:
+        self.save = np.full(size, -1, dtype=np.int64)
+        self.row = np.zeros(size, dtype=np.int64)
+
+    def __call__(self, i: int, Y: np.ndarray) -> None:
         # a sum is cheaper than isfinite().all(); it can overflow, so confirm before acting
-        if not math.isfinite(_total(Yt, None)) and not np.isfinite(Yt).all():
-            fresh = (~np.isfinite(Yt)).any(axis=0) & (bad_time < 0)
-            bad_time[fresh] = i
-            bad_row[fresh] = np.argmax(~np.isfinite(Yt[:, fresh]), axis=0)
+        if not math.isfinite(_total(Y, None)) and not np.isfinite(Y).all():
+            fresh = (~np.isfinite(Y)).any(axis=0) & (self.save < 0)
+            self.save[fresh] = i
+            self.row[fresh] = np.argmax(~np.isfinite(Y[:, fresh]), axis=0)
 
-    if request.method == "euler":
-        integrators.euler(system, points, Y, out, after_step if X else None,
-                          program.nonneg_rows, on_save)
-    elif request.method == "rk4":
-        integrators.rk4(system, points, Y, out, on_save)
-    else:
-        integrators.solve(system, points, Y, out, request.method, *request.tolerances, on_save)
-    for col, slot in enumerate(request.outputs):
-        if slot not in model.dynamic:
-            out[:, col, :] = np.broadcast_to(np.asarray(C[slot], float).reshape(-1), (size,))
-    times = integrators.saved_times(points)
-    for k in np.flatnonzero(bad_time >= 0):
-        failures[lo + int(members[k])] = Failure(_row_owner(model, program, int(bad_row[k])),
-                                                 float(times[bad_time[k]]))
+    def first_failures(self) -> dict[int, tuple[int, int]]:
+        """member -> (save index, state row)."""
+        return {int(k): (int(self.save[k]), int(self.row[k]))
+                for k in np.flatnonzero(self.save >= 0)}
 
 
-def _group_constants(values: dict, members: np.ndarray, chunk_size: int) -> dict[str, Any]:
+def _group_constants(values: dict[str, Any], members: np.ndarray,
+                     chunk_size: int) -> dict[str, Any]:
     """The init pass's values restricted to one group's members (shared values stay (1,))."""
     if len(members) == chunk_size:
         return values
@@ -358,7 +379,7 @@ def _group_constants(values: dict, members: np.ndarray, chunk_size: int) -> dict
             for name, v in values.items()}
 
 
-def _row_owner(model: CompiledModel, program, row: int) -> str:
+def _row_owner(model: CompiledModel, program: Any, row: int) -> str:
     for j, rows in program.rows.items():
         if rows.start <= row < rows.stop:
             return model.states[j].owner
