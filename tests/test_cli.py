@@ -169,9 +169,10 @@ def test_readme_quick_start_command_runs(tmp_path):
     assert result.returncode == 0, result.stderr
     readme = (ROOT / "README.md").read_text()
     assert "python -m pip install . && reformsim run\n" in readme
-    block = result.stdout[result.stdout.index("Service quality [Dmnl]"):].split("\n\n")[0]
+    start = result.stdout.rindex("Composite outcome [Dmnl]")  # the roadmaps' table
+    block = result.stdout[start:].split("\n\n")[0]
     assert block in readme  # the README shows what the command really prints
-    assert (tmp_path / "run" / "figures" / "fan.png").is_file()
+    assert (tmp_path / "run" / "reform_roadmaps" / "figures" / "fan.png").is_file()
 
 
 def test_wheel_carries_the_shipped_model_and_scenarios(tmp_path):
@@ -188,4 +189,6 @@ def test_wheel_carries_the_shipped_model_and_scenarios(tmp_path):
     (wheel,) = tmp_path.glob("reformsim-*.whl")
     names = set(zipfile.ZipFile(wheel).namelist())
     assert "reformsim/shipped/models/examples/service_backlog.mdl" in names
-    assert "reformsim/shipped/scenarios/service_backlog.yaml" in names
+    assert "reformsim/shipped/models/examples/service_backlog.yaml" in names
+    assert "reformsim/shipped/models/reform.mdl" in names
+    assert "reformsim/shipped/scenarios/reform_roadmaps.yaml" in names

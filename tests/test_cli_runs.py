@@ -346,17 +346,19 @@ def test_quiet_suppresses_the_notes(runner, tmp_path, quiet):
     assert "run directory" not in result.stdout
 
 
-def test_run_without_arguments_runs_the_shipped_scenarios(runner, tmp_path, monkeypatch):
+def test_run_without_arguments_runs_each_shipped_file(runner, tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
     result = runner.invoke(main, ["-q", "run"])
     assert result.exit_code == 0, result.output
-    (run_dir,) = (tmp_path / "runs").iterdir()
-    assert run_dir.name.startswith("service_backlog-")
-    manifest = json.loads((run_dir / "manifest.json").read_text())
-    assert Path(manifest["model"]["path"]).name == "service_backlog.mdl"
-    assert [Path(f["path"]).name for f in manifest["scenario_files"]] == ["service_backlog.yaml"]
-    assert (run_dir / "figures" / "fan.png").is_file()
-    assert "Surge, fast hiring" in result.stdout
+    runs = sorted((tmp_path / "runs").iterdir())
+    assert [r.name.split("-")[0] for r in runs] == ["reform_factorial", "reform_roadmaps"]
+    for run_dir in runs:
+        manifest = json.loads((run_dir / "manifest.json").read_text())
+        assert Path(manifest["model"]["path"]).name == "reform.mdl"
+        assert [Path(f["path"]).name for f in manifest["scenario_files"]] == \
+            [run_dir.name.split("-")[0] + ".yaml"]
+    assert (runs[1] / "figures" / "fan.png").is_file()
+    assert "Holistic roadmap" in result.stdout
 
 
 def test_python_m_reformsim_run_in_a_real_process(tmp_path):
@@ -366,9 +368,10 @@ def test_python_m_reformsim_run_in_a_real_process(tmp_path):
                           cwd=tmp_path, capture_output=True, text=True, check=False)
     assert done.returncode == 0, done.stderr
     assert done.stderr == ""
-    assert "Delivery time [Month]" in done.stdout
-    assert sorted(p.name for p in out.iterdir()) == ["figures", "kpis.csv", "manifest.json",
-                                                     "results.nc"]
+    assert "Composite outcome [Dmnl]" in done.stdout
+    assert sorted(p.name for p in out.iterdir()) == ["reform_factorial", "reform_roadmaps"]
+    assert sorted(p.name for p in (out / "reform_roadmaps").iterdir()) == [
+        "figures", "kpis.csv", "manifest.json", "results.nc"]
     assert sorted(p.name for p in tmp_path.iterdir()) == ["run"]
 
 

@@ -72,37 +72,35 @@ def run(ctx: click.Context, scenario_files: tuple[Path, ...], model: Path | None
         output: Path | None, method: str, samples: int | None, seed: int | None,
         years: tuple[float, ...], baseline: str | None, fmt: str, quiet: bool,
         verbose: bool) -> None:
-    """Run scenario files (default: the shipped ones) and write a run directory.
+    """Run scenario files (default: each shipped one) and write a run directory.
 
-    Every scenario and sample of a model is simulated in one vectorised pass;
-    the run directory holds results.nc, kpis.csv, manifest.json and figures/.
+    Files naming the same model run together: every scenario and sample in one
+    vectorised pass. A run directory holds results.nc, kpis.csv, manifest.json
+    and figures/.
     """
     from .analysis import format_table, kpi_table
-    from .runs import default_directory, default_years, group_by_model, shipped_scenarios, \
-        simulate_scenarios, write
+    from .runs import default_directory, default_years, simulate_scenarios, write
 
     quiet = quiet or ctx.obj.get("quiet", False)
     verbose = (verbose or ctx.obj.get("verbose", False)) and not quiet
     if output is not None and output.exists():  # say so before the work, not after
         raise click.ClickException(f"{output}: already exists; reformsim never overwrites a run"
                                    "\n  hint: choose another output directory with -o")
-    files = list(scenario_files) or shipped_scenarios()
-    if not files:
-        raise click.ClickException("no scenario files given, and none are shipped")
-    groups = group_by_model(files, model)
-    for model_path, group in groups.items():
-        # with several models, -o DIR holds one run directory per model: DIR/<model>
-        target = output if len(groups) == 1 or output is None else output / model_path.stem
+    jobs = _jobs(list(scenario_files), model)
+    models: dict[Path, Any] = {}  # each model is read and compiled once
+    for name, model_path, group in jobs:
+        # with several runs, -o DIR holds one run directory per run: DIR/<name>
+        target = output if len(jobs) == 1 or output is None else output / name
         if not quiet:
             click.echo(f"running {', '.join(p.name for p in group)} on {model_path.name}",
                        err=True)
         started = time.perf_counter()
         result = simulate_scenarios(model_path, group, method=method, samples=samples, seed=seed,
-                                    progress=_progress(quiet))
+                                    progress=_progress(quiet), models=models)
         simulated = time.perf_counter()
         kpis = kpi_table(result.dataset, result.variables,
                          list(years) or default_years(result.dataset), baseline)
-        directory = write(result, target or default_directory(Path("runs"), model_path), kpis,
+        directory = write(result, target or default_directory(Path("runs"), name), kpis,
                           int(result.dataset.attrs.get("seed", -1)))
         if verbose:
             members = result.dataset.sizes["scenario"] * result.dataset.sizes["sample"]
@@ -112,6 +110,20 @@ def run(ctx: click.Context, scenario_files: tuple[Path, ...], model: Path | None
         click.echo(format_table(kpis, fmt))
         if not quiet:
             click.echo(f"run directory: {directory}", err=True)
+
+
+def _jobs(files: list[Path], model: Path | None) -> list[tuple[str, Path, list[Path]]]:
+    """(name, model, files) of each run: the files given, one run per model they name; or,
+    with none given, each shipped file as a run of its own."""
+    from .runs import group_by_model, shipped_scenarios
+
+    if files:
+        return [(m.stem, m, group) for m, group in group_by_model(files, model).items()]
+    shipped = shipped_scenarios()
+    if not shipped:
+        raise click.ClickException("no scenario files given, and none are shipped")
+    return [(path.stem, m, group) for path in shipped
+            for m, group in group_by_model([path], model).items()]
 
 
 @main.command()

@@ -204,9 +204,15 @@ def add_legend(fig: Figure, ds: xr.Dataset, *, fan: bool = False) -> None:
     if fan and ds.sizes["sample"] > 1:
         handles += [Patch(color=BASELINE_COLOUR, alpha=FAN_ALPHA[c], linewidth=0,
                           label=f"{round(c * 100)}% band") for c in sorted(FAN_ALPHA)]
-    rows = math.ceil(len(handles) / 6)            # six entries fit across a 12-inch figure
+    rows = _legend_rows([h.get_label() for h in handles])
     fig.legend(handles=handles, loc="outside lower center", ncols=math.ceil(len(handles) / rows),
                fontsize=FONT["legend"], frameon=False, handlelength=3, columnspacing=1.6)
+
+
+def _legend_rows(labels: Sequence[str]) -> int:
+    # about 130 characters fit across a 12-inch figure at the legend's size
+    per_row = max(1, min(6, 130 // (max(len(label) for label in labels) + 8)))
+    return math.ceil(len(labels) / per_row)
 
 
 def _check_variables(ds: xr.Dataset, variables: Sequence[str]) -> None:
@@ -235,7 +241,11 @@ def _small_multiples(ds: xr.Dataset, variables: Sequence[str], draw: Callable[..
                      fig: Figure | None, fan: bool) -> Figure:
     _check_variables(ds, variables)
     rows, columns = _grid_shape(len(variables))
-    fig = _new_figure() if fig is None else fig
+    # panels keep a readable height however many rows there are
+    legend = _legend_rows([str(x) for x in ds["label"].values] + ["changes start"] * 3) \
+        if "label" in ds.coords else 1
+    height = max(FIGSIZE[1], 1.5 + 3.2 * rows) + 0.3 * max(0, legend - 2)  # FIGSIZE has room for 2
+    fig = _new_figure((FIGSIZE[0], height)) if fig is None else fig
     axes = fig.subplots(rows, columns, squeeze=False).ravel()
     for i, (ax, variable) in enumerate(zip(axes, variables)):
         draw(ds, variable, ax=ax)

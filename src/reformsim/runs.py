@@ -54,15 +54,20 @@ def group_by_model(files: Sequence[Path], model: Path | None = None) -> dict[Pat
 
 def simulate_scenarios(model_path: Path, files: Sequence[Path], *, method: str = "euler",
                        samples: int | None = None, seed: int | None = None,
-                       progress: Callable[[int, int], None] | None = None) -> Run:
-    """Load the model once, expand every scenario x sample, simulate them in one pass."""
+                       progress: Callable[[int, int], None] | None = None,
+                       models: dict[Path, Any] | None = None) -> Run:
+    """Load the model (or take it from ``models``, a cache by path), expand every
+    scenario x sample, simulate them in one pass."""
     from dataclasses import replace
 
     from . import load_model
     from .ensemble import expand, run
     from .scenarios import load_scenarios
 
-    model = load_model(model_path)
+    models = {} if models is None else models
+    if model_path not in models:
+        models[model_path] = load_model(model_path)
+    model = models[model_path]
     scenario_set = load_scenarios(files)
     if scenario_set.uncertainty is not None and (samples is not None or seed is not None):
         uncertainty = replace(scenario_set.uncertainty,
@@ -108,14 +113,14 @@ def figures_for(run_: Run) -> dict[str, Any]:
     return figures
 
 
-def default_directory(root: Path, model: Path) -> Path:
-    """``runs/<model>-<YYYYmmdd-HHMMSS>`` (a counter is added if that exists)."""
+def default_directory(root: Path, name: str) -> Path:
+    """``runs/<name>-<YYYYmmdd-HHMMSS>`` (a counter is added if that exists)."""
     stamp = datetime.now().strftime("%Y%m%d-%H%M%S")
-    candidate = root / f"{model.stem}-{stamp}"
+    candidate = root / f"{name}-{stamp}"
     n = 1
     while candidate.exists():
         n += 1
-        candidate = root / f"{model.stem}-{stamp}-{n}"
+        candidate = root / f"{name}-{stamp}-{n}"
     return candidate
 
 
