@@ -149,16 +149,7 @@ def _median_line(ax: Axes, ds: xr.Dataset, quantiles: xr.DataArray, scenario: st
 
 def plot_variable(ds: xr.Dataset, variable: str, *, ax: Axes | None = None) -> Axes:
     """One line per scenario (median over samples) of one variable, with change-start markers."""
-    own = ax is None
-    ax = _new_figure().add_subplot() if ax is None else ax
-    quantiles = bands(ds, variable, (0.5,))
-    for scenario in map(str, ds["scenario"].values):
-        _median_line(ax, ds, quantiles, scenario)
-    _change_markers(ax, ds)
-    _decorate(ax, ds, variable)
-    if own:
-        add_legend(ax.get_figure(), ds, fan=False)
-    return ax
+    return _plot_one(ds, variable, ax, fan=False)
 
 
 def _fan(ax: Axes, ds: xr.Dataset, quantiles: xr.DataArray, scenario: str) -> None:
@@ -178,18 +169,22 @@ def _fan_quantiles(ds: xr.Dataset, variable: str) -> xr.DataArray:
 
 def plot_fan(ds: xr.Dataset, variable: str, *, ax: Axes | None = None) -> Axes:
     """Median line with 50% and 90% bands per scenario; plain lines when there is one sample."""
-    if ds.sizes["sample"] == 1:
-        return plot_variable(ds, variable, ax=ax)
+    return _plot_one(ds, variable, ax, fan=ds.sizes["sample"] > 1)
+
+
+def _plot_one(ds: xr.Dataset, variable: str, ax: Axes | None, fan: bool) -> Axes:
+    """The medians (and with ``fan`` the bands) of every scenario on one Axes."""
     own = ax is None
     ax = _new_figure().add_subplot() if ax is None else ax
-    quantiles = _fan_quantiles(ds, variable)
+    quantiles = _fan_quantiles(ds, variable) if fan else bands(ds, variable, (0.5,))
     for scenario in map(str, ds["scenario"].values):
-        _fan(ax, ds, quantiles, scenario)
+        if fan:
+            _fan(ax, ds, quantiles, scenario)
         _median_line(ax, ds, quantiles, scenario)
     _change_markers(ax, ds)
     _decorate(ax, ds, variable)
     if own:
-        add_legend(ax.get_figure(), ds, fan=True)
+        add_legend(ax.get_figure(), ds, fan=fan)
     return ax
 
 
