@@ -17,22 +17,22 @@ KINDS = ("lines", "fan", "grid")
 BIG_ENSEMBLE = 20_000  # members from which a progress bar is worth showing
 
 
-def _progress(quiet: bool):
-    """A progress callback for simulate(), drawing a bar on stderr for big ensembles."""
-    state: dict[str, Any] = {}
+class _Progress:
+    """simulate()'s progress callback: a bar on stderr for big ensembles, nothing otherwise."""
 
-    def report(done: int, total: int) -> None:
-        if quiet or total < BIG_ENSEMBLE:
+    def __init__(self, quiet: bool) -> None:
+        self.quiet, self.bar, self.done = quiet, None, 0
+
+    def __call__(self, done: int, total: int) -> None:
+        if self.quiet or total < BIG_ENSEMBLE:
             return
-        if "bar" not in state:
-            state["bar"] = click.progressbar(length=total, label="simulating", file=click.get_text_stream("stderr"))
-            state["bar"].__enter__()
-        state["bar"].update(done - state.get("done", 0))
-        state["done"] = done
+        if self.bar is None:
+            self.bar = click.progressbar(length=total, label="simulating",
+                                         file=click.get_text_stream("stderr"))
+        self.bar.update(done - self.done)
+        self.done = done
         if done >= total:
-            state["bar"].__exit__(None, None, None)
-
-    return report
+            self.bar.render_finish()
 
 
 def _variables(dataset: Any, wanted: tuple[str, ...], default: tuple[str, ...]) -> tuple[str, ...]:
@@ -96,7 +96,7 @@ def run(ctx: click.Context, scenario_files: tuple[Path, ...], model: Path | None
                        err=True)
         started = time.perf_counter()
         result = simulate_scenarios(model_path, group, method=method, samples=samples, seed=seed,
-                                    progress=_progress(quiet), models=models)
+                                    progress=_Progress(quiet), models=models)
         simulated = time.perf_counter()
         kpis = kpi_table(result.dataset, result.variables,
                          list(years) or default_years(result.dataset), baseline)

@@ -27,7 +27,8 @@ class Results:
 
     ``values`` has shape (N, T, V); ``names`` are the variables as written in
     the model, with their ``units`` and ``docs``; ``failures`` maps a member
-    index to where it first went NaN/inf (members not listed are finite).
+    index to where it first went NaN/inf (members not listed are finite);
+    ``params`` the constants that were set, as given.
     """
 
     values: np.ndarray
