@@ -19,6 +19,8 @@ Region: north, south
 	~	~	|
 Population[Region]= 10, 20
 	~	people	~	|
+Total = Population[Region]
+	~	people	~	|
 FINAL TIME = 1 ~ Month ~ |
 INITIAL TIME = 0 ~ Month ~ |
 SAVEPER = 1 ~ Month ~ |
@@ -74,14 +76,14 @@ def test_describe_lists_stocks_flows_constants_lookups(runner):
     assert "  Hiring [official/Month]: Replacing leavers and closing the staffing gap." in lines
 
 
-def test_check_refuses_subscripts_naming_file_element_construct(runner, tmp_path):
+def test_check_names_an_array_equation_that_does_not_fit_its_variable(runner, tmp_path):
     model = tmp_path / "regions.mdl"
     model.write_text(SUBSCRIPTED)
     result = runner.invoke(main, ["check", str(model)])
     assert result.exit_code == 1
-    assert result.output == ("Error: regions.mdl: 'Population': uses subscripts, which reformsim "
-                             "does not simulate yet\n  hint: see docs/supported.md for what "
-                             "reformsim simulates\n")
+    assert result.output == ("Error: regions.mdl: 'Total': is a scalar but its equation gives an "
+                             "array over Region\n  hint: add the subscripts to its name, or SUM "
+                             "over them\n")
 
 
 def test_check_refuses_wrong_file_type(runner, tmp_path):

@@ -14,8 +14,7 @@ MACRO = ":MACRO: DOUBLE(input)\nDOUBLE = 2 * input\n\t~\tdmnl\n\t~\t\n\t|\n\n:EN
 
 # id -> (preamble, equations, element named in the message, construct named in the message)
 REFUSALS = {
-    "subscripts": (SUBRANGE, {"y": "3", "x[dim]": "1, 2"}, "x", "subscripts"),
-    "subscripted-reference": (SUBRANGE, {"y[dim]": "1, 2", "x": "SUM(y[dim!])"}, "y", "subscripts"),
+    "random-in-array": (SUBRANGE, {"x[dim]": "RANDOM UNIFORM(0, 1, 0)"}, "x", "RANDOM"),
     "macro": (MACRO, {"x": "DOUBLE(3)"}, "double", "macro"),
     "get-xls-data": ("", {"x": "GET XLS DATA('data.xlsx', 'Sheet1', 'A', 'B2')"}, "x", "GET XLS"),
     "get-direct-constants": ("", {"x": "GET DIRECT CONSTANTS('d.csv', ',', 'B2')"}, "x",

@@ -45,13 +45,19 @@ class Emitter:
         self.model, self.phase = model, phase
         self.literals: list[float] = []
         self.tables: list[tuple[np.ndarray, np.ndarray, str]] = []
+        self.arrays: list[Any] = []     # constant arrays and index arrays, bound as A<i>
         self.used: set[str] = set()
 
     def bind(self, names: dict[str, Any]) -> None:
-        """Add this emitter's literals and tables to a namespace."""
+        """Add this emitter's literals, tables and constant arrays to a namespace."""
         names.update({f"L{i}": np.float64(v) for i, v in enumerate(self.literals)})
         for i, (xs, ys, mode) in enumerate(self.tables):
             names[f"TX{i}"], names[f"TY{i}"], names[f"TM{i}"] = xs, ys, mode
+        names.update({f"A{i}": a for i, a in enumerate(self.arrays)})
+
+    def _array(self, value: Any) -> str:
+        self.arrays.append(value)
+        return f"A{len(self.arrays) - 1}"
 
     # --- expressions -------------------------------------------------------------------------
 
@@ -78,7 +84,55 @@ class Emitter:
             return f"F.interpolate_rows(t, {e.key}t, {e.key}v)"
         if isinstance(e, ir.InlineLookup):
             return self._lookup(e.table, e.arg)
+        if isinstance(e, ir.ArrayLit):
+            values = np.array(e.values, dtype=np.float64).reshape((1,) + e.shape)
+            values.flags.writeable = False
+            return self._array(values)
+        if isinstance(e, ir.Take):
+            return self._take(e)
+        if isinstance(e, ir.Align):
+            code = self.expr(e.arg)
+            if e.order != tuple(range(len(e.order))):
+                code = f"np.transpose({code}, {(0,) + tuple(k + 1 for k in e.order)})"
+            if not all(e.keep):
+                code += "[:, " + ", ".join(":" if k else "None" for k in e.keep) + "]"
+            return code
+        if isinstance(e, ir.Lift):
+            return f"F.lift({self.expr(e.arg)}, {e.rank})"
+        if isinstance(e, ir.Reduce):
+            func = {"sum": "np.sum", "prod": "np.prod", "vmin": "np.min", "vmax": "np.max"}[e.func]
+            return f"{func}({self.expr(e.arg)}, axis={tuple(k + 1 for k in e.axes)})"
+        if isinstance(e, ir.VectorCall):
+            args = ", ".join(self.expr(a) for a in e.args)
+            return f"F.{e.func}({args}, axis={e.axis + 1})"
+        if isinstance(e, ir.Assemble):
+            return self._assemble(e)
         raise TypeError(f"cannot emit {type(e).__name__}")  # the lifter removed Statefuls
+
+    def _take(self, e: ir.Take) -> str:
+        # basic indexing first (elements drop their axes), then one np.take per subrange axis
+        code = self.expr(e.arg)
+        if any(isinstance(i, int) for i in e.index):
+            code += "[:, " + ", ".join(str(i) if isinstance(i, int) else ":"
+                                       for i in e.index) + "]"
+        axis = 1
+        for i in e.index:
+            if isinstance(i, tuple):
+                code = f"np.take({code}, {self._array(np.array(i, dtype=np.intp))}, axis={axis})"
+            if not isinstance(i, int):
+                axis += 1
+        return code
+
+    def _assemble(self, e: ir.Assemble) -> str:
+        size = int(np.prod(e.shape))
+        if len(e.parts) == 1 and e.parts[0].picks is None and \
+                e.parts[0].cells == tuple(range(size)):
+            return f"F.full({self.expr(e.parts[0].expr)}, {e.shape})"
+        values = ", ".join(self.expr(p.expr) for p in e.parts)
+        layout = self._array(tuple((p.shape, np.array(p.cells, dtype=np.intp),
+                                    None if p.picks is None else np.array(p.picks, dtype=np.intp))
+                                   for p in e.parts))
+        return f"F.assemble({e.shape}, ({values},), {layout})"
 
     def _literal(self, value: float) -> str:
         self.literals.append(float(value))

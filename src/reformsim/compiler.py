@@ -15,9 +15,12 @@ from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
+import numpy as np
+
 from . import ir
 from .codegen import Emitter, namespace
 from .errors import ModelError
+from .shapes import shape_model
 
 # Which arguments each kind of state needs at initialisation (for its state and
 # its first output), and which its output needs in the rate pass.
@@ -48,10 +51,16 @@ class State:
     args: tuple[ir.Expr, ...]
     owner: str
     nonneg: bool = False
+    shape: tuple[int, ...] = ()      # cells of a state of an array; () for a scalar
 
     @property
     def slot(self) -> str:
         return f"s{self.index}"
+
+    @property
+    def cells(self) -> int:
+        """Rows per stage: 1 for a scalar, the number of cells for an array."""
+        return int(np.prod(self.shape)) if self.shape else 1
 
 
 @dataclass(frozen=True)
@@ -125,6 +134,30 @@ class CompiledModel:
     def slot_of(self, element: ir.Element) -> str:
         return self.slots[element.ident]
 
+    def shape_of(self, slot: str) -> tuple[int, ...]:
+        """An element's array shape (cells per subscript range); () for a scalar."""
+        expr = self.nodes[slot].expr
+        return expr.shape if isinstance(expr, ir.Assemble) else ()
+
+    def output_columns(self, outputs: tuple[str, ...]) -> list[tuple[tuple[int, int], str]]:
+        """Columns of the saved values for these element slots: an array takes one per cell."""
+        found, at = [], 0
+        for slot in outputs:
+            width = int(np.prod(self.shape_of(slot)))
+            found.append(((at, at + width), slot))
+            at += width
+        return found
+
+    def column_names(self, outputs: tuple[str, ...]) -> list[str]:
+        """Names of those columns: ``name`` for a scalar, ``name[a1,b2]`` per cell of an array."""
+        from .shapes import cell_names
+
+        names: list[str] = []
+        for slot in outputs:
+            element = self.nodes[slot].element
+            names += cell_names(self.ir, element) if element.dims else [element.name]
+        return names
+
     def flows(self) -> tuple[ir.Element, ...]:
         """Variables a stock's INTEG reads directly (its inflows and outflows)."""
         read: set[str] = set()
@@ -140,8 +173,16 @@ class CompiledModel:
                      if n.slot not in self.dynamic and not _is_stateful_alias(n))
 
 
+def state_indices(node: Node) -> tuple[int, ...]:
+    """The states an element merely shows (a stock: its INTEG, one per piece of an array); else ()."""
+    exprs = [p.expr for p in node.expr.parts] if isinstance(node.expr, ir.Assemble) else [node.expr]
+    if all(isinstance(e, ir.Ref) and e.ident[:1] == "s" and e.ident[1:].isdigit() for e in exprs):
+        return tuple(int(e.ident[1:]) for e in exprs)  # type: ignore[union-attr]
+    return ()
+
+
 def _is_stateful_alias(node: Node) -> bool:
-    return isinstance(node.expr, ir.Ref) and node.expr.ident.startswith("__s")
+    return bool(state_indices(node))
 
 
 def compile_model(model: ir.ModelIR, inputs: frozenset[str] = frozenset(),
@@ -152,6 +193,7 @@ def compile_model(model: ir.ModelIR, inputs: frozenset[str] = frozenset(),
     a time series; ``tables`` identifiers of lookups whose points come with
     each run (see :meth:`CompiledModel.variant`).
     """
+    model = shape_model(model)
     model = replace(model, elements=tuple(
         replace(e, expr=ir.Input(f"X{i}")) if e.ident in inputs else e
         for i, e in enumerate(model.elements)))
@@ -202,14 +244,10 @@ class _Lifter:
     def _lift(self, expr: ir.Expr, owner: str) -> ir.Expr:
         if isinstance(expr, ir.Stateful):
             args = tuple(self._lift(a, owner) for a in expr.args)
-            state = State(len(self.states), expr.kind, args, owner, expr.nonneg)
+            state = State(len(self.states), expr.kind, args, owner, expr.nonneg, expr.shape)
             self.states.append(state)
             return ir.Ref(f"__{state.slot}")
-        if isinstance(expr, (ir.Op, ir.Call)):
-            return replace(expr, args=tuple(self._lift(a, owner) for a in expr.args))
-        if isinstance(expr, (ir.LookupCall, ir.InlineLookup)):
-            return replace(expr, arg=self._lift(expr.arg, owner))
-        return expr
+        return ir.map_children(expr, lambda a: self._lift(a, owner))
 
 
 class _Resolver:
@@ -236,13 +274,7 @@ class _Resolver:
                 args = (ir.Num(float(self.random_sites)),) + args
                 self.random_sites += 1
             return ir.Call(expr.func, args)
-        if isinstance(expr, ir.Op):
-            return replace(expr, args=tuple(self.expr(a, owner) for a in expr.args))
-        if isinstance(expr, ir.LookupCall):
-            return replace(expr, arg=self.expr(expr.arg, owner))
-        if isinstance(expr, ir.InlineLookup):
-            return replace(expr, arg=self.expr(expr.arg, owner))
-        return expr
+        return ir.map_children(expr, lambda a: self.expr(a, owner))
 
 
 # Builtins that read the clock: they depend on ``time`` and on the time step ``dt``.
@@ -256,29 +288,20 @@ def references(expr: ir.Expr, phase: str) -> set[str]:
     if isinstance(expr, ir.Call) and expr.func == "active_initial":
         chosen = expr.args[1] if phase == "init" else expr.args[0]
         return references(chosen, phase)
-    if isinstance(expr, (ir.Op, ir.Call)):
-        found = set().union(*(references(a, phase) for a in expr.args)) if expr.args else set()
-        if isinstance(expr, ir.Call) and expr.func in CLOCK_FUNCS:
-            found |= {"time", "dt"}
-        return found
-    if isinstance(expr, (ir.LookupCall, ir.InlineLookup)):
-        return references(expr.arg, phase)
     if isinstance(expr, ir.Input):
         return {"time"}
-    return set()
+    found: set[str] = set().union(*(references(a, phase) for a in ir.children(expr)))
+    if isinstance(expr, ir.Call) and expr.func in CLOCK_FUNCS:
+        found |= {"time", "dt"}
+    return found
 
 
 def is_volatile(expr: ir.Expr) -> bool:
     """True if the expression must be re-evaluated every step whatever it reads."""
-    if isinstance(expr, ir.Call):
-        if expr.func.startswith("random_") or expr.func == "active_initial":
-            return True
-        return any(is_volatile(a) for a in expr.args)
-    if isinstance(expr, ir.Op):
-        return any(is_volatile(a) for a in expr.args)
-    if isinstance(expr, (ir.LookupCall, ir.InlineLookup)):
-        return is_volatile(expr.arg)
-    return False
+    if isinstance(expr, ir.Call) and (expr.func.startswith("random_")
+                                      or expr.func == "active_initial"):
+        return True
+    return any(is_volatile(a) for a in ir.children(expr))
 
 
 class _Graph:

@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from .compiler import state_indices
 from .ir import fold_name
 from .sampling import sample
 from .scenario_checks import ModelNames, model_names, validate
@@ -121,7 +122,7 @@ def _control(model: CompiledModel, ident: str) -> str:
 
 
 def _state_index(model: CompiledModel, stock: Any) -> int:
-    return int(model.nodes[model.slot_of(stock)].expr.ident[1:])  # type: ignore[union-attr]
+    return state_indices(model.nodes[model.slot_of(stock)])[0]
 
 
 def _stacked(flat: tuple[Scenario, ...], values: list[dict[str, np.ndarray]], key: str,

@@ -183,3 +183,40 @@ def random_exponential(u, low, high, shift, stretch):
         loc = np.maximum(low, shift)
         span = xidz(high - loc, stretch, np.inf)
         return loc - stretch * np.log1p(-u * -np.expm1(-span))
+
+
+# --- arrays: shape (E, *sizes), ensemble axis first ------------------------------------------
+
+def lift(x, rank):
+    """A scalar ((), (1,) or (E,)) as an array of ``rank`` length-1 subscript axes."""
+    x = np.asarray(x, dtype=np.float64)
+    return x.reshape((x.shape if x.ndim else (1,)) + (1,) * rank)
+
+
+def full(x, shape):
+    """``x`` (ensemble axis first) broadcast over every cell of ``shape``."""
+    x = np.asarray(x, dtype=np.float64)
+    return np.broadcast_to(x, (x.shape[0],) + tuple(shape))
+
+
+def assemble(shape, values, layout):
+    """An array put together from pieces: ``layout`` holds each piece's (shape, cells, picks)."""
+    lead = max(np.shape(v)[0] for v in values)
+    out = np.empty((lead, int(np.prod(shape))))
+    for value, (piece, cells, picks) in zip(values, layout):
+        flat = np.broadcast_to(value, (lead,) + piece).reshape(lead, -1)
+        out[:, cells] = flat if picks is None else flat[:, picks]
+    return out.reshape((lead,) + tuple(shape))
+
+
+def rows(x, shape):
+    """An array value (E, *sizes) as state rows (cells, E); a plain number stays as it is."""
+    x = np.asarray(x, dtype=np.float64)
+    if x.ndim == 0:
+        return x
+    return np.broadcast_to(x, (x.shape[0],) + tuple(shape)).reshape(x.shape[0], -1).T
+
+
+def unrows(y, shape):
+    """State rows (cells, E) as an array value (E, *sizes)."""
+    return y.T.reshape((y.shape[1],) + tuple(shape))

@@ -6,7 +6,8 @@ reads them. Nothing here knows about PySD or numpy.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from collections.abc import Callable
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Union
 
@@ -20,9 +21,29 @@ class Num:
 
 @dataclass(frozen=True)
 class Ref:
-    """A reference to an element (by its identifier) or to ``time``."""
+    """A reference to an element (by its identifier) or to ``time``.
+
+    ``subs`` are the subscripts written after an array's name, as written:
+    element names, range names, or range names marked ``!`` for a reduction.
+    """
 
     ident: str
+    subs: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class ArrayLit:
+    """A table of numbers given for a whole array (``x[a, b] = 1, 2; 3, 4``), row-major."""
+
+    values: tuple[float, ...]
+    shape: tuple[int, ...]
+
+
+@dataclass(frozen=True)
+class SubscriptValue:
+    """A subscript range or element used as a number: its 1-based position in its range."""
+
+    name: str
 
 
 @dataclass(frozen=True)
@@ -62,10 +83,11 @@ class Table:
 
 @dataclass(frozen=True)
 class LookupCall:
-    """A call of a lookup element ``table`` at ``arg``."""
+    """A call of a lookup element ``table`` at ``arg`` (``subs``: the lookup's subscripts)."""
 
     table: str
     arg: Expr
+    subs: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -103,9 +125,104 @@ class Stateful:
     kind: str
     args: tuple[Expr, ...]
     nonneg: bool = False
+    shape: tuple[int, ...] = ()     # the cells it holds, for a state of an array
 
 
-Expr = Union[Num, Ref, Op, Call, LookupCall, InlineLookup, Input, Stateful]
+# --- shape operations ---------------------------------------------------------------------
+# The compiler's shape pass (reformsim.shapes) rewrites array equations with these nodes, so
+# every shape decision is made at compile time and code generation only spells them out.
+# An array value has shape (E, *sizes): the ensemble axis first, of length 1 when shared.
+
+
+@dataclass(frozen=True)
+class Take:
+    """Pick cells of an array: per subscript axis an index (dropped axis), positions, or None (all)."""
+
+    arg: Expr
+    index: tuple[int | tuple[int, ...] | None, ...]
+
+
+@dataclass(frozen=True)
+class Align:
+    """Reorder an array's subscript axes (``order``) and insert length-1 axes where ``keep`` is False."""
+
+    arg: Expr
+    order: tuple[int, ...]
+    keep: tuple[bool, ...]
+
+
+@dataclass(frozen=True)
+class Lift:
+    """A scalar made an array of ``rank`` length-1 subscript axes, ready to broadcast."""
+
+    arg: Expr
+    rank: int
+
+
+@dataclass(frozen=True)
+class Reduce:
+    """SUM, PROD, VMIN or VMAX over subscript axes (0-based, ensemble axis excluded)."""
+
+    func: str
+    arg: Expr
+    axes: tuple[int, ...]
+
+
+@dataclass(frozen=True)
+class VectorCall:
+    """A VECTOR function or INVERT MATRIX along subscript axis ``axis`` (see functions.py)."""
+
+    func: str
+    args: tuple[Expr, ...]
+    axis: int
+    rank: int
+
+
+@dataclass(frozen=True)
+class Part:
+    """One piece of an assembled array: its value of ``shape`` cells, and where they go.
+
+    ``cells`` are flat positions in the array; ``picks`` the flat positions in
+    the piece that go there (None: all, in order).
+    """
+
+    expr: Expr
+    shape: tuple[int, ...]
+    cells: tuple[int, ...]
+    picks: tuple[int, ...] | None
+
+
+@dataclass(frozen=True)
+class Assemble:
+    """An array of ``shape`` put together from its pieces."""
+
+    shape: tuple[int, ...]
+    parts: tuple[Part, ...]
+
+
+Expr = Union[Num, Ref, ArrayLit, SubscriptValue, Op, Call, LookupCall, InlineLookup, Input,
+             Stateful, Take, Align, Lift, Reduce, VectorCall, Assemble]
+
+
+@dataclass(frozen=True)
+class Piece:
+    """One equation of an array: the cells it defines and their expression (or table).
+
+    ``subs`` has one entry per dimension of the array: an element name, a
+    range or a subrange; ``excepts`` lists cells (or blocks) left out
+    (Vensim's ``:EXCEPT:``), each as such a tuple.
+    """
+
+    subs: tuple[str, ...]
+    excepts: tuple[tuple[str, ...], ...]
+    expr: Expr | Table
+
+
+@dataclass(frozen=True)
+class Pieces:
+    """An array's definition: one or more pieces that together cover its cells."""
+
+    pieces: tuple[Piece, ...]
 
 
 @dataclass(frozen=True)
@@ -120,14 +237,21 @@ class Element:
     name: str
     ident: str
     kind: str
-    expr: Expr | Table
+    expr: Expr | Table | Pieces
     units: str = ""
     documentation: str = ""
     limits: tuple[float | None, float | None] = (None, None)
+    dims: tuple[str, ...] = ()      # the array's subscript ranges; () for a scalar
 
     @property
     def is_stock(self) -> bool:
-        return isinstance(self.expr, Stateful) and self.expr.kind == "integ"
+        def integ(e: object) -> bool:
+            return isinstance(e, Stateful) and e.kind == "integ"
+        if isinstance(self.expr, Pieces):
+            return all(integ(p.expr) for p in self.expr.pieces)
+        if isinstance(self.expr, Assemble):  # after the shape pass
+            return all(integ(p.expr) for p in self.expr.parts)
+        return integ(self.expr)
 
 
 # The control variables, in the order structure rows and messages use.
@@ -140,12 +264,54 @@ def fold_name(name: str) -> str:
 
 
 @dataclass(frozen=True)
+class Subscripts:
+    """The model's subscript ranges.
+
+    ``ranges`` maps every range and subrange name to its elements, in
+    order (copies and nested subranges already expanded); ``mapping`` maps
+    a range to the ranges it maps to (``DimC: c1, c2 -> DimB``);
+    ``families`` maps each range to its main range (the one whose elements
+    give positions for subscripts used as values).
+    """
+
+    ranges: dict[str, tuple[str, ...]] = field(default_factory=dict)
+    mapping: dict[str, tuple[str, ...]] = field(default_factory=dict)
+    families: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
 class ModelIR:
-    """A whole model: where it came from and its elements, in file order."""
+    """A whole model: where it came from, its subscript ranges and its elements, in file order."""
 
     source: Path
     elements: tuple[Element, ...]
     warnings: tuple[str, ...] = field(default=())
+    subscripts: Subscripts = field(default_factory=Subscripts)
+    shaped: bool = False            # set by the shape pass (reformsim.shapes)
 
     def by_ident(self) -> dict[str, Element]:
         return {e.ident: e for e in self.elements}
+
+
+# --- walking expressions ------------------------------------------------------------------
+
+def children(expr: Expr) -> tuple[Expr, ...]:
+    """The sub-expressions an expression reads directly."""
+    if isinstance(expr, (Op, Call, Stateful, VectorCall)):
+        return expr.args
+    if isinstance(expr, (LookupCall, InlineLookup, Take, Align, Lift, Reduce)):
+        return (expr.arg,)
+    if isinstance(expr, Assemble):
+        return tuple(p.expr for p in expr.parts)
+    return ()
+
+
+def map_children(expr: Expr, fn: Callable[[Expr], Expr]) -> Expr:
+    """``expr`` with ``fn`` applied to each direct sub-expression."""
+    if isinstance(expr, (Op, Call, Stateful, VectorCall)):
+        return replace(expr, args=tuple(fn(a) for a in expr.args))
+    if isinstance(expr, (LookupCall, InlineLookup, Take, Align, Lift, Reduce)):
+        return replace(expr, arg=fn(expr.arg))
+    if isinstance(expr, Assemble):
+        return replace(expr, parts=tuple(replace(p, expr=fn(p.expr)) for p in expr.parts))
+    return expr

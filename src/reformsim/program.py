@@ -55,6 +55,7 @@ def structure_rows(model: CompiledModel, structure: Structure) -> tuple[dict[int
     rows, at = {}, 0
     for s, order in zip(model.states, structure.orders):
         count = ROWS.get(s.kind, order if s.kind in ("delay", "delayn", "smooth") else 0)
+        count *= s.cells
         rows[s.index] = slice(at, at + count)
         at += count
     return rows, at
@@ -67,14 +68,29 @@ def group_by_structure(model: CompiledModel, values: dict[str, Any],
     Returns the distinct rows (controls first, then one number per state)
     and, for each member, the index of its row.
     """
-    def column(name: str) -> np.ndarray:
-        return np.broadcast_to(np.asarray(values[name], float).reshape(-1), (size,))
+    def column(name: str, shape: tuple[int, ...] = ()) -> np.ndarray:
+        value = np.asarray(values[name], float)
+        if not shape:
+            return np.broadcast_to(value.reshape(-1), (size,))
+        cells = np.broadcast_to(value, (value.shape[0],) + shape).reshape(value.shape[0], -1)
+        return np.broadcast_to(cells, (size, cells.shape[1]))
 
     columns = [column(model.slots[c]) for c in CONTROLS]
     dt = columns[1]
     for s in model.states:
-        columns.append(_state_size(model, s, dt, lambda k, j=s.index: column(f"a{j}_{k}"))
-                       if s.kind in STRUCTURAL_ARGS else np.zeros(size))
+        if s.kind not in STRUCTURAL_ARGS:
+            columns.append(np.zeros(size))
+            continue
+        sizes = _state_size(model, s, dt[:, None] if s.shape else dt,
+                            lambda k, j=s.index, shape=s.shape: column(f"a{j}_{k}", shape))
+        if s.shape:
+            if np.any(sizes != sizes[:, :1]):
+                raise SimulationError(
+                    f"{model.source.name}: {s.owner!r}: the delay/smooth order or DELAY FIXED "
+                    "length differs between the cells of the array; reformsim needs one per "
+                    "equation")
+            sizes = sizes[:, 0]
+        columns.append(sizes)
     return np.unique(np.stack(columns, axis=1), axis=0, return_inverse=True)
 
 
@@ -141,10 +157,14 @@ class _RateWriter:
         updates: list[str] = []
         for s in self.model.states:
             body += self._derivative(s, updates)
-        saved = [(col, slot) for col, slot in enumerate(self.outputs) if slot in self.model.dynamic]
+        saved = [(cols, slot) for cols, slot in self.model.output_columns(self.outputs)
+                 if slot in self.model.dynamic]
         if saved:  # constant outputs are written once for all save times, by the caller
             body.append("    if S is not None:")
-            body += [f"        S[{col}] = {slot}" for col, slot in saved]
+            for (lo, hi), slot in saved:
+                shape = self.model.shape_of(slot)
+                body.append(f"        S[{lo}] = {slot}" if not shape else
+                            f"        S[{lo}:{hi}] = F.rows({slot}, {shape})")
         body.append("    return (" + "".join(f"{u}, " for u in updates) + ")")
         computed = set(self.model.rate_order) | {f"a{s.index}_{k}" for s in self.model.states
                                                   for k in range(len(s.args))}
@@ -156,49 +176,68 @@ class _RateWriter:
     def _arg(self, s: State, k: int) -> str:
         return f"a{s.index}_{k}"
 
+    def _stage(self, s: State, k: int) -> str:
+        """Rows of stage k of a state (from the end when k < 0), as a value."""
+        r, c = self.rows[s.index], s.cells
+        at = r.start + k * c if k >= 0 else r.stop + k * c
+        return f"Y[{at}]" if not s.shape else f"Y[{at}:{at + c}]"
+
+    def _value(self, s: State, rows: str) -> str:
+        """State rows turned into the state's value: (E,) scalars, (E, *sizes) arrays."""
+        return rows if not s.shape else f"F.unrows({rows}, {s.shape})"
+
+    def _as_rows(self, s: State, value: str) -> str:
+        """A value in the layout of the state's rows (arrays: cells x E)."""
+        return value if not s.shape else f"F.rows({value}, {s.shape})"
+
     def _output(self, s: State) -> list[str]:
-        j, r = s.index, self.rows[s.index]
+        j = s.index
         lines = [f"    a{j}_{k} = {self.emitter.expr(s.args[k])}" for k in OUTPUT_ARGS[s.kind]]
         a = [self._arg(s, k) for k in range(len(s.args))]
-        last, first, m = f"Y[{r.stop - 1}]", f"Y[{r.start}]", self.discrete.get(j)
+        last, first, m = self._stage(s, -1), self._stage(s, 0), self.discrete.get(j)
         if s.kind in ("integ", "smooth"):
-            output = last
+            output = self._value(s, last)
         elif s.kind == "delay":
-            output = f"{last} / {a[1]}"
+            output = f"{self._value(s, last)} / {a[1]}"
         elif s.kind == "delayn":
-            output = f"{last} / X[{m}][0]"
+            output = self._value(s, f"{last} / X[{m}][0]")
         elif s.kind == "delay_fixed":
             output = f"X[{m}]"
         elif s.kind == "trend":
-            output = f"F.zidz({a[0]} - {first}, {a[1]} * np.abs({first}))"
+            lines.append(f"    y{j} = {self._value(s, first)}")
+            output = f"F.zidz({a[0]} - y{j}, {a[1]} * np.abs(y{j}))"
         elif s.kind == "forecast":
-            output = f"{a[0]} * (1 + F.zidz({a[0]} - {first}, {a[1]} * {first}) * {a[2]})"
+            lines.append(f"    y{j} = {self._value(s, first)}")
+            output = f"{a[0]} * (1 + F.zidz({a[0]} - y{j}, {a[1]} * y{j}) * {a[2]})"
         else:  # sample_if_true
             output = f"np.where({self.emitter.expr(s.args[0], True)}, {a[1]}, X[{m}])"
         return lines + [f"    s{j} = {output}"]
 
     def _derivative(self, s: State, updates: list[str]) -> list[str]:
-        j, r, n = s.index, self.rows[s.index], self.structure.orders[s.index]
-        e = self.emitter.expr
+        j, n = s.index, self.structure.orders[s.index]
+        e, rows = self.emitter.expr, (lambda value: self._as_rows(s, value))
+        first = self._stage(s, 0)
         if s.kind == "integ":
-            return [f"    D[{r.start}] = {e(s.args[0])}"]
+            return [f"    D{first[1:]} = {rows(e(s.args[0]))}"]
         if s.kind in ("trend", "forecast"):
-            return [f"    D[{r.start}] = ({self._arg(s, 0)} - Y[{r.start}]) / {self._arg(s, 1)}"]
+            return [f"    D{first[1:]} = ({rows(self._arg(s, 0))} - {first}) / "
+                    f"{rows(self._arg(s, 1))}"]
         if s.kind == "delay":
-            return self._chain(r, n, e(s.args[0]), f"Y[{r.start}:{r.stop}] / {self._arg(s, 1)}", j)
+            return self._chain(s, n, rows(e(s.args[0])), f"tm{j}",
+                               [f"    tm{j} = {rows(self._arg(s, 1))}"])
         if s.kind == "delayn":
             m = self.discrete[j]
-            lines = [f"    tn{j} = np.empty_like(X[{m}])", f"    tn{j}[0] = {e(s.args[1])}",
+            lines = [f"    tn{j} = np.empty_like(X[{m}])", f"    tn{j}[0] = {rows(e(s.args[1]))}",
                      f"    tn{j}[1:] = X[{m}][:-1]"]
             updates.append(f"tn{j}")
-            return lines + self._chain(r, n, e(s.args[0]), f"Y[{r.start}:{r.stop}] / tn{j}", j)
+            return self._chain(s, n, rows(e(s.args[0])), f"tn{j}", lines, per_stage=True)
         if s.kind == "smooth":
             time = f"sm{j}"
-            lines = [f"    {time} = {e(s.args[1])}",
-                     f"    D[{r.start}] = ({e(s.args[0])} - Y[{r.start}]) * {n} / {time}"]
-            if n > 1:
-                lines.append(f"    D[{r.start + 1}:{r.stop}] = (Y[{r.start}:{r.stop - 1}] - "
-                             f"Y[{r.start + 1}:{r.stop}]) * {n} / {time}")
+            lines = [f"    {time} = {rows(e(s.args[1]))}",
+                     f"    D{first[1:]} = ({rows(e(s.args[0]))} - {first}) * {n} / {time}"]
+            for k in range(1, n):
+                lines.append(f"    D{self._stage(s, k)[1:]} = ({self._stage(s, k - 1)} - "
+                             f"{self._stage(s, k)}) * {n} / {time}")
             return lines
         if s.kind == "delay_fixed":
             updates.append(f"u{j}")
@@ -207,12 +246,23 @@ class _RateWriter:
             updates.append(f"s{j}")
         return []
 
-    @staticmethod
-    def _chain(r: slice, n: int, inflow: str, outflows: str, j: int) -> list[str]:
-        # PySD: ddt = (inflows - outflows) * order, inflows = outflows shifted, inflows[0] = input
-        lines = [f"    o{j} = {outflows}", f"    D[{r.start}] = ({inflow} - o{j}[0]) * {n}"]
-        if n > 1:
-            lines.append(f"    D[{r.start + 1}:{r.stop}] = (o{j}[:-1] - o{j}[1:]) * {n}")
+    def _chain(self, s: State, n: int, inflow: str, times: str, lines: list[str],
+               per_stage: bool = False) -> list[str]:
+        """PySD's delay chain: ddt = (inflows - outflows) * order, outflow k = stage k / time."""
+        j, r = s.index, self.rows[s.index]
+        if not s.shape:  # scalars: all stages in one slice (the form PySD is bit-compatible with)
+            lines = lines + [f"    o{j} = Y[{r.start}:{r.stop}] / {times}",
+                             f"    D[{r.start}] = ({inflow} - o{j}[0]) * {n}"]
+            if n > 1:
+                lines.append(f"    D[{r.start + 1}:{r.stop}] = (o{j}[:-1] - o{j}[1:]) * {n}")
+            return lines
+        lines = list(lines)
+        for k in range(n):
+            time = f"{times}[{k}]" if per_stage else times
+            lines.append(f"    o{j}_{k} = {self._stage(s, k)} / {time}")
+        lines.append(f"    D{self._stage(s, 0)[1:]} = ({inflow} - o{j}_0) * {n}")
+        for k in range(1, n):
+            lines.append(f"    D{self._stage(s, k)[1:]} = (o{j}_{k - 1} - o{j}_{k}) * {n}")
         return lines
 
 
@@ -221,35 +271,48 @@ def initial_states(model: CompiledModel, program: Program, values: dict[str, Any
     """State rows ``Y`` (K x E) and discrete states at t0, from the init pass's values.
 
     ``members`` picks this group's members out of the init pass's arrays
-    (values of shape (1,) are shared). Returns ``(Y, X, pipes)`` where pipes
-    holds DELAY FIXED ring buffers ``[buffer, pointer]`` (None elsewhere).
+    (values whose ensemble axis has length 1 are shared). Returns
+    ``(Y, X, pipes)`` where pipes holds DELAY FIXED ring buffers
+    ``[buffer, pointer]`` (None elsewhere). Discrete states of arrays keep the
+    array layout (E, *sizes), except DELAY N's register of delay times, which
+    follows the state rows (order, cells, E).
     """
-    def pick(value: Any) -> np.ndarray:
-        arr = np.asarray(value, dtype=np.float64).reshape(-1)
-        return np.broadcast_to(arr if arr.shape[0] == 1 else arr[members], (size,))
+    def pick(value: Any, shape: tuple[int, ...] = ()) -> np.ndarray:
+        """(E,) for a scalar, (E, *shape) for an array."""
+        arr = np.asarray(value, dtype=np.float64)
+        arr = arr.reshape((arr.size if arr.ndim else 1,)) if not shape else \
+            arr.reshape(arr.shape or (1,) * (1 + len(shape)))
+        return np.broadcast_to(arr if arr.shape[0] == 1 else arr[members], (size,) + shape)
+
+    def rows(value: Any, shape: tuple[int, ...]) -> np.ndarray:
+        """As state rows: (E,) for a scalar, (cells, E) for an array."""
+        arr = pick(value, shape)
+        return arr if not shape else arr.reshape(size, -1).T
 
     Y = np.empty((program.n_rows, size))
     X: list[Any] = []
     pipes: list[Any] = []
     for s in model.states:
         j, r, order = s.index, program.rows[s.index], program.structure.orders[s.index]
+        shape, c = s.shape, s.cells
+        stages = Y[r].reshape(-1, c, size) if shape else Y[r]   # a view: stage x cell x member
         if s.kind == "integ":
-            Y[r.start] = pick(values[f"a{j}_1"])
+            Y[r] = rows(values[f"a{j}_1"], shape)
         elif s.kind in ("delay", "delayn"):
-            Y[r] = pick(values[f"a{j}_2"] * values[f"a{j}_1"])
+            stages[:] = rows(values[f"a{j}_2"] * values[f"a{j}_1"], shape)
         elif s.kind == "smooth":
-            Y[r] = pick(values[f"a{j}_2"])
+            stages[:] = rows(values[f"a{j}_2"], shape)
         elif s.kind in ("trend", "forecast"):
-            Y[r.start] = pick(values[f"av{j}"])
+            Y[r] = rows(values[f"av{j}"], shape)
         if s.kind == "delayn":
-            X.append(np.tile(pick(values[f"a{j}_1"]), (order, 1)))
+            X.append(np.tile(rows(values[f"a{j}_1"], shape), (order,) + (1,) * (2 if shape else 1)))
             pipes.append(None)
         elif s.kind == "delay_fixed":
-            first = pick(values[f"a{j}_2"]).copy()
+            first = pick(values[f"a{j}_2"], shape).copy()
             X.append(first)
-            pipes.append([np.tile(first, (order, 1)), 0])
+            pipes.append([np.tile(first, (order,) + (1,) * first.ndim), 0])
         elif s.kind == "sample_if_true":
-            X.append(pick(values[f"a{j}_2"]).copy())
+            X.append(pick(values[f"a{j}_2"], shape).copy())
             pipes.append(None)
     return Y, X, pipes
 

@@ -13,7 +13,7 @@ import numpy as np
 
 from . import integrators
 from .clock import make_clock, time_grids
-from .compiler import CompiledModel
+from .compiler import CompiledModel, state_indices
 from .errors import ReformsimWarning, SimulationError, did_you_mean
 from .inputs import Series, Table, stack
 from .ir import CONTROLS, fold_name
@@ -90,7 +90,8 @@ def simulate(model: CompiledModel, params: Values | None = None, initial: Values
     chunk = max(1, int(chunk_size or _default_chunk(model)))
     with np.errstate(all="ignore"):  # non-finite values become per-member failures, not warnings
         times, grid_of = time_grids(model, _init_values(model, request, 0, 1))
-        n_out = len(request.outputs)
+        columns = model.output_columns(request.outputs)
+        n_out = columns[-1][0][1] if columns else 0
         _check_memory(request.size, len(times), n_out)
         out = np.empty((len(times), n_out, request.size))  # (T, V, N): saves write contiguously
         for lo in range(0, request.size, chunk):
@@ -98,7 +99,7 @@ def simulate(model: CompiledModel, params: Values | None = None, initial: Values
             _run_chunk(model, request, lo, hi, out, grid_of, failures)
             if progress is not None:
                 progress(hi, request.size)
-    names = tuple(model.nodes[s].element.name for s in request.outputs)
+    names = tuple(model.column_names(request.outputs))
     _find_failures(out, times, names, failures)
     if failures:
         warnings.warn(f"{len(failures)} of {request.size} members went NaN/inf "
@@ -193,7 +194,7 @@ def _params(model: CompiledModel, params: Values) -> tuple[dict, dict[str, Serie
 
 
 def _initials(model: CompiledModel, initial: Values, counts: dict[str, int]) -> dict[int, np.ndarray]:
-    stock_states = {model.slot_of(e): int(model.nodes[model.slot_of(e)].expr.ident[1:])  # type: ignore[union-attr]
+    stock_states = {model.slot_of(e): state_indices(model.nodes[model.slot_of(e)])
                     for e in model.stocks}
     inits: dict[int, np.ndarray] = {}
     for name, value in initial.items():
@@ -201,8 +202,13 @@ def _initials(model: CompiledModel, initial: Values, counts: dict[str, int]) -> 
         if slot not in stock_states:
             raise SimulationError(f"{model.source.name}: {model.nodes[slot].element.name!r} is not "
                                   "a stock, so it has no initial value to set")
-        inits[stock_states[slot]] = _as_values(name, value)
-        counts[model.nodes[slot].element.name] = len(inits[stock_states[slot]])
+        states = stock_states[slot]
+        if len(states) != 1:
+            raise SimulationError(f"{model.source.name}: {model.nodes[slot].element.name!r} is "
+                                  "defined by several equations, so its initial values cannot "
+                                  "be set as a whole\n  hint: set the constants they come from")
+        inits[states[0]] = _as_values(name, value)
+        counts[model.nodes[slot].element.name] = len(inits[states[0]])
     return inits
 
 
@@ -340,10 +346,11 @@ class _Group:
             integrators.rk4(system, points, Y, out, watch)
         else:
             integrators.solve(system, points, Y, out, request.method, *request.tolerances, watch)
-        for col, slot in enumerate(request.outputs):  # constants: written once for all times
-            if slot not in model.dynamic:
-                out[:, col, :] = np.broadcast_to(
-                    np.asarray(self.values[slot], float).reshape(-1), (size,))
+        for (lo, hi), slot in model.output_columns(request.outputs):
+            if slot not in model.dynamic:  # constants: written once for all times
+                value = np.asarray(self.values[slot], float)
+                out[:, lo:hi, :] = np.broadcast_to(value.reshape(value.shape[0] if value.ndim
+                                                                 else 1, -1).T, (hi - lo, size))
         times = integrators.saved_times(points)
         for k, (i, state_row) in watch.first_failures().items():
             failures[self.lo + int(self.members[k])] = Failure(

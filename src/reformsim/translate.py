@@ -30,6 +30,10 @@ BUILTINS: dict[str, tuple[int, ...]] = {
     "active_initial": (2,), "vmin_xmile": (1,), "vmax_xmile": (1,),
     "random_0_1": (0,), "random_uniform": (3,), "random_normal": (5,),
     "random_exponential": (5,),
+    # arrays
+    "sum": (1,), "prod": (1,), "vmin": (1,), "vmax": (1,), "elmcount": (1,),
+    "vector_select": (5,), "vector_sort_order": (2,), "vector_rank": (2,),
+    "vector_reorder": (2,), "invert_matrix": (1,),
 }
 
 # Readable names of what the engine refuses, for error messages.
@@ -40,8 +44,6 @@ _CONSTRUCTS = {
     "GetDataStructure": "GET XLS/DIRECT DATA (external data)",
     "GetConstantsStructure": "GET XLS/DIRECT CONSTANTS (external data)",
     "DataStructure": "a data variable (:=) read from a data file",
-    "SubscriptsReferenceStructure": "subscripts",
-    "ndarray": "an array literal (subscripts)",
 }
 _HINT = "see docs/supported.md for what reformsim simulates"
 
@@ -104,6 +106,10 @@ class _Converter:
 
     def convert(self) -> ir.ModelIR:
         self._refuse_macros()
+        self.subscripts, self.manager = self._subscripts()
+        self.subscript_names = {ident(n): n for n in self.subscripts.ranges}
+        self.subscript_names.update({ident(x): x for xs in self.subscripts.ranges.values()
+                                     for x in xs})
         for element in self.main.elements:
             self._register(element)
         elements = tuple(self._element(e) for e in self.main.elements)
@@ -114,7 +120,30 @@ class _Converter:
         if missing:
             raise ModelError(self.path, missing[0].upper().replace("_", " "),
                              "the model does not define this control variable")
-        return ir.ModelIR(self.path, elements, getattr(self.abstract, "reformsim_warnings", ()))
+        return ir.ModelIR(self.path, elements, getattr(self.abstract, "reformsim_warnings", ()),
+                          self.subscripts)
+
+    def _subscripts(self) -> tuple[ir.Subscripts, Any]:
+        """The ranges, with copies and nested subranges expanded by PySD's SubscriptManager."""
+        from pysd.builders.python.subscripts import SubscriptManager
+
+        for sub in self.main.subscripts:
+            if isinstance(sub.subscripts, dict):
+                self.element = sub.name
+                self._refuse("a subscript range read from a spreadsheet (GET XLS SUBSCRIPT)")
+        manager = SubscriptManager(self.main.subscripts, self.path.parent)
+        ranges = {name: tuple(elements) for name, elements in manager.subscripts.items()}
+        families = {}
+        for main, subs in manager.subranges.items():
+            families[main] = main
+            for sub in subs:
+                families.setdefault(sub, main)
+        for name, elements in ranges.items():  # a range no main range holds is its own family
+            families.setdefault(name, next((m for m, subs in manager.subranges.items()
+                                            if set(elements) <= set(ranges[m])), name))
+        mapping = {name: tuple(m for m in manager.mapping.get(name, ()) if m in ranges)
+                   for name in ranges}
+        return ir.Subscripts(ranges, mapping, families), manager
 
     def _refuse_macros(self) -> None:
         for section in self.abstract.sections[1:]:
@@ -133,21 +162,52 @@ class _Converter:
         kind_name = type(element).__name__
         if kind_name == "AbstractData":
             self._refuse("a data variable (:=)")
-        if len(element.components) != 1:
-            self._refuse("subscripts (an element defined in several pieces)")
-        component = element.components[0]
-        if component.subscripts[0] or any(component.subscripts[1]):
-            self._refuse("subscripts")
-        if _is_lookup(element):
-            kind, expr = "lookup", self._table(component.ast)
+        lookup = _is_lookup(element)
+        convert = self._table if lookup else self._expr
+        kind = "lookup" if lookup else (
+            "control" if kind_name == "AbstractControlElement" else "aux")
+        components = element.components
+        dims: tuple[str, ...] = ()
+        if len(components) == 1 and not components[0].subscripts[0]:
+            expr: Any = convert(components[0].ast)
         else:
-            kind = "control" if kind_name == "AbstractControlElement" else "aux"
-            expr = self._expr(component.ast)
+            if kind == "control":
+                self._refuse("a subscripted control variable")
+            if any(not c.subscripts[0] for c in components):
+                self._refuse("an element defined both with and without subscripts")
+            expr = ir.Pieces(tuple(
+                ir.Piece(tuple(c.subscripts[0]), tuple(tuple(x) for x in c.subscripts[1]),
+                         convert(c.ast))
+                for c in components))
+            dims = self._merged_dims([list(c.subscripts[0]) for c in components])
         limits = tuple(None if v is None or (isinstance(v, float) and np.isnan(v)) else float(v)
                        for v in (element.limits or (None, None)))
         return ir.Element(name=element.name, ident=ident(element.name), kind=kind, expr=expr,
                           units=element.units or "", documentation=element.documentation or "",
-                          limits=limits)  # type: ignore[arg-type]
+                          limits=limits, dims=dims)  # type: ignore[arg-type]
+
+    def _merged_dims(self, subs_list: list[list[str]]) -> tuple[str, ...]:
+        """The ranges an array spans once all its pieces are put together (PySD's rule)."""
+        known = set(self.subscripts.ranges) | {x for xs in self.subscripts.ranges.values()
+                                               for x in xs}
+        for subs in subs_list:
+            for sub in subs:
+                if sub not in known:
+                    raise ModelError(self.path, self.element,
+                                     f"uses the subscript {sub!r}, which no range defines",
+                                     hint=did_you_mean(sub, sorted(known)))
+        if len({len(s) for s in subs_list}) != 1:
+            raise ModelError(self.path, self.element,
+                             "its equations use different numbers of subscripts")
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            before = set(self.manager.subscripts)
+            dims = self.manager.make_merge_list(subs_list, self.element)
+        if None in dims or set(self.manager.subscripts) != before:
+            raise UnsupportedError(self.path, self.element,
+                                   "its equations do not cover a range reformsim can name",
+                                   _HINT)
+        return tuple(dims)
 
     def _refuse(self, construct: str) -> None:
         raise UnsupportedError(self.path, self.element,
@@ -160,6 +220,9 @@ class _Converter:
             return ir.Num(float(node))
         if isinstance(node, (int, float, np.integer, np.floating)):
             return ir.Num(float(node))
+        if isinstance(node, np.ndarray):
+            values = np.asarray(node, dtype=float)
+            return ir.ArrayLit(tuple(values.reshape(-1).tolist()), values.shape)
         rule = self._RULES.get(type(node).__name__)
         if rule is None:
             name = type(node).__name__
@@ -167,9 +230,12 @@ class _Converter:
         return rule(self, node)
 
     def _reference(self, node: Any) -> ir.Expr:
-        if node.subscripts:
-            self._refuse("subscripts")
-        return ir.Ref(self._resolve(node.reference))
+        subs = tuple(getattr(node.subscripts, "subscripts", None) or ())
+        if node.reference not in self.idents and node.reference in self.subscript_names:
+            if subs:
+                self._refuse(f"the subscript {node.reference!r} with subscripts")
+            return ir.SubscriptValue(self.subscript_names[node.reference])
+        return ir.Ref(self._resolve(node.reference), subs)
 
     def _resolve(self, reference: str) -> str:
         if reference == "time":
@@ -177,8 +243,6 @@ class _Converter:
         for candidate in (reference, reference.strip('"')):
             if candidate in self.idents:
                 return self.idents[candidate]
-        if self.main.subscripts:  # most likely a subscript element used as a value
-            self._refuse(f"subscripts (the reference {reference!r})")
         raise ModelError(self.path, self.element, f"refers to {reference!r}, which is not defined",
                          hint=did_you_mean(reference, self.idents))
 
@@ -230,7 +294,9 @@ class _Converter:
         if target in self.lookups:
             if len(args) != 1:
                 self._refuse(f"a call of lookup {func!r} with {len(args)} arguments")
-            return ir.LookupCall(target, args[0])
+            subs = tuple(getattr(getattr(node.function, "subscripts", None), "subscripts", None)
+                         or ())
+            return ir.LookupCall(target, args[0], subs)
         if func not in BUILTINS:
             self._refuse(f"the function {func.upper()}")
         if len(args) not in BUILTINS[func]:
