@@ -207,6 +207,9 @@ class Emitter:
                 node = m.nodes[slot]
                 code = self.expr(node.expr)
                 lines.append(f"    {slot} = O[{slot!r}] if {slot!r} in O else {code}")
+                if node.element.dims:  # cells of an array set one by one
+                    lines.append(f"    if {slot + '@'!r} in O: {slot} = F.patch({slot}, "
+                                 f"*O[{slot + '@'!r}])")
                 if slot == time_slot:
                     lines.append(f"    t = {slot}")
                 if slot == dt_slot:

@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from . import settings
 from .compiler import state_indices
 from .ir import fold_name
 from .sampling import sample
@@ -104,17 +105,20 @@ def _scenario_values(model: CompiledModel, scenario: Scenario, draws: dict[str, 
     Constants a scenario leaves alone keep the value the model computes from
     the scenario's own settings and draws.
     """
-    by_name = {e.name: e for e in model.elements if e.kind != "lookup"}
-    by_fold = {fold_name(n): e for n, e in by_name.items()}
-    overrides = {model.slot_of(by_fold[fold_name(n)]): np.atleast_1d(np.asarray(v, float))
-                 for n, v in {**time, **scenario.changes.set, **draws}.items()}
-    states = {_state_index(model, by_fold[fold_name(n)]): np.atleast_1d(float(v))
-              for n, v in scenario.changes.initial.items()}
+    given = {**time, **scenario.changes.set, **draws}
+    targets = {n: settings.find(model, n, "constant") for n in given}
+    overrides = settings.overrides([(targets[n], settings.as_value(targets[n], v))
+                                    for n, v in given.items()])
+    states = {_state_index(model, settings.find(model, n, "stock").element):
+              np.atleast_1d(float(v)) for n, v in scenario.changes.initial.items()}
     keys = np.arange(samples, dtype=np.uint64)
     with np.errstate(all="ignore"):
         computed = model.init(overrides, states, keys)
-    return {name: np.broadcast_to(np.asarray(computed[model.slot_of(e)], float).reshape(-1),
-                                  (samples,)) for name, e in by_name.items()}
+    wanted = {n for n in targets} | {e.name for e in model.elements
+                                     if e.kind != "lookup" and not e.dims}
+    wanted |= set(scenario.changes.schedule) | set(scenario.changes.initial)
+    return {name: settings.read(computed, settings.find(model, name, "variable"), samples)
+            for name in wanted}
 
 
 def _control(model: CompiledModel, ident: str) -> str:

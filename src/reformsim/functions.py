@@ -220,3 +220,14 @@ def rows(x, shape):
 def unrows(y, shape):
     """State rows (cells, E) as an array value (E, *sizes)."""
     return y.T.reshape((y.shape[1],) + tuple(shape))
+
+
+def patch(x, cells, values):
+    """A copy of array ``x`` with some cells (flat positions) set: one (1,) or (N,) per cell."""
+    x = np.asarray(x, dtype=np.float64)
+    lead = max([x.shape[0]] + [np.shape(v)[0] for v in values])
+    out = np.array(np.broadcast_to(x, (lead,) + x.shape[1:]))
+    flat = out.reshape(lead, -1)
+    for cell, value in zip(cells, values):
+        flat[:, cell] = value
+    return out

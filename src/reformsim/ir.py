@@ -259,8 +259,10 @@ CONTROLS = ("initial_time", "time_step", "saveper", "final_time")
 
 
 def fold_name(name: str) -> str:
-    """A name as Vensim compares names: case, runs of spaces/underscores and quotes folded."""
-    return " ".join(str(name).replace("_", " ").replace('"', "").split()).lower()
+    """A name as Vensim compares names: case, runs of spaces/underscores and quotes folded
+    (and spaces around the commas of a cell's subscripts: ``x[a, b]`` is ``x[a,b]``)."""
+    folded = " ".join(str(name).replace("_", " ").replace('"', "").split()).lower()
+    return folded.replace(", ", ",").replace(" ,", ",")
 
 
 @dataclass(frozen=True)

@@ -28,7 +28,10 @@ class Results:
     ``values`` has shape (N, T, V); ``names`` are the variables as written in
     the model, with their ``units`` and ``docs``; ``failures`` maps a member
     index to where it first went NaN/inf (members not listed are finite);
-    ``params`` the constants that were set, as given.
+    ``params`` the constants that were set, as given. The cells of an array
+    are columns of their own, named as Vensim names them (``x[a1,b2]``);
+    ``arrays`` maps each array's name to its subscript ranges and their
+    elements, so :meth:`to_xarray` can give it its dimensions back.
     """
 
     values: np.ndarray
@@ -39,6 +42,8 @@ class Results:
     failures: dict[int, Failure] = field(default_factory=dict)
     params: dict[str, np.ndarray] = field(default_factory=dict)
     method: str = "euler"
+    arrays: dict[str, tuple[tuple[str, ...], tuple[tuple[str, ...], ...]]] = \
+        field(default_factory=dict)
 
     @property
     def size(self) -> int:
@@ -84,13 +89,33 @@ class Results:
         return frame
 
     def to_xarray(self) -> Any:
-        """An xarray Dataset with one variable per name over (member, time)."""
+        """An xarray Dataset over (member, time); an array keeps its subscript ranges as dimensions."""
+        import itertools
+
         import xarray as xr
 
-        data = {name: (("member", "time"), self.values[:, :, i],
-                       {"units": self.units.get(name, ""), "description": self.docs.get(name, "")})
-                for i, name in enumerate(self.names)}
-        dataset = xr.Dataset(data, coords={"member": np.arange(self.size), "time": self.times})
+        data: dict[str, Any] = {}
+        coords: dict[str, Any] = {"member": np.arange(self.size), "time": self.times}
+        owner: dict[str, str] = {}   # cell column -> its array
+        for name, (_, elements) in self.arrays.items():
+            owner.update({f"{name}[{','.join(cell)}]": name
+                          for cell in itertools.product(*elements)})
+        for i, name in enumerate(self.names):
+            if name not in owner:
+                data[name] = (("member", "time"), self.values[:, :, i],
+                              {"units": self.units.get(name, ""),
+                               "description": self.docs.get(name, "")})
+            elif owner[name] not in data:  # an array: all its cells at once, in their shape
+                array = owner[name]
+                dims, elements = self.arrays[array]
+                cells = [f"{array}[{','.join(c)}]" for c in itertools.product(*elements)]
+                values = self.values[:, :, [self.names.index(c) for c in cells]].reshape(
+                    self.values.shape[:2] + tuple(len(e) for e in elements))
+                data[array] = (("member", "time") + dims, values,
+                               {"units": self.units.get(name, ""),
+                                "description": self.docs.get(name, "")})
+                coords.update({d: list(e) for d, e in zip(dims, elements)})
+        dataset = xr.Dataset(data, coords=coords)
         status = "status" if "status" not in data else "member status"
         dataset[status] = ("member", np.array([self.status(i) for i in range(self.size)]))
         dataset.attrs["method"] = self.method

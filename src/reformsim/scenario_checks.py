@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from .ir import fold_name
+from .shapes import cell_names
 from .scenarios import (
     Changes,
     Factorial,
@@ -49,6 +50,9 @@ class ModelNames:
 def model_names(model: CompiledModel) -> ModelNames:
     """The names a scenario may use, from the model."""
     constants = {fold_name(e.name): e.name for e in model.constants() if e.kind != "control"}
+    for e in model.constants():  # each cell of an array constant may be set on its own
+        if e.dims:
+            constants.update({fold_name(n): n for n in cell_names(model.ir, e)})
     stocks = {fold_name(e.name): e.name for e in model.stocks}
     lookups = {fold_name(e.name): e.name for e in model.elements if e.kind == "lookup"}
     variables = {fold_name(e.name): e.name for e in model.elements if e.kind != "lookup"}

@@ -11,7 +11,7 @@ from typing import Any
 
 import numpy as np
 
-from . import integrators
+from . import integrators, settings
 from .clock import make_clock, time_grids
 from .compiler import CompiledModel, state_indices
 from .errors import ReformsimWarning, SimulationError, did_you_mean
@@ -105,10 +105,14 @@ def simulate(model: CompiledModel, params: Values | None = None, initial: Values
         warnings.warn(f"{len(failures)} of {request.size} members went NaN/inf "
                       f"(first: member {min(failures)}, {failures[min(failures)]}); "
                       "see Results.failures", ReformsimWarning, stacklevel=2)
-    elements = [model.nodes[s].element for s in request.outputs]
+    owners = [model.nodes[slot].element for (lo, hi), slot in
+              model.output_columns(request.outputs) for _ in range(lo, hi)]
+    arrays = {e.name: (e.dims, tuple(model.ir.subscripts.ranges[d] for d in e.dims))
+              for e in owners if e.dims}
     return Results(values=out.transpose(2, 0, 1), times=times, names=names,
-                   units={e.name: e.units for e in elements},
-                   docs={e.name: e.documentation for e in elements},
+                   units={n: e.units for n, e in zip(names, owners)},
+                   docs={n: e.documentation for n, e in zip(names, owners)},
+                   arrays=arrays,
                    failures=dict(sorted(failures.items())),
                    params={model.nodes[s].element.name: v for s, v in request.overrides.items()
                            if s in model.nodes},
@@ -124,14 +128,7 @@ def _default_chunk(model: CompiledModel) -> int:
 # --- resolving names and values --------------------------------------------------------------
 
 def _lookup_name(model: CompiledModel, name: str, what: str) -> str:
-    by_name = {fold_name(n.element.name): slot for slot, n in model.nodes.items()}
-    slot = by_name.get(fold_name(str(name)))
-    if slot is None:
-        known = [n.element.name for n in model.nodes.values()]
-        hint = did_you_mean(str(name), known)
-        raise SimulationError(f"{model.source.name}: {what} {name!r} is not in the model"
-                              + (f"; {hint}" if hint else ""))
-    return slot
+    return settings.find(model, name, what).slot
 
 
 def _as_values(name: str, value: Any) -> np.ndarray:
@@ -174,41 +171,43 @@ def _resolve(model: CompiledModel, params: Values, initial: Values, lookups: Val
 
 
 def _params(model: CompiledModel, params: Values) -> tuple[dict, dict[str, Series], dict[str, int]]:
-    overrides: dict[str, np.ndarray] = {}
+    given: list[tuple[settings.Target, np.ndarray]] = []
     series: dict[str, Series] = {}
     counts: dict[str, int] = {}
     settable = {model.slot_of(e) for e in model.constants()}
     for name, value in params.items():
-        slot = _lookup_name(model, name, "parameter")
-        element = model.nodes[slot].element
-        if slot not in settable:
-            raise SimulationError(f"{model.source.name}: {element.name!r} is not a constant (it "
-                                  "changes during the run), so it cannot be set"
+        target = settings.find(model, name, "parameter")
+        if target.slot not in settable:
+            raise SimulationError(f"{model.source.name}: {target.element.name!r} is not a "
+                                  "constant (it changes during the run), so it cannot be set"
                                   "\n  hint: set the constants it is computed from")
         if isinstance(value, Series):
-            series[slot], counts[element.name] = value, value.members
+            if target.shape:
+                raise SimulationError(f"{model.source.name}: {target.name!r}: a schedule "
+                                      "(Series) can only replace a scalar constant")
+            series[target.slot], counts[target.name] = value, value.members
         else:
-            overrides[slot] = _as_values(name, value)
-            counts[element.name] = len(overrides[slot])
-    return overrides, series, counts
+            array = settings.as_value(target, value)
+            given.append((target, array))
+            counts[target.name] = len(array)
+    return settings.overrides(given), series, counts
 
 
 def _initials(model: CompiledModel, initial: Values, counts: dict[str, int]) -> dict[int, np.ndarray]:
-    stock_states = {model.slot_of(e): state_indices(model.nodes[model.slot_of(e)])
-                    for e in model.stocks}
     inits: dict[int, np.ndarray] = {}
     for name, value in initial.items():
-        slot = _lookup_name(model, name, "stock")
-        if slot not in stock_states:
-            raise SimulationError(f"{model.source.name}: {model.nodes[slot].element.name!r} is not "
-                                  "a stock, so it has no initial value to set")
-        states = stock_states[slot]
-        if len(states) != 1:
-            raise SimulationError(f"{model.source.name}: {model.nodes[slot].element.name!r} is "
-                                  "defined by several equations, so its initial values cannot "
-                                  "be set as a whole\n  hint: set the constants they come from")
-        inits[states[0]] = _as_values(name, value)
-        counts[model.nodes[slot].element.name] = len(inits[states[0]])
+        target = settings.find(model, name, "stock")
+        element = target.element
+        if not element.is_stock:
+            raise SimulationError(f"{model.source.name}: {element.name!r} is not a stock, so it "
+                                  "has no initial value to set")
+        states = state_indices(model.nodes[target.slot])
+        if len(states) != 1 or target.cell is not None:
+            raise SimulationError(f"{model.source.name}: {target.name!r}: initial values of an "
+                                  "array can be set only as a whole, and only when one equation "
+                                  "defines the array\n  hint: set the constants they come from")
+        inits[states[0]] = settings.as_value(target, value)
+        counts[target.name] = len(inits[states[0]])
     return inits
 
 
@@ -291,7 +290,9 @@ def _check_memory(n: int, t: int, v: int) -> None:
 # --- running a chunk --------------------------------------------------------------------------
 
 def _init_values(model: CompiledModel, request: _Request, lo: int, hi: int) -> dict[str, Any]:
-    def part(v: np.ndarray) -> np.ndarray:
+    def part(v: Any) -> Any:
+        if isinstance(v, tuple):  # cells of an array: (cells, values)
+            return v[0], [part(x) for x in v[1]]
         return v if len(v) == 1 else v[lo:hi]
 
     return model.init({s: part(v) for s, v in request.overrides.items()},

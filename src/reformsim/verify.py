@@ -74,8 +74,8 @@ def read_output(path: str | Path) -> Any:
 
 
 def _key(name: str) -> str:
-    """A column name as compared: Vensim's name folding, and no space after a subscript comma."""
-    return normal(name).replace(", ", ",")
+    """A column name as compared: Vensim's name folding."""
+    return normal(name)
 
 
 def _owners(model: CompiledModel, slots: tuple[str, ...]) -> list[str]:
