@@ -14,6 +14,7 @@ from __future__ import annotations
 import os
 import re
 import shutil
+import sys
 import warnings
 from dataclasses import replace
 from pathlib import Path
@@ -95,6 +96,48 @@ def test_every_stock_is_still_over_the_first_step(model):
     np.testing.assert_allclose(second, first, rtol=1e-12, atol=1e-12)
     # and it stays there for the whole horizon without reform or context drift
     np.testing.assert_allclose(res.values[0, -1], first, rtol=1e-9, atol=1e-9)
+
+
+# ------------------------------------------------------------------------------ the diagram
+
+def _sketch_tool():
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("write_sketch", ROOT / "tools" / "write_sketch.py")
+    tool = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = tool      # dataclasses look their module up
+    spec.loader.exec_module(tool)
+    return tool
+
+
+def test_the_sketch_is_the_one_the_equations_give():
+    """The diagram is generated (tools/write_sketch.py); it must not drift from the equations."""
+    tool = _sketch_tool()
+    text = MODEL.read_text()
+    assert text[text.index(tool.SKETCH_MARK):] == tool.sketch(tool.read(MODEL))
+
+
+def test_the_sketch_draws_every_stock_flow_and_variable_once():
+    """Every variable has exactly one primary (non-shadow) name in some view; stocks are boxes,
+    flows sit on valves, and every drawn arrow joins two drawn objects of its view."""
+    tool = _sketch_tool()
+    parsed = tool.read(MODEL)
+    text = MODEL.read_text()
+    views = text[text.index(tool.SKETCH_MARK):].split(tool.SKETCH_MARK)[1:]
+    assert len(views) >= 9
+    primary, boxes, on_valves = [], set(), set()
+    for view in views:
+        records = [line.split(",") for line in view.splitlines() if line[:2] in ("1,", "10", "11", "12")]
+        ids = {f[1] for f in records if f[0] != "1"}
+        assert all({f[2], f[3]} <= ids for f in records if f[0] == "1")
+        for f in records:
+            if f[0] == "10" and int(f[8]) & 1:
+                primary.append(f[2])
+                boxes |= {f[2]} if f[7] == "3" else set()
+                on_valves |= {f[2]} if f[7] == "40" else set()
+    assert sorted(primary) == sorted(parsed.order)
+    assert boxes == set(parsed.stocks)
+    assert on_valves == set(parsed.flow_ends)
 
 
 # ------------------------------------------------------------- PySD and pysimlin agreement
