@@ -98,6 +98,13 @@ def test_every_stock_is_still_over_the_first_step(model):
     np.testing.assert_allclose(res.values[0, -1], first, rtol=1e-9, atol=1e-9)
 
 
+def test_pysimlin_finds_no_unit_problem():
+    """Simlin's unit inference is stricter than `reformsim check` (it caught 'case' vs 'cases'
+    and bare numbers that carried years)."""
+    simlin = pytest.importorskip("simlin")
+    assert simlin.load(str(MODEL)).project.get_errors() == []
+
+
 # ------------------------------------------------------------------------------ the diagram
 
 def _sketch_tool():
