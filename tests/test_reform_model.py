@@ -310,6 +310,20 @@ def test_digital_first_widens_the_divide_and_cuts_vulnerable_access(roadmaps):
     assert at(roadmaps, "digital first", "Trust", 2030) < at(roadmaps, "status quo", "Trust", 2030) - 0.1
 
 
+def test_digital_first_backlog_falls_because_excluded_demand_vanishes(model):
+    # DOMAIN.md 2.9 lesson 4, the "efficiency illusion": suppressed demand never reaches the
+    # queue, so the backlog and offline casework look better while access collapses; blended
+    # quality does not rise (digital usability on an unintegrated back office; docs/model.md)
+    run = _run(model, ROADMAPS, outputs=["Backlog", "Offline service quality", "Service quality",
+                                          "Access vulnerable"])
+    assert at(run, "digital first", "Backlog", 2028) < 0.8 * at(run, "status quo", "Backlog", 2028)
+    assert at(run, "digital first", "Offline service quality", 2028) > \
+        1.2 * at(run, "status quo", "Offline service quality", 2028)
+    assert at(run, "digital first", "Service quality", 2028) <= \
+        at(run, "status quo", "Service quality", 2028)
+    assert at(run, "digital first", "Access vulnerable", 2028) < 0.6
+
+
 def test_keeping_offline_channels_keeps_access(roadmaps):
     # DOMAIN.md 2.8 'digital_first_keep_offline' (diagnostic): access is kept, trust erodes mildly
     assert at(roadmaps, "digital first keep offline", "Access vulnerable", 2035) > 0.99
