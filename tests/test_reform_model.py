@@ -404,6 +404,18 @@ def test_engagement_without_response_buys_little_trust(roadmaps):
         at(roadmaps, "holistic", "Trust", 2045)
 
 
+def test_engagement_without_response_adds_engagement_and_cuts_nothing(roadmaps):
+    # DOMAIN.md 2.8: engagement spending with no leadership or coordination to respond. The
+    # roadmap adds money to engagement alone: the other strategies keep their status-quo money,
+    # so digital adoption (and with it the divide) stays where the status quo leaves it, and
+    # the trust gain is small (OECD 2024: little faith that consultation is taken up)
+    for variable in ("Digital divide", "Access vulnerable"):
+        assert at(roadmaps, "engagement without response", variable, 2045) == \
+            pytest.approx(at(roadmaps, "status quo", variable, 2045), abs=0.01)
+    assert abs(at(roadmaps, "engagement without response", "Trust", 2045)
+               - at(roadmaps, "status quo", "Trust", 2045)) < 0.03
+
+
 def test_factorial_reports_positive_interaction(factorial):
     # DOMAIN.md 2.9 lesson 1 and 5.2: the thesis is a testable claim only as interaction effects.
     # The all-six combination beats the base by more than the sum of the single-package gains.
