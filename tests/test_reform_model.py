@@ -110,7 +110,8 @@ def test_pysimlin_finds_no_unit_problem():
 def _sketch_tool():
     import importlib.util
 
-    spec = importlib.util.spec_from_file_location("write_sketch", ROOT / "tools" / "write_sketch.py")
+    path = ROOT / "tools" / "write_sketch.py"
+    spec = importlib.util.spec_from_file_location("write_sketch", path)
     tool = importlib.util.module_from_spec(spec)
     sys.modules[spec.name] = tool      # dataclasses look their module up
     spec.loader.exec_module(tool)
@@ -134,7 +135,8 @@ def test_the_sketch_draws_every_stock_flow_and_variable_once():
     assert len(views) >= 9
     primary, boxes, on_valves = [], set(), set()
     for view in views:
-        records = [line.split(",") for line in view.splitlines() if line[:2] in ("1,", "10", "11", "12")]
+        records = [line.split(",") for line in view.splitlines()
+                   if line[:2] in ("1,", "10", "11", "12")]
         ids = {f[1] for f in records if f[0] != "1"}
         assert all({f[2], f[3]} <= ids for f in records if f[0] == "1")
         for f in records:

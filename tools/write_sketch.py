@@ -277,7 +277,7 @@ def _free_cell(view: View, col: float, row: float, width: int) -> tuple[int, int
     """The free grid cell nearest (col, row), inside the view's width."""
     best, best_d = None, math.inf
     for c in range(width):
-        for r in range(0, int(row) + 40):
+        for r in range(int(row) + 40):
             if (c, r) in view.taken:
                 continue
             d = (c - col) ** 2 + 1.6 * (r - row) ** 2
@@ -333,10 +333,9 @@ def quote(name: str) -> str:
 def records(view: View, model: Model) -> list[str]:
     """The view's sketch lines: objects first, then pipes and influence arrows."""
     next_id = iter(range(1, 100000))
-    lines = [_object_line(view, node, next_id) for node in
-             sorted(list(view.nodes.values()) + list(view.shadows.values()) + [c for c, _, _ in view.clouds],
-                    key=lambda n: (n.row, n.col))]
-    lines = [line for group in lines for line in group]
+    nodes = [*view.nodes.values(), *view.shadows.values(), *(c for c, _, _ in view.clouds)]
+    lines = [line for node in sorted(nodes, key=lambda n: (n.row, n.col))
+             for line in _object_line(view, node, next_id)]
     lines += _pipes(view, model, next_id)
     lines += _arrows(view, model, next_id)
     return lines
@@ -382,14 +381,12 @@ def _pipes(view: View, model: Model, next_id) -> list[str]:
 def _arrows(view: View, model: Model, next_id) -> list[str]:
     """One straight influence arrow for every dependency of a variable of this view."""
     lines = []
-    for target in (n for n in view.nodes.values()):
+    for target in view.nodes.values():
         for dep in sorted(model.reads[target.name]):
             source = view.nodes.get(dep) or view.shadows[dep]
-            if source is target:
-                continue
-            to_id = target.id
             mx, my = _mid(source.xy, target.xy)
-            lines.append(f"1,{next(next_id)},{source.id},{to_id},0,0,0,0,0,64,0,-1--1--1,,1|({mx},{my})|")
+            lines.append(f"1,{next(next_id)},{source.id},{target.id},0,0,0,0,0,64,0,-1--1--1,,"
+                         f"1|({mx},{my})|")
     return lines
 
 
