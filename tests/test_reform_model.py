@@ -14,6 +14,7 @@ from __future__ import annotations
 import os
 import re
 import shutil
+import sys
 import warnings
 from dataclasses import replace
 from pathlib import Path
@@ -95,6 +96,57 @@ def test_every_stock_is_still_over_the_first_step(model):
     np.testing.assert_allclose(second, first, rtol=1e-12, atol=1e-12)
     # and it stays there for the whole horizon without reform or context drift
     np.testing.assert_allclose(res.values[0, -1], first, rtol=1e-9, atol=1e-9)
+
+
+def test_pysimlin_finds_no_unit_problem():
+    """Simlin's unit inference is stricter than `reformsim check` (it caught 'case' vs 'cases'
+    and bare numbers that carried years)."""
+    simlin = pytest.importorskip("simlin")
+    assert simlin.load(str(MODEL)).project.get_errors() == []
+
+
+# ------------------------------------------------------------------------------ the diagram
+
+def _sketch_tool():
+    import importlib.util
+
+    path = ROOT / "tools" / "write_sketch.py"
+    spec = importlib.util.spec_from_file_location("write_sketch", path)
+    tool = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = tool      # dataclasses look their module up
+    spec.loader.exec_module(tool)
+    return tool
+
+
+def test_the_sketch_is_the_one_the_equations_give():
+    """The diagram is generated (tools/write_sketch.py); it must not drift from the equations."""
+    tool = _sketch_tool()
+    text = MODEL.read_text()
+    assert text[text.index(tool.SKETCH_MARK):] == tool.sketch(tool.read(MODEL))
+
+
+def test_the_sketch_draws_every_stock_flow_and_variable_once():
+    """Every variable has exactly one primary (non-shadow) name in some view; stocks are boxes,
+    flows sit on valves, and every drawn arrow joins two drawn objects of its view."""
+    tool = _sketch_tool()
+    parsed = tool.read(MODEL)
+    text = MODEL.read_text()
+    views = text[text.index(tool.SKETCH_MARK):].split(tool.SKETCH_MARK)[1:]
+    assert len(views) >= 9
+    primary, boxes, on_valves = [], set(), set()
+    for view in views:
+        records = [line.split(",") for line in view.splitlines()
+                   if line[:2] in ("1,", "10", "11", "12")]
+        ids = {f[1] for f in records if f[0] != "1"}
+        assert all({f[2], f[3]} <= ids for f in records if f[0] == "1")
+        for f in records:
+            if f[0] == "10" and int(f[8]) & 1:
+                primary.append(f[2])
+                boxes |= {f[2]} if f[7] == "3" else set()
+                on_valves |= {f[2]} if f[7] == "40" else set()
+    assert sorted(primary) == sorted(parsed.order)
+    assert boxes == set(parsed.stocks)
+    assert on_valves == set(parsed.flow_ends)
 
 
 # ------------------------------------------------------------- PySD and pysimlin agreement
@@ -260,6 +312,20 @@ def test_digital_first_widens_the_divide_and_cuts_vulnerable_access(roadmaps):
     assert at(roadmaps, "digital first", "Trust", 2030) < at(roadmaps, "status quo", "Trust", 2030) - 0.1
 
 
+def test_digital_first_backlog_falls_because_excluded_demand_vanishes(model):
+    # DOMAIN.md 2.9 lesson 4, the "efficiency illusion": suppressed demand never reaches the
+    # queue, so the backlog and offline casework look better while access collapses; blended
+    # quality does not rise (digital usability on an unintegrated back office; docs/model.md)
+    run = _run(model, ROADMAPS, outputs=["Backlog", "Offline service quality", "Service quality",
+                                          "Access vulnerable"])
+    assert at(run, "digital first", "Backlog", 2028) < 0.8 * at(run, "status quo", "Backlog", 2028)
+    assert at(run, "digital first", "Offline service quality", 2028) > \
+        1.2 * at(run, "status quo", "Offline service quality", 2028)
+    assert at(run, "digital first", "Service quality", 2028) <= \
+        at(run, "status quo", "Service quality", 2028)
+    assert at(run, "digital first", "Access vulnerable", 2028) < 0.6
+
+
 def test_keeping_offline_channels_keeps_access(roadmaps):
     # DOMAIN.md 2.8 'digital_first_keep_offline' (diagnostic): access is kept, trust erodes mildly
     assert at(roadmaps, "digital first keep offline", "Access vulnerable", 2035) > 0.99
@@ -338,6 +404,18 @@ def test_engagement_without_response_buys_little_trust(roadmaps):
         at(roadmaps, "status quo", "Trust", 2027)
     assert at(roadmaps, "engagement without response", "Trust", 2045) < \
         at(roadmaps, "holistic", "Trust", 2045)
+
+
+def test_engagement_without_response_adds_engagement_and_cuts_nothing(roadmaps):
+    # DOMAIN.md 2.8: engagement spending with no leadership or coordination to respond. The
+    # roadmap adds money to engagement alone: the other strategies keep their status-quo money,
+    # so digital adoption (and with it the divide) stays where the status quo leaves it, and
+    # the trust gain is small (OECD 2024: little faith that consultation is taken up)
+    for variable in ("Digital divide", "Access vulnerable"):
+        assert at(roadmaps, "engagement without response", variable, 2045) == \
+            pytest.approx(at(roadmaps, "status quo", variable, 2045), abs=0.01)
+    assert abs(at(roadmaps, "engagement without response", "Trust", 2045)
+               - at(roadmaps, "status quo", "Trust", 2045)) < 0.03
 
 
 def test_factorial_reports_positive_interaction(factorial):
