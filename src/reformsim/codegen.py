@@ -100,8 +100,7 @@ class Emitter:
         if isinstance(e, ir.Lift):
             return f"F.lift({self.expr(e.arg)}, {e.rank})"
         if isinstance(e, ir.Reduce):
-            func = {"sum": "np.sum", "prod": "np.prod", "vmin": "np.min", "vmax": "np.max"}[e.func]
-            return f"{func}({self.expr(e.arg)}, axis={tuple(k + 1 for k in e.axes)})"
+            return f"F.reduce_{e.func}({self.expr(e.arg)}, {tuple(k + 1 for k in e.axes)})"
         if isinstance(e, ir.VectorCall):
             args = ", ".join(self.expr(a) for a in e.args)
             return f"F.{e.func}({args}, axis={e.axis + 1})"

@@ -201,7 +201,7 @@ def full(x, shape):
 
 def assemble(shape, values, layout):
     """An array put together from pieces: ``layout`` holds each piece's (shape, cells, picks)."""
-    lead = max(np.shape(v)[0] for v in values)
+    lead = max(np.shape(v)[0] if np.ndim(v) else 1 for v in values)
     out = np.empty((lead, int(np.prod(shape))))
     for value, (piece, cells, picks) in zip(values, layout):
         flat = np.broadcast_to(value, (lead,) + piece).reshape(lead, -1)
@@ -231,3 +231,78 @@ def patch(x, cells, values):
     for cell, value in zip(cells, values):
         flat[:, cell] = value
     return out
+
+
+def _last(x, axis):
+    """``x`` broadcast to its full shape with ``axis`` moved last (for the VECTOR functions)."""
+    return np.moveaxis(np.asarray(x, dtype=np.float64), axis, -1)
+
+
+def vector_sort_order(vector, direction, axis):
+    """VECTOR SORT ORDER: 0-based positions that sort ``vector`` along ``axis``
+    (ascending when direction > 0, else descending), as PySD computes them."""
+    v = _last(vector, axis)
+    ascending = np.argsort(v, axis=-1, kind="stable").astype(np.float64)
+    descending = np.flip(ascending, axis=-1)
+    d = np.asarray(direction, dtype=np.float64)
+    return np.moveaxis(np.where(np.moveaxis(np.broadcast_to(d, np.broadcast(d, vector).shape),
+                                            axis, -1) > 0, ascending, descending), -1, axis)
+
+
+def vector_rank(vector, direction, axis):
+    """VECTOR RANK: 1-based rank of each element along ``axis`` (1 = first in sort order)."""
+    order = _last(vector_sort_order(vector, direction, axis), axis)
+    return np.moveaxis(np.argsort(order, axis=-1, kind="stable") + 1.0, -1, axis)
+
+
+def vector_reorder(vector, order, axis):
+    """VECTOR REORDER: ``vector`` taken at the 0-based positions ``order`` along ``axis``."""
+    v, o = np.broadcast_arrays(np.asarray(vector, dtype=np.float64),
+                               np.asarray(order, dtype=np.float64))
+    picked = np.take_along_axis(_last(v, axis), _last(o, axis).astype(np.intp), axis=-1)
+    return np.moveaxis(picked, -1, axis)
+
+
+def invert_matrix(matrix, axis):
+    """INVERT MATRIX: the inverse of the square matrix in the last two axes (``axis`` is the last)."""
+    return np.linalg.inv(np.asarray(matrix, dtype=np.float64))
+
+
+def _cells_first(x, axes):
+    """The cells of ``axes`` as the first axis of ``x``, in row-major order."""
+    x = np.asarray(x, dtype=np.float64)
+    moved = np.moveaxis(x, axes, tuple(range(len(axes))))
+    return moved.reshape((-1,) + moved.shape[len(axes):])
+
+
+def reduce_sum(x, axes):
+    """SUM over ``axes``, adding cells one by one in row-major order (as Vensim does).
+
+    numpy's own sum picks its order (pairwise, by blocks) from the array's
+    layout, so it could differ between an ensemble and a single run; this
+    does not: a member's result never depends on the other members.
+    """
+    cells = _cells_first(x, axes)
+    total = cells[0].copy()
+    for cell in cells[1:]:
+        total += cell
+    return total
+
+
+def reduce_prod(x, axes):
+    """PROD over ``axes``, multiplying cells one by one in row-major order."""
+    cells = _cells_first(x, axes)
+    product = cells[0].copy()
+    for cell in cells[1:]:
+        product *= cell
+    return product
+
+
+def reduce_vmin(x, axes):
+    """VMIN over ``axes`` (exact in any order)."""
+    return np.min(x, axis=axes)
+
+
+def reduce_vmax(x, axes):
+    """VMAX over ``axes`` (exact in any order)."""
+    return np.max(x, axis=axes)

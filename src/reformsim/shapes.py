@@ -23,13 +23,14 @@ so reformsim and PySD agree on what an equation means.
 from __future__ import annotations
 
 import itertools
+import warnings
 from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
 
 from . import ir
-from .errors import ModelError, UnsupportedError
+from .errors import ModelError, ReformsimWarning, UnsupportedError
 
 Dims = list[tuple[str, tuple[str, ...]]]   # (range name, its elements), in axis order
 REDUCERS = {"sum", "prod", "vmin", "vmax"}
@@ -54,8 +55,11 @@ def element_coords(model: ir.ModelIR, element: ir.Element) -> Dims:
 
 def cell_names(model: ir.ModelIR, element: ir.Element) -> list[str]:
     """``name[a1,b1]``... for each cell of an array, row-major, as Vensim writes them."""
-    coords = [c for _, c in element_coords(model, element)]
-    return [f"{element.name}[{','.join(cell)}]" for cell in itertools.product(*coords)]
+    return cell_names_of(element.name, element_coords(model, element))
+
+
+def cell_names_of(name: str, dims: Dims) -> list[str]:
+    return [f"{name}[{','.join(cell)}]" for cell in itertools.product(*(c for _, c in dims))]
 
 
 class _Shaper:
@@ -105,10 +109,15 @@ class _Shaper:
                                   hint="check the subscripts (and :EXCEPT:) of its equations")
             taken |= set(cells)
             parts.append(ir.Part(value, tuple(len(c) for _, c in target), cells, picks))
-        if len(taken) != int(np.prod(shape)):
-            missing = int(np.prod(shape)) - len(taken)
-            raise self._error(f"leaves {missing} of its cells undefined",
-                              hint="give every subscript combination an equation")
+        size = int(np.prod(shape))
+        if len(taken) != size:  # Vensim leaves them out of its output; here they are NaN
+            empty = tuple(sorted(set(range(size)) - taken))
+            names = cell_names_of(element.name, full)
+            warnings.warn(f"{self.source.name}: {element.name!r}: no equation defines "
+                          f"{', '.join(names[c] for c in empty[:4])}"
+                          f"{'...' if len(empty) > 4 else ''}; those cells are NaN",
+                          ReformsimWarning, stacklevel=2)
+            parts.append(ir.Part(ir.Num(float("nan")), (), empty, None))
         return replace(element, expr=ir.Assemble(shape, tuple(parts)))
 
     def piece_value(self, expr: ir.Expr, target: Dims) -> ir.Expr:
@@ -338,7 +347,13 @@ class _Shaper:
         return self.combine(e, list(e.args), target)
 
     def vector(self, e: ir.Call, target: Dims) -> tuple[ir.Expr, Dims]:
-        raise self._unsupported(e.func.upper().replace("_", " "))
+        """VECTOR SORT ORDER/RANK/REORDER and INVERT MATRIX act along the left side's last range."""
+        if e.func == "vector_select" or not target:
+            raise self._unsupported(e.func.upper().replace("_", " ")
+                                    + ("" if target else " in a scalar equation"))
+        args = e.args[:1] if e.func == "invert_matrix" else e.args  # the size is implied
+        shaped = tuple(self.conform(*self.expr(a, target), target) for a in args)
+        return ir.VectorCall(e.func, shaped, len(target) - 1, len(target)), list(target)
 
     def lookup_call(self, e: ir.LookupCall, target: Dims) -> tuple[ir.Expr, Dims]:
         element = self.elements[e.table]

@@ -33,7 +33,7 @@ BUILTINS: dict[str, tuple[int, ...]] = {
     # arrays
     "sum": (1,), "prod": (1,), "vmin": (1,), "vmax": (1,), "elmcount": (1,),
     "vector_select": (5,), "vector_sort_order": (2,), "vector_rank": (2,),
-    "vector_reorder": (2,), "invert_matrix": (1,),
+    "vector_reorder": (2,), "invert_matrix": (1, 2),
 }
 
 # Readable names of what the engine refuses, for error messages.
@@ -121,7 +121,7 @@ class _Converter:
             raise ModelError(self.path, missing[0].upper().replace("_", " "),
                              "the model does not define this control variable")
         return ir.ModelIR(self.path, elements, getattr(self.abstract, "reformsim_warnings", ()),
-                          self.subscripts)
+                          _ranges(self.manager))  # with any range PySD added while merging
 
     def _subscripts(self) -> tuple[ir.Subscripts, Any]:
         """The ranges, with copies and nested subranges expanded by PySD's SubscriptManager."""
@@ -132,18 +132,8 @@ class _Converter:
                 self.element = sub.name
                 self._refuse("a subscript range read from a spreadsheet (GET XLS SUBSCRIPT)")
         manager = SubscriptManager(self.main.subscripts, self.path.parent)
-        ranges = {name: tuple(elements) for name, elements in manager.subscripts.items()}
-        families = {}
-        for main, subs in manager.subranges.items():
-            families[main] = main
-            for sub in subs:
-                families.setdefault(sub, main)
-        for name, elements in ranges.items():  # a range no main range holds is its own family
-            families.setdefault(name, next((m for m, subs in manager.subranges.items()
-                                            if set(elements) <= set(ranges[m])), name))
-        mapping = {name: tuple(m for m in manager.mapping.get(name, ()) if m in ranges)
-                   for name in ranges}
-        return ir.Subscripts(ranges, mapping, families), manager
+        return _ranges(manager), manager
+
 
     def _refuse_macros(self) -> None:
         for section in self.abstract.sections[1:]:
@@ -201,9 +191,8 @@ class _Converter:
                              "its equations use different numbers of subscripts")
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
-            before = set(self.manager.subscripts)
             dims = self.manager.make_merge_list(subs_list, self.element)
-        if None in dims or set(self.manager.subscripts) != before:
+        if None in dims:
             raise UnsupportedError(self.path, self.element,
                                    "its equations do not cover a range reformsim can name",
                                    _HINT)
@@ -350,3 +339,19 @@ class _Converter:
                                        "initial_trend"),
         "SampleIfTrueStructure": _stateful("sample_if_true", "condition", "input", "initial"),
     }
+
+
+def _ranges(manager: Any) -> ir.Subscripts:
+    """PySD's SubscriptManager's ranges, main ranges and mappings as reformsim IR."""
+    ranges = {name: tuple(elements) for name, elements in manager.subscripts.items()}
+    families = {}
+    for main, subs in manager.subranges.items():
+        families[main] = main
+        for sub in subs:
+            families.setdefault(sub, main)
+    for name, elements in ranges.items():  # a range no main range holds is its own family
+        families.setdefault(name, next((m for m, subs in manager.subranges.items()
+                                        if set(elements) <= set(ranges[m])), name))
+    mapping = {name: tuple(m for m in manager.mapping.get(name, ()) if m in ranges)
+               for name in ranges}
+    return ir.Subscripts(ranges, mapping, families)
