@@ -214,3 +214,36 @@ def test_subscripted_delays_member_equals_single_run_bit_for_bit():
     for i, row in enumerate(delays):
         single = reformsim.simulate(model, params={"delay": row})
         assert np.array_equal(ensemble.values[i], single.values[0], equal_nan=True)
+
+
+SCENARIOS = """model: aging.mdl
+scenarios:
+  base: {label: Base}
+  south boom:
+    label: Births up in the south
+    set: {"Birth rate[south]": 0.05}
+  all slow:
+    label: Slow births everywhere
+    set: {Birth rate: 0.005}
+baseline: base
+outputs: [Everyone, Total]
+"""
+
+
+def test_scenario_files_set_an_array_whole_or_one_cell(write, tmp_path):
+    from click.testing import CliRunner
+
+    from reformsim.cli import main
+    from reformsim.rundir import read_run
+
+    write("aging.mdl", AGING)
+    scenarios = write("aging.yaml", SCENARIOS)
+    result = CliRunner().invoke(main, ["run", str(scenarios), "-o", str(tmp_path / "out")])
+    assert result.exit_code == 0, result.output
+    assert "Total[south] [people]" in result.output  # an array stands for each of its cells
+    dataset, _ = read_run(tmp_path / "out")
+    end = dataset.isel(time=-1, sample=0)
+    north, south = end["Total[north]"], end["Total[south]"]
+    assert float(south.sel(scenario="south boom")) > float(south.sel(scenario="base"))
+    assert float(north.sel(scenario="south boom")) == float(north.sel(scenario="base"))
+    assert float(north.sel(scenario="all slow")) < float(north.sel(scenario="base"))

@@ -40,9 +40,11 @@ def _variables(dataset: Any, wanted: tuple[str, ...], default: tuple[str, ...]) 
     from .errors import ReformsimError, did_you_mean
     from .ir import fold_name
 
+    from .runs import with_cells
+
     known = {fold_name(v): v for v in model_variables(dataset)}
     chosen = []
-    for name in wanted or default:
+    for name in with_cells(wanted or default, list(known.values())):
         if fold_name(name) not in known:
             hint = did_you_mean(name, known.values())
             raise ReformsimError(f"{name!r} is not in this run" + (f"; {hint}" if hint else "")

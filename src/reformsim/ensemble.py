@@ -71,7 +71,9 @@ def expand(scenarios: ScenarioSet, model: CompiledModel) -> Ensemble:
     flat = tuple(_canonical(s, names) for s in resolve(scenarios))
     draws = {names.constants[fold_name(n)]: v for n, v in sample(scenarios.uncertainty).items()}
     samples = scenarios.uncertainty.samples if scenarios.uncertainty else 1
-    values = [_scenario_values(model, s, draws, scenarios.time, samples) for s in flat]
+    touched = {n for s in flat for key in ("set", "initial", "schedule")
+               for n in getattr(s.changes, key)}
+    values = [_scenario_values(model, s, draws, scenarios.time, samples, touched) for s in flat]
     baseline = scenarios.baseline or flat[0].name
     b = [s.name for s in flat].index(baseline)
     t0 = float(values[0][_control(model, "initial_time")][0])
@@ -99,8 +101,10 @@ def _canonical(scenario: Scenario, names: ModelNames) -> Scenario:
 
 
 def _scenario_values(model: CompiledModel, scenario: Scenario, draws: dict[str, np.ndarray],
-                     time: dict[str, float], samples: int) -> dict[str, np.ndarray]:
-    """The model's initialisation pass under one scenario: every value, (M,) each.
+                     time: dict[str, float], samples: int,
+                     touched: set[str]) -> dict[str, np.ndarray]:
+    """The model's initialisation pass under one scenario: every scalar value and every name
+    some scenario sets (``touched``), (M,) each, or (M, *shape) for a whole array.
 
     Constants a scenario leaves alone keep the value the model computes from
     the scenario's own settings and draws.
@@ -114,9 +118,8 @@ def _scenario_values(model: CompiledModel, scenario: Scenario, draws: dict[str, 
     keys = np.arange(samples, dtype=np.uint64)
     with np.errstate(all="ignore"):
         computed = model.init(overrides, states, keys)
-    wanted = {n for n in targets} | {e.name for e in model.elements
-                                     if e.kind != "lookup" and not e.dims}
-    wanted |= set(scenario.changes.schedule) | set(scenario.changes.initial)
+    wanted = set(targets) | touched | {e.name for e in model.elements
+                                       if e.kind != "lookup" and not e.dims}
     return {name: settings.read(computed, settings.find(model, name, "variable"), samples)
             for name in wanted}
 

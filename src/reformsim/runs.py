@@ -78,10 +78,21 @@ def simulate_scenarios(model_path: Path, files: Sequence[Path], *, method: str =
     dataset = run(ensemble, model, method=method, progress=progress)
     clock = {e.ident: e for e in model.elements if e.kind == "control"}
     dataset.time.attrs["units"] = clock["initial_time"].units
-    variables = tuple(ensemble.outputs or [e.name for e in model.stocks])
+    variables = with_cells(ensemble.outputs or [e.name for e in model.stocks],
+                           list(dataset.data_vars))
     step = scenario_set.time.get("TIME STEP")
     return Run(Path(model_path), tuple(files), dataset, variables, method,
                float(step) if step is not None else _time_step(model))
+
+
+def with_cells(names: Any, known: list[str]) -> tuple[str, ...]:
+    """Names of a run's variables, an array's name standing for each of its cells
+    (a run keeps the cells of an array as variables of their own, ``x[a1,b2]``)."""
+    out: list[str] = []
+    for name in names:
+        cells = [k for k in known if k.startswith(f"{name}[")]
+        out += [name] if name in known or not cells else cells
+    return tuple(dict.fromkeys(out))
 
 
 def _time_step(model: Any) -> float:

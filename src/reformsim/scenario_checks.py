@@ -56,6 +56,9 @@ def model_names(model: CompiledModel) -> ModelNames:
     stocks = {fold_name(e.name): e.name for e in model.stocks}
     lookups = {fold_name(e.name): e.name for e in model.elements if e.kind == "lookup"}
     variables = {fold_name(e.name): e.name for e in model.elements if e.kind != "lookup"}
+    for e in model.elements:  # a cell of an array names the array it belongs to
+        if e.dims and e.kind != "lookup":
+            variables.update({fold_name(n): n for n in cell_names(model.ir, e)})
     kinds = {name: "computed during the run" for name in variables}
     kinds.update({fold_name(e.name): "a control variable" for e in model.elements
                   if e.kind == "control"})

@@ -59,7 +59,9 @@ def simulate(model: CompiledModel, params: Values | None = None, initial: Values
     params, initial
         Map names as written in the model (case and ``_``/space insensitive)
         to a number or a 1-D array with one value per member: constants in
-        ``params``, stock initial values in ``initial``. A constant may also
+        ``params``, stock initial values in ``initial``. One cell of an array
+        is named ``x[a1,b2]``; a whole array takes a number (every cell), an
+        array of its shape, or one of shape (members, *shape). A constant may also
         be given a :class:`reformsim.Series`, which makes it a function of time.
     lookups
         Replace lookups: name -> :class:`reformsim.Table`, or a list with one
@@ -69,7 +71,8 @@ def simulate(model: CompiledModel, params: Values | None = None, initial: Values
         :func:`scipy.integrate.solve_ivp` method (``RK45``, ``LSODA``...).
     outputs
         Variables to keep (default: every variable but lookups and control
-        variables). Only these are stored: N x T x V floats.
+        variables). Only these are stored: N x T x V floats, one column per
+        cell of an array (named ``x[a1,b2]``); an array is kept whole.
     size
         Number of members N when no array says it (e.g. random models).
     streams, seed
@@ -257,7 +260,8 @@ def _outputs(model: CompiledModel, outputs: Any) -> tuple[str, ...]:
         return tuple(s for s, n in model.nodes.items() if n.element.kind == "aux")
     if isinstance(outputs, str):
         outputs = [outputs]
-    return tuple(_lookup_name(model, name, "output") for name in outputs)
+    # an array is kept whole, even when one of its cells is named
+    return tuple(dict.fromkeys(_lookup_name(model, name, "output") for name in outputs))
 
 
 def _refuse_method(model: CompiledModel, method: str) -> None:
