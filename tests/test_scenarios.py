@@ -318,8 +318,8 @@ def test_file_error_points_at_file_scenario_and_key(write, text, message):
 
 
 CIN_ERRORS = {
-    "subscripts": ("x[a] = 1\n", ("t.cin: scenario 't': 'line 1': subscripted variables are not "
-                                 "supported")),
+    "subscripted-lookup": ("f[a](1,2,3,4)\n", ("t.cin: scenario 't': 'line 1': subscripted "
+                                               "lookups are not supported")),
     "value-list": ("\nx = 1,2,3\n", "t.cin: scenario 't': 'line 2': 'x': a list of values"),
     "string": ("s :IS: 'hello'\n", "t.cin: scenario 't': 'line 1': string variables"),
     "not-a-number": ("x = lots\n", ("t.cin: scenario 't': 'line 1': 'x': expected a number, "

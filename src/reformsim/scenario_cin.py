@@ -19,7 +19,8 @@ from .ir import fold_name
 from .scenarios import Changes, Lookup, Scenario, ScenarioError, ScenarioSet
 
 _NUMBER = r"[-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?"
-_CONSTANT = re.compile(rf"^(?:{_NUMBER}\s*<=)?\s*([^=<>()\[\]]+?)\s*=\s*(.*?)\s*(?:<=\s*{_NUMBER})?$")
+_CONSTANT = re.compile(rf"^(?:{_NUMBER}\s*<=)?\s*([^=<>()\[\]]+?(?:\[[^=<>()\[\]]+\])?)\s*=\s*"
+                       rf"(.*?)\s*(?:<=\s*{_NUMBER})?$")
 _LOOKUP = re.compile(r"^([^=<>()\[\]]+?)\s*\((.*)\)$", re.DOTALL)
 _RANGE = re.compile(rf"^\s*\[\s*\(\s*{_NUMBER}\s*,\s*{_NUMBER}\s*\)\s*-\s*"
                     rf"\(\s*{_NUMBER}\s*,\s*{_NUMBER}\s*\)\s*\]\s*,?")
@@ -36,10 +37,10 @@ def read_cin(path: Path) -> ScenarioSet:
         key = f"line {line}"
         if ":IS:" in entry.upper():
             raise ScenarioError(path, where, key, "string variables (:IS:) are not supported")
-        if "[" in entry.split("(")[0]:
-            raise ScenarioError(path, where, key, "subscripted variables are not supported",
-                                hint="reformsim simulates models without subscripts")
         lookup = _LOOKUP.match(entry)
+        if "=" not in entry and "[" in entry.split("(")[0]:
+            raise ScenarioError(path, where, key, "subscripted lookups are not supported",
+                                hint="replace the lookup in a YAML scenario file")
         if lookup and "=" not in entry:
             _put(lookups, _name(lookup.group(1)), _table(path, where, key, lookup.group(2)))
         else:
@@ -77,8 +78,9 @@ def _constant(path: Path, where: str, key: str, entry: str) -> tuple[str, float]
         raise ScenarioError(path, where, key, f"cannot read {entry!r}", hint=_SHAPE)
     name, value = _name(match.group(1)), match.group(2)
     if "," in value:
-        raise ScenarioError(path, where, key, f"{name!r}: a list of values ({value}) sets a "
-                            "subscripted constant, which is not supported")
+        raise ScenarioError(path, where, key, f"{name!r}: a list of values ({value}) is not "
+                            "supported", hint="set one cell of an array at a time: "
+                            "NAME[element] = number")
     try:
         return name, float(value)
     except ValueError:
