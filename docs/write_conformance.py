@@ -12,7 +12,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "tests"))
 
-from conformance import SUITE, cases, run  # noqa: E402
+from conformance import SUITE, cases, is_subscripted, run  # noqa: E402
 from test_conformance import EXPECTED_FAILURES  # noqa: E402
 
 
@@ -21,8 +21,11 @@ def main() -> int:
         print(f"no conformance suite at {SUITE}", file=sys.stderr)
         return 1
     rows, counts = [], collections.Counter()
+    arrays: list[tuple[str, str]] = []   # subscripted Vensim models: (id, status)
     for case in cases():
         outcome = run(case)
+        if is_subscripted(case):
+            arrays.append((case.id, outcome.status))
         status, reason = outcome.status, outcome.detail
         if status == "error" and "cannot be read" in reason:
             status, reason = "unreadable", "PySD's translator cannot parse it: " + reason.split(
@@ -52,8 +55,13 @@ def main() -> int:
         "",
         f"Supported Vensim models passing: {counts[('Vensim', 'pass')]} of {supported['Vensim']}"
         f" ({100 * counts[('Vensim', 'pass')] / max(1, supported['Vensim']):.1f}%).",
-        "*unsupported*: the model needs what this engine does not simulate yet (subscripts come",
-        "with issue 5; macros and external data later) and is refused at load, naming the",
+        f"Subscripted Vensim models passing: {sum(s == 'pass' for _, s in arrays)} of "
+        f"{len(arrays)} ({100 * sum(s == 'pass' for _, s in arrays) / max(1, len(arrays)):.1f}%); "
+        "the others: " + (", ".join(f"`{i}` ({s})" for i, s in arrays if s != "pass") or "none")
+        + ".",
+        "",
+        "*unsupported*: the model needs what this engine does not simulate yet (macros, some",
+        "external data or functions; see supported.md) and is refused at load, naming the",
         "element and the construct. *unreadable*: PySD's translator cannot parse the file, so",
         "no PySD-based tool can. *error*: read, but refused with a reason.",
         "",

@@ -52,6 +52,24 @@ def cases() -> list[Case]:
     return found
 
 
+def is_subscripted(case: Case) -> bool:
+    """True for a Vensim model that defines subscript ranges (read with PySD's translator)."""
+    import warnings
+
+    if case.language != "Vensim":
+        return False
+    from pysd.translators.vensim.vensim_file import VensimFile
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        try:
+            reader = VensimFile(case.path)
+            reader.parse()
+        except Exception:  # unreadable: counted with the unreadable ones
+            return False
+        return any(section.subscripts for section in reader.get_abstract_model().sections)
+
+
 def run(case: Case) -> Outcome:
     """Simulate one case with reformsim and compare it with the canonical output."""
     import reformsim
