@@ -288,7 +288,7 @@ def references(expr: ir.Expr, phase: str) -> set[str]:
     if isinstance(expr, ir.Call) and expr.func == "active_initial":
         chosen = expr.args[1] if phase == "init" else expr.args[0]
         return references(chosen, phase)
-    if isinstance(expr, ir.Input):
+    if isinstance(expr, (ir.Input, ir.Data)):
         return {"time"}
     found: set[str] = set().union(*(references(a, phase) for a in ir.children(expr)))
     if isinstance(expr, ir.Call) and expr.func in CLOCK_FUNCS:

@@ -40,9 +40,7 @@ BUILTINS: dict[str, tuple[int, ...]] = {
 _CONSTRUCTS = {
     "AllocateAvailableStructure": "ALLOCATE AVAILABLE",
     "AllocateByPriorityStructure": "ALLOCATE BY PRIORITY",
-    "GetLookupsStructure": "GET XLS/DIRECT LOOKUPS (external data)",
-    "GetDataStructure": "GET XLS/DIRECT DATA (external data)",
-    "GetConstantsStructure": "GET XLS/DIRECT CONSTANTS (external data)",
+    "GetLookupsStructure": "GET XLS/DIRECT LOOKUPS outside a lookup definition",
     "DataStructure": "a data variable (:=) read from a data file",
 }
 _HINT = "see docs/supported.md for what reformsim simulates"
@@ -89,6 +87,12 @@ def _abstract_model(path: Path, kind: str) -> Any:
     return abstract
 
 
+def _external() -> Any:
+    """PySD's readers of data files (imported when a model needs them)."""
+    from pysd.py_backend import external
+    return external
+
+
 def _is_lookup(element: Any) -> bool:
     """A lookup definition ``name( (x,y)... )``: PySD marks the component, not the element."""
     return any(type(c).__name__ == "AbstractLookup" for c in element.components)
@@ -103,6 +107,7 @@ class _Converter:
         self.idents: dict[str, str] = {}
         self.lookups: set[str] = set()
         self.element = ""  # the element being converted, for messages
+        self.component: Any = None  # its equation being converted
 
     def convert(self) -> ir.ModelIR:
         self._refuse_macros()
@@ -112,7 +117,10 @@ class _Converter:
                                      for x in xs})
         for element in self.main.elements:
             self._register(element)
-        elements = tuple(self._element(e) for e in self.main.elements)
+        try:
+            elements = tuple(self._element(e) for e in self.main.elements)
+        finally:
+            _external().Excels.clean()  # each data file was read once, for this model
         if all(e.kind == "control" for e in elements):
             raise ModelError(self.path, self.path.name, "the model defines no variables",
                              hint="a file from an older Stella may need saving as XMILE 1.0")
@@ -127,11 +135,14 @@ class _Converter:
         """The ranges, with copies and nested subranges expanded by PySD's SubscriptManager."""
         from pysd.builders.python.subscripts import SubscriptManager
 
-        for sub in self.main.subscripts:
-            if isinstance(sub.subscripts, dict):
-                self.element = sub.name
-                self._refuse("a subscript range read from a spreadsheet (GET XLS SUBSCRIPT)")
-        manager = SubscriptManager(self.main.subscripts, self.path.parent)
+        try:  # ranges read from spreadsheets (GET XLS/DIRECT SUBSCRIPT) are read here
+            manager = SubscriptManager(self.main.subscripts, self.path.parent)
+        except Exception as exc:  # PySD's readers raise many kinds: all mean "cannot read"
+            read = [s for s in self.main.subscripts if isinstance(s.subscripts, dict)]
+            if not read:
+                raise
+            self.element = read[0].name
+            raise self._file_error(read[0].subscripts.get("file", "?"), exc) from None
         ranges = {name: tuple(elements) for name, elements in manager.subscripts.items()}
         families = {}
         for main, subs in manager.subranges.items():
@@ -163,13 +174,17 @@ class _Converter:
         if kind_name == "AbstractData":
             self._refuse("a data variable (:=)")
         lookup = _is_lookup(element)
-        convert = self._table if lookup else self._expr
+
+        def convert(component: Any) -> Any:
+            self.component = component
+            return (self._table if lookup else self._expr)(component.ast)
+
         kind = "lookup" if lookup else (
             "control" if kind_name == "AbstractControlElement" else "aux")
         components = element.components
         dims: tuple[str, ...] = ()
         if len(components) == 1 and not components[0].subscripts[0]:
-            expr: Any = convert(components[0].ast)
+            expr: Any = convert(components[0])
         else:
             if kind == "control":
                 self._refuse("a subscripted control variable")
@@ -177,7 +192,7 @@ class _Converter:
                 self._refuse("an element defined both with and without subscripts")
             expr = ir.Pieces(tuple(
                 ir.Piece(tuple(c.subscripts[0]), tuple(tuple(x) for x in c.subscripts[1]),
-                         convert(c.ast))
+                         convert(c))
                 for c in components))
             dims = self._merged_dims([list(c.subscripts[0]) for c in components])
         limits = tuple(None if v is None or (isinstance(v, float) and np.isnan(v)) else float(v)
@@ -303,7 +318,9 @@ class _Converter:
             self._refuse(f"{func.upper()} with {len(args)} arguments")
         return ir.Call(func, args)
 
-    def _table(self, node: Any) -> ir.Table:
+    def _table(self, node: Any) -> ir.Table | ir.TableArray:
+        if type(node).__name__ == "GetLookupsStructure":
+            return self._get_lookups(node)
         if type(node).__name__ != "LookupsStructure":
             self._refuse(_CONSTRUCTS.get(type(node).__name__, type(node).__name__))
         xs = np.asarray(node.x, dtype=float)
@@ -318,6 +335,57 @@ class _Converter:
         if mode is None:
             self._refuse(f"lookup interpolation {node.type!r}")
         return ir.Table(tuple(xs.tolist()), tuple(ys.tolist()), mode)
+
+    # --- external data (GET XLS/DIRECT ...), read once with PySD's own readers ----------------
+
+    def _read_external(self, kind: str, node: Any, *args: Any) -> tuple[Any, dict]:
+        """The values PySD's reader gives for the component being converted, and its coords."""
+        subs = list(self.component.subscripts[0])
+        coords = self.manager.make_coord_dict(subs) if subs else {}
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            try:
+                reader = getattr(_external(), kind)(node.file, node.tab, *args, coords,
+                                                    self.path.parent, coords, ident(self.element))
+                reader.initialize()
+            except Exception as exc:  # PySD's readers raise many kinds: all mean "cannot read"
+                raise self._file_error(node.file, exc) from None
+        return reader.data, coords
+
+    def _file_error(self, file: str, exc: Exception) -> ModelError:
+        lines = [line for line in str(exc).strip().splitlines() if line.strip()]
+        reason = lines[-1] if lines else type(exc).__name__
+        if isinstance(exc, FileNotFoundError):
+            reason = "the file does not exist"
+        return ModelError(self.path, self.element, f"cannot read the data file {file!r}: {reason}",
+                          hint=f"data files are looked for beside the model, in "
+                               f"{self.path.resolve().parent}; check the file, sheet and "
+                               "cell names in its GET call")
+
+    def _get_constants(self, node: Any) -> ir.Expr:
+        data, coords = self._read_external("ExtConstant", node, node.cell)
+        values = np.asarray(data, dtype=float)
+        if not coords:
+            return ir.Num(float(values.reshape(-1)[0]))
+        return ir.ArrayLit(tuple(values.reshape(-1).tolist()), values.shape)
+
+    def _get_lookups(self, node: Any) -> ir.Table | ir.TableArray:
+        data, coords = self._read_external("ExtLookup", node, node.x_row_or_col, node.cell)
+        xs = np.asarray(data.coords["lookup_dim"].values, dtype=float)
+        ys = np.moveaxis(np.asarray(data, dtype=float), 0, -1)   # cells first, points last
+        if not coords:
+            return ir.Table(tuple(xs.tolist()), tuple(ys.reshape(-1).tolist()))
+        xs = np.broadcast_to(xs, ys.shape)
+        return ir.TableArray(tuple(xs.reshape(-1).tolist()), tuple(ys.reshape(-1).tolist()),
+                             ys.shape)
+
+    def _get_data(self, node: Any) -> ir.Expr:
+        mode = (getattr(self.component, "keyword", None) or "interpolate").replace(" ", "_")
+        data, _ = self._read_external("ExtData", node, node.time_row_or_col, node.cell, mode)
+        times = np.asarray(data.coords["time"].values, dtype=float)
+        values = np.asarray(data, dtype=float)
+        return ir.Data(tuple(times.tolist()), tuple(values.reshape(-1).tolist()),
+                       values.shape[1:], mode)
 
     def _inline_lookup(self, node: Any) -> ir.Expr:
         return ir.InlineLookup(self._expr(node.argument), self._table(node.lookups))
@@ -338,6 +406,8 @@ class _Converter:
         "CallStructure": _call,
         "GameStructure": lambda self, node: self._expr(node.expression),
         "InlineLookupsStructure": _inline_lookup,
+        "GetConstantsStructure": _get_constants,
+        "GetDataStructure": _get_data,
         "InitialStructure": _stateful("initial", "initial"),
         "IntegStructure": _stateful("integ", "flow", "initial"),
         "DelayStructure": _stateful("delay", "input", "delay_time", "initial", order="order"),
