@@ -32,7 +32,7 @@ DEPARTURES = {
 def _supported():
     for case in cases():
         try:
-            reformsim.load_model(case.path)
+            reformsim.load_model(case.path, case.data_files)
         except reformsim.ReformsimError:
             continue
         marks = [pytest.mark.xfail(reason=DEPARTURES[case.id], strict=True)] \
@@ -47,13 +47,15 @@ def test_reformsim_equals_pysd_runtime(case, tmp_path):
 
     folder = tmp_path / case.path.parent.name
     shutil.copytree(case.path.parent, folder)  # PySD writes a .py beside the model
-    model = reformsim.load_model(case.path)
+    model = reformsim.load_model(case.path, case.data_files)
     names = [e.name for e in model.elements if e.kind == "aux"]
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         read = pysd.read_vensim if case.language == "Vensim" else pysd.read_xmile
         try:
-            expected = read(str(folder / case.path.name)).run(return_columns=names)
+            files = [str(folder / f.name) for f in case.data_files] or None
+            expected = read(str(folder / case.path.name), data_files=files).run(
+                return_columns=names)
         except Exception as exc:  # PySD's runtime cannot run it: nothing to compare with
             pytest.skip(f"PySD's runtime fails: {type(exc).__name__}: {exc}")
         results = reformsim.simulate(model, outputs=names)

@@ -137,3 +137,27 @@ def test_conformance_models_with_external_data(folder):
 
     case = next(c for c in cases() if c.path.parent.name == folder)
     assert run_case(case).status == "pass"
+
+
+# --- data variables with no equation, read from data files given at load ----------------------
+
+DATA_VARIABLE = DIM + "x[dim]:INTERPOLATE:\n\t~\t\n\t~\t\n\t|\n\n"
+
+
+def test_data_variables_come_from_the_data_files(write_mdl, tmp_path):
+    (tmp_path / "series.csv").write_text("Time,x[A],x[B]\n0,1,10\n2,3,30\n4,5,50\n")
+    path = write_mdl("datavar.mdl", {"y[dim]": "x[dim] * 2"}, preamble=DATA_VARIABLE)
+    model = reformsim.load_model(path, data_files=[tmp_path / "series.csv"])
+    results = reformsim.simulate(model)
+    np.testing.assert_allclose(results["y[A]"][0], [2, 4, 6, 8, 10])
+    np.testing.assert_allclose(results["x[B]"][0], [10, 20, 30, 40, 50])
+
+
+def test_a_data_variable_needs_its_data_files(write_mdl, tmp_path):
+    path = write_mdl("datavar.mdl", {"y[dim]": "x[dim] * 2"}, preamble=DATA_VARIABLE)
+    with pytest.raises(reformsim.UnsupportedError, match="no data file was given") as caught:
+        reformsim.load_model(path)
+    assert "data_files=" in str(caught.value)
+    (tmp_path / "other.csv").write_text("time,z\n0,1\n4,5\n")
+    with pytest.raises(reformsim.ModelError, match=r"^datavar\.mdl: 'x': cannot read the data file"):
+        reformsim.load_model(path, data_files=[tmp_path / "other.csv"])

@@ -8,7 +8,7 @@ anything the engine does not simulate.
 from __future__ import annotations
 
 import warnings
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -41,7 +41,6 @@ _CONSTRUCTS = {
     "AllocateAvailableStructure": "ALLOCATE AVAILABLE",
     "AllocateByPriorityStructure": "ALLOCATE BY PRIORITY",
     "GetLookupsStructure": "GET XLS/DIRECT LOOKUPS outside a lookup definition",
-    "DataStructure": "a data variable (:=) read from a data file",
 }
 _HINT = "see docs/supported.md for what reformsim simulates"
 
@@ -51,9 +50,16 @@ def ident(name: str) -> str:
     return name.lower().replace(" ", "_")
 
 
-def read_model(path: str | Path) -> ir.ModelIR:
-    """Read a Vensim (.mdl) or XMILE (.xmile, .stmx, .xml) file into the IR."""
+def read_model(path: str | Path,
+               data_files: str | Path | Sequence[str | Path] = ()) -> ir.ModelIR:
+    """Read a Vensim (.mdl) or XMILE (.xmile, .stmx, .xml) file into the IR.
+
+    ``data_files`` are searched, in order, for the series of data variables
+    that have no equation (``x :=``), as PySD's ``data_files``.
+    """
     path = Path(path)
+    files = [Path(data_files)] if isinstance(data_files, (str, Path)) else \
+        [Path(f) for f in data_files]
     kind = SUFFIXES.get(path.suffix.lower())
     if kind is None:
         raise ModelError(path, path.name, "unsupported file type",
@@ -62,7 +68,7 @@ def read_model(path: str | Path) -> ir.ModelIR:
         raise ModelError(path, path.name, "no such file",
                          hint=f"looked in {path.resolve().parent}; check the path and its spelling")
     abstract = _abstract_model(path, kind)
-    return _Converter(path, abstract).convert()
+    return _Converter(path, abstract, files).convert()
 
 
 def _abstract_model(path: Path, kind: str) -> Any:
@@ -101,8 +107,8 @@ def _is_lookup(element: Any) -> bool:
 class _Converter:
     """Walks one AbstractModel and builds the IR, refusing what it cannot simulate."""
 
-    def __init__(self, path: Path, abstract: Any) -> None:
-        self.path, self.abstract = path, abstract
+    def __init__(self, path: Path, abstract: Any, data_files: Sequence[Path] = ()) -> None:
+        self.path, self.abstract, self.data_files = path, abstract, tuple(data_files)
         self.main = abstract.sections[0]
         self.idents: dict[str, str] = {}
         self.lookups: set[str] = set()
@@ -352,15 +358,15 @@ class _Converter:
                 raise self._file_error(node.file, exc) from None
         return reader.data, coords
 
-    def _file_error(self, file: str, exc: Exception) -> ModelError:
+    def _file_error(self, file: str, exc: Exception, hint: str = "") -> ModelError:
         lines = [line for line in str(exc).strip().splitlines() if line.strip()]
         reason = lines[-1] if lines else type(exc).__name__
         if isinstance(exc, FileNotFoundError):
             reason = "the file does not exist"
         return ModelError(self.path, self.element, f"cannot read the data file {file!r}: {reason}",
-                          hint=f"data files are looked for beside the model, in "
-                               f"{self.path.resolve().parent}; check the file, sheet and "
-                               "cell names in its GET call")
+                          hint=hint or f"data files are looked for beside the model, in "
+                                       f"{self.path.resolve().parent}; check the file, sheet "
+                                       "and cell names in its GET call")
 
     def _get_constants(self, node: Any) -> ir.Expr:
         data, coords = self._read_external("ExtConstant", node, node.cell)
@@ -380,12 +386,42 @@ class _Converter:
                              ys.shape)
 
     def _get_data(self, node: Any) -> ir.Expr:
-        mode = (getattr(self.component, "keyword", None) or "interpolate").replace(" ", "_")
-        data, _ = self._read_external("ExtData", node, node.time_row_or_col, node.cell, mode)
+        data, _ = self._read_external("ExtData", node, node.time_row_or_col, node.cell,
+                                      self._data_mode())
+        return self._series(data)
+
+    def _data_mode(self) -> str:
+        return (getattr(self.component, "keyword", None) or "interpolate").replace(" ", "_")
+
+    def _series(self, data: Any) -> ir.Data:
         times = np.asarray(data.coords["time"].values, dtype=float)
         values = np.asarray(data, dtype=float)
         return ir.Data(tuple(times.tolist()), tuple(values.reshape(-1).tolist()),
-                       values.shape[1:], mode)
+                       values.shape[1:], self._data_mode())
+
+    def _data_variable(self, node: Any) -> ir.Expr:
+        """``x :=`` with no equation: its series comes from the data files given at load."""
+        if not self.data_files:
+            raise UnsupportedError(self.path, self.element,
+                                   "is a data variable (:=) with no equation, read from a data "
+                                   "file, and no data file was given",
+                                   "give the file (.tab or .csv) with load_model(path, "
+                                   "data_files=[...])")
+        from pysd.py_backend.data import TabData
+
+        subs = list(self.component.subscripts[0])
+        coords = self.manager.make_coord_dict(subs) if subs else {}
+        reader = TabData(self.element, ident(self.element), coords, self._data_mode())
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            try:
+                reader.load_data(list(self.data_files))
+            except Exception as exc:  # PySD's readers raise many kinds: all mean "cannot read"
+                raise self._file_error(", ".join(str(f) for f in self.data_files), exc,
+                                       "the data files must hold a column (or row) named "
+                                       "after the variable, as Vensim's and PySD's outputs "
+                                       "do") from None
+        return self._series(reader.data)
 
     def _inline_lookup(self, node: Any) -> ir.Expr:
         return ir.InlineLookup(self._expr(node.argument), self._table(node.lookups))
@@ -408,6 +444,7 @@ class _Converter:
         "InlineLookupsStructure": _inline_lookup,
         "GetConstantsStructure": _get_constants,
         "GetDataStructure": _get_data,
+        "DataStructure": _data_variable,
         "InitialStructure": _stateful("initial", "initial"),
         "IntegStructure": _stateful("integ", "flow", "initial"),
         "DelayStructure": _stateful("delay", "input", "delay_time", "initial", order="order"),
