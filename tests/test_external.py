@@ -161,3 +161,10 @@ def test_a_data_variable_needs_its_data_files(write_mdl, tmp_path):
     (tmp_path / "other.csv").write_text("time,z\n0,1\n4,5\n")
     with pytest.raises(reformsim.ModelError, match=r"^datavar\.mdl: 'x': cannot read the data file"):
         reformsim.load_model(path, data_files=[tmp_path / "other.csv"])
+
+
+def test_replacing_a_subscripted_lookup_is_refused_not_ignored(write_mdl):
+    path = write_mdl("tables.mdl", {"y[dim]": "tab[dim](Time)"}, preamble=DIM + TABLES)
+    model = reformsim.load_model(path)
+    with pytest.raises(reformsim.SimulationError, match="'tab' is subscripted"):
+        reformsim.simulate(model, lookups={"tab": reformsim.Table([0, 1], [0, 1])})
