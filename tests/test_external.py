@@ -168,3 +168,12 @@ def test_replacing_a_subscripted_lookup_is_refused_not_ignored(write_mdl):
     model = reformsim.load_model(path)
     with pytest.raises(reformsim.SimulationError, match="'tab' is subscripted"):
         reformsim.simulate(model, lookups={"tab": reformsim.Table([0, 1], [0, 1])})
+
+
+def test_a_range_read_from_a_missing_file_names_the_range(write_mdl):
+    range_ = "range:\n\tGET DIRECT SUBSCRIPT('gone.xlsx', 'S', 'A1', 'A2', '')\n\t~\t\n\t~\t\n\t|\n\n"
+    path = write_mdl("ranges.mdl", {"x[range]": "1"}, preamble=range_)
+    with pytest.raises(reformsim.ModelError,
+                       match=r"^ranges\.mdl: 'range': cannot read the data file 'gone\.xlsx': "
+                             "the file does not exist"):
+        reformsim.load_model(path)

@@ -359,8 +359,11 @@ class _Converter:
         return reader.data, coords
 
     def _file_error(self, file: str, exc: Exception, hint: str = "") -> ModelError:
-        lines = [line for line in str(exc).strip().splitlines() if line.strip()]
-        reason = lines[-1] if lines else type(exc).__name__
+        # PySD's messages open with its name for the object and name the file again: drop both
+        lines = [" ".join(line.split()) for line in str(exc).splitlines() if line.strip()]
+        lines = [line for line in lines[1 if len(lines) > 1 else 0:]
+                 if not line.startswith("File name:")]
+        reason = " ".join(lines) or type(exc).__name__
         if isinstance(exc, FileNotFoundError):
             reason = "the file does not exist"
         return ModelError(self.path, self.element, f"cannot read the data file {file!r}: {reason}",
