@@ -15,10 +15,18 @@ SUITE = SHARED / "test-models"
 MODEL_SUFFIXES = {".mdl": "Vensim", ".xmile": "XMILE", ".stmx": "XMILE"}
 
 
+# model -> the data files its data variables (x :=, no equation) are read from, as in PySD's tests
+DATA_FILES = {"tests/data_from_other_model/test_data_from_other_model.mdl": ("data.tab",)}
+
+
 @dataclass(frozen=True)
 class Case:
     path: Path
     canonical: Path
+
+    @property
+    def data_files(self) -> tuple[Path, ...]:
+        return tuple(self.path.parent / f for f in DATA_FILES.get(self.id, ()))
 
     @property
     def id(self) -> str:
@@ -76,7 +84,7 @@ def run(case: Case) -> Outcome:
     from reformsim.verify import verify
 
     try:
-        model = reformsim.load_model(case.path)
+        model = reformsim.load_model(case.path, case.data_files)
     except reformsim.UnsupportedError as exc:
         return Outcome("unsupported", exc.problem)
     except reformsim.ReformsimError as exc:

@@ -16,9 +16,6 @@ MACRO = ":MACRO: DOUBLE(input)\nDOUBLE = 2 * input\n\t~\tdmnl\n\t~\t\n\t|\n\n:EN
 REFUSALS = {
     "random-in-array": (SUBRANGE, {"x[dim]": "RANDOM UNIFORM(0, 1, 0)"}, "x", "RANDOM"),
     "macro": (MACRO, {"x": "DOUBLE(3)"}, "double", "macro"),
-    "get-xls-data": ("", {"x": "GET XLS DATA('data.xlsx', 'Sheet1', 'A', 'B2')"}, "x", "GET XLS"),
-    "get-direct-constants": ("", {"x": "GET DIRECT CONSTANTS('d.csv', ',', 'B2')"}, "x",
-                             "GET XLS/DIRECT CONSTANTS"),
     "unknown-function": ("", {"y": "1", "x": "FROBNICATE(y)"}, "x", "FROBNICATE"),
     "allocate-by-priority": (
         "", {"x": "ALLOCATE BY PRIORITY(1, 1, 0, 1, 10)"}, "x", None),

@@ -11,6 +11,7 @@ reformsim, e.g. for the command line's ``--help``, stays instant.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -59,8 +60,13 @@ def __getattr__(name: str) -> Any:
     raise AttributeError(f"module 'reformsim' has no attribute {name!r}")
 
 
-def load_model(path: str | Path) -> CompiledModel:
+def load_model(path: str | Path,
+               data_files: str | Path | Sequence[str | Path] = ()) -> CompiledModel:
     """Read a Vensim (.mdl) or XMILE (.xmile, .stmx, .xml) model and compile it once.
+
+    ``data_files``: the tabular files (``.tab``, ``.csv``, a Vensim or PySD
+    output) that Vensim data variables with no equation (``x :=`` alone) are
+    read from, searched in order, as PySD's ``data_files``.
 
     Raises :class:`ModelError` (file, element, problem) for a model that
     cannot be read, and :class:`UnsupportedError` for one that uses a
@@ -69,4 +75,4 @@ def load_model(path: str | Path) -> CompiledModel:
     from .compiler import compile_model
     from .translate import read_model
 
-    return compile_model(read_model(path))
+    return compile_model(read_model(path, data_files))

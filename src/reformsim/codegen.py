@@ -84,10 +84,15 @@ class Emitter:
             return f"F.interpolate_rows(t, {e.key}t, {e.key}v)"
         if isinstance(e, ir.InlineLookup):
             return self._lookup(e.table, e.arg)
+        if isinstance(e, ir.CellLookup):
+            xs, ys = (self._constant(a, e.table.shape) for a in (e.table.xs, e.table.ys))
+            return f"F.lookup_cells({self.expr(e.arg)}, {xs}, {ys}, {e.table.mode!r})"
+        if isinstance(e, ir.Data):
+            times = self._constant(e.times, (len(e.times),))
+            values = self._constant(e.values, (len(e.times),) + e.shape)
+            return f"F.data_series(t, {times}, {values}, {e.mode!r})"
         if isinstance(e, ir.ArrayLit):
-            values = np.array(e.values, dtype=np.float64).reshape((1,) + e.shape)
-            values.flags.writeable = False
-            return self._array(values)
+            return self._constant(e.values, (1,) + e.shape)
         if isinstance(e, ir.Take):
             return self._take(e)
         if isinstance(e, ir.Align):
@@ -107,6 +112,11 @@ class Emitter:
         if isinstance(e, ir.Assemble):
             return self._assemble(e)
         raise TypeError(f"cannot emit {type(e).__name__}")  # the lifter removed Statefuls
+
+    def _constant(self, values: tuple[float, ...], shape: tuple[int, ...]) -> str:
+        array = np.array(values, dtype=np.float64).reshape(shape)
+        array.flags.writeable = False
+        return self._array(array)
 
     def _take(self, e: ir.Take) -> str:
         # basic indexing first (elements drop their axes), then one np.take per subrange axis

@@ -19,7 +19,7 @@ import numpy as np
 
 from . import ir
 from .codegen import Emitter, namespace
-from .errors import ModelError
+from .errors import ModelError, SimulationError
 from .shapes import shape_model
 
 # Which arguments each kind of state needs at initialisation (for its state and
@@ -194,6 +194,10 @@ def compile_model(model: ir.ModelIR, inputs: frozenset[str] = frozenset(),
     each run (see :meth:`CompiledModel.variant`).
     """
     model = shape_model(model)
+    for element in model.elements:
+        if element.ident in tables and element.dims:  # its cells' tables are fixed in the code
+            raise SimulationError(f"{model.source.name}: lookup {element.name!r} is subscripted; "
+                                  "reformsim cannot replace its tables for a run yet")
     model = replace(model, elements=tuple(
         replace(e, expr=ir.Input(f"X{i}")) if e.ident in inputs else e
         for i, e in enumerate(model.elements)))
@@ -288,7 +292,7 @@ def references(expr: ir.Expr, phase: str) -> set[str]:
     if isinstance(expr, ir.Call) and expr.func == "active_initial":
         chosen = expr.args[1] if phase == "init" else expr.args[0]
         return references(chosen, phase)
-    if isinstance(expr, ir.Input):
+    if isinstance(expr, (ir.Input, ir.Data)):
         return {"time"}
     found: set[str] = set().union(*(references(a, phase) for a in ir.children(expr)))
     if isinstance(expr, ir.Call) and expr.func in CLOCK_FUNCS:

@@ -131,6 +131,59 @@ def interpolate_rows(x, xs, ys):
     return y0 + (y1 - y0) * share
 
 
+def lookup_cells(x, xs, ys, mode):
+    """Each cell's own graphical function at its ``x`` (subscripted lookups).
+
+    ``xs``/``ys`` are (*sizes, P): a table per cell (sizes may be 1 where the
+    argument spans a range the table does not); ``x`` is (E, *sizes) or a
+    scalar. ``interpolate`` holds the end values beyond a table, ``hold_backward``
+    keeps the value of the last point at or below ``x``.
+    """
+    x = np.asarray(x, dtype=np.float64)
+    rank = xs.ndim - 1
+    x = x.reshape((x.shape[0] if x.ndim else 1,) + x.shape[1:] + (1,) * (rank - max(x.ndim - 1, 0)))
+    count = np.sum(xs[None] <= x[..., None], axis=-1)
+    points = xs.shape[-1]
+    lo = np.clip(count - 1, 0, points - 1)[..., None]
+    hi = np.clip(count, 0, points - 1)[..., None]
+    full = count.shape + (points,)
+    xs, ys = np.broadcast_to(xs[None], full), np.broadcast_to(ys[None], full)
+    y0 = np.take_along_axis(ys, lo, -1)[..., 0]
+    if mode == "hold_backward":
+        return y0
+    x0, x1 = np.take_along_axis(xs, lo, -1)[..., 0], np.take_along_axis(xs, hi, -1)[..., 0]
+    y1 = np.take_along_axis(ys, hi, -1)[..., 0]
+    span = np.where(x1 > x0, x1 - x0, 1.0)
+    return y0 + (y1 - y0) * np.clip((x - x0) / span, 0.0, 1.0)
+
+
+def data_series(t, times, values, mode):
+    """A data variable at time ``t``, as PySD reads GET DATA series.
+
+    ``values`` is (T, *sizes). A time of the series gives its row; beyond the
+    ends the end rows hold; between times ``interpolate`` is linear,
+    ``hold_backward`` keeps the earlier row, ``look_forward`` takes the later
+    one and ``raw`` gives NaN. Returns (1, *sizes), the same for every member.
+    """
+    t = float(np.asarray(t).reshape(-1)[0])
+    exact = np.flatnonzero(times == t)
+    if exact.size:
+        row = values[exact[0]]
+    elif mode == "raw":
+        row = np.full(values.shape[1:], np.nan)
+    elif t >= times[-1] or t <= times[0]:
+        row = values[-1] if t >= times[-1] else values[0]
+    elif mode == "hold_backward":
+        row = values[np.searchsorted(times, t, side="right") - 1]
+    elif mode == "look_forward":
+        row = values[np.searchsorted(times, t, side="left")]
+    else:
+        i = np.searchsorted(times, t)
+        share = (t - times[i - 1]) / (times[i] - times[i - 1])
+        row = values[i - 1] + (values[i] - values[i - 1]) * share
+    return np.asarray(row, dtype=np.float64)[None]
+
+
 # --- random numbers --------------------------------------------------------------------------
 # Counter-based: a draw is a hash of (member key, call site, step, seed argument), so member i
 # gets the same numbers whatever the ensemble around it, and runs are reproducible.
@@ -202,7 +255,7 @@ def full(x, shape):
 def assemble(shape, values, layout):
     """An array put together from pieces: ``layout`` holds each piece's (shape, cells, picks)."""
     lead = max(np.shape(v)[0] if np.ndim(v) else 1 for v in values)
-    out = np.empty((lead, int(np.prod(shape))))
+    out = np.full((lead, int(np.prod(shape))), np.nan)  # cells no piece defines stay NaN
     for value, (piece, cells, picks) in zip(values, layout):
         flat = np.broadcast_to(value, (lead,) + piece).reshape(lead, -1)
         out[:, cells] = flat if picks is None else flat[:, picks]

@@ -99,6 +99,47 @@ class InlineLookup:
 
 
 @dataclass(frozen=True)
+class TableArray:
+    """One graphical function per cell of an array (a subscripted lookup, or a piece of one).
+
+    ``xs`` and ``ys`` hold ``shape`` numbers row-major: the cells' sizes, then the
+    points of each cell's table (shorter tables padded by repeating their last point).
+    """
+
+    xs: tuple[float, ...]
+    ys: tuple[float, ...]
+    shape: tuple[int, ...]
+    mode: str = "interpolate"
+
+
+@dataclass(frozen=True)
+class CellLookup:
+    """A subscripted lookup called at ``arg``: each cell evaluates its own table.
+
+    Made by the shape pass; ``arg`` and ``table`` (without its point axis) are
+    laid out over the same ranges, with length-1 axes where one lacks a range.
+    """
+
+    arg: Expr
+    table: TableArray
+
+
+@dataclass(frozen=True)
+class Data:
+    """A time series read from a data file (GET XLS/DIRECT DATA), one per cell.
+
+    ``values`` holds ``len(times)`` rows of ``shape`` cells, row-major;
+    ``mode`` is how it is read between its times: ``interpolate``, ``raw``,
+    ``hold_backward`` or ``look_forward`` (Vensim's keywords, as PySD reads them).
+    """
+
+    times: tuple[float, ...]
+    values: tuple[float, ...]
+    shape: tuple[int, ...]
+    mode: str = "interpolate"
+
+
+@dataclass(frozen=True)
 class Input:
     """A value supplied with each run that varies in time (a schedule); ``key`` names its data."""
 
@@ -201,7 +242,7 @@ class Assemble:
 
 
 Expr = Union[Num, Ref, ArrayLit, SubscriptValue, Op, Call, LookupCall, InlineLookup, Input,
-             Stateful, Take, Align, Lift, Reduce, VectorCall, Assemble]
+             CellLookup, Data, Stateful, Take, Align, Lift, Reduce, VectorCall, Assemble]
 
 
 @dataclass(frozen=True)
@@ -215,7 +256,7 @@ class Piece:
 
     subs: tuple[str, ...]
     excepts: tuple[tuple[str, ...], ...]
-    expr: Expr | Table
+    expr: Expr | Table | TableArray
 
 
 @dataclass(frozen=True)
@@ -301,7 +342,7 @@ def children(expr: Expr) -> tuple[Expr, ...]:
     """The sub-expressions an expression reads directly."""
     if isinstance(expr, (Op, Call, Stateful, VectorCall)):
         return expr.args
-    if isinstance(expr, (LookupCall, InlineLookup, Take, Align, Lift, Reduce)):
+    if isinstance(expr, (LookupCall, InlineLookup, CellLookup, Take, Align, Lift, Reduce)):
         return (expr.arg,)
     if isinstance(expr, Assemble):
         return tuple(p.expr for p in expr.parts)
@@ -312,7 +353,7 @@ def map_children(expr: Expr, fn: Callable[[Expr], Expr]) -> Expr:
     """``expr`` with ``fn`` applied to each direct sub-expression."""
     if isinstance(expr, (Op, Call, Stateful, VectorCall)):
         return replace(expr, args=tuple(fn(a) for a in expr.args))
-    if isinstance(expr, (LookupCall, InlineLookup, Take, Align, Lift, Reduce)):
+    if isinstance(expr, (LookupCall, InlineLookup, CellLookup, Take, Align, Lift, Reduce)):
         return replace(expr, arg=fn(expr.arg))
     if isinstance(expr, Assemble):
         return replace(expr, parts=tuple(replace(p, expr=fn(p.expr)) for p in expr.parts))

@@ -23,14 +23,13 @@ so reformsim and PySD agree on what an equation means.
 from __future__ import annotations
 
 import itertools
-import warnings
 from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
 
 from . import ir
-from .errors import ModelError, ReformsimWarning, UnsupportedError
+from .errors import ModelError, UnsupportedError
 
 Dims = list[tuple[str, tuple[str, ...]]]   # (range name, its elements), in axis order
 REDUCERS = {"sum", "prod", "vmin", "vmax"}
@@ -72,6 +71,7 @@ class _Shaper:
         self.all_elements = [x for xs in self.ranges.values() for x in xs]
         self.positions = self._subscript_positions()
         self.owner = ""
+        self.tables: dict[str, tuple[np.ndarray, np.ndarray, str]] = {}
 
     # --- errors ----------------------------------------------------------------------------
 
@@ -109,15 +109,15 @@ class _Shaper:
                                   hint="check the subscripts (and :EXCEPT:) of its equations")
             taken |= set(cells)
             parts.append(ir.Part(value, tuple(len(c) for _, c in target), cells, picks))
-        size = int(np.prod(shape))
-        if len(taken) != size:  # Vensim leaves them out of its output; here they are NaN
-            empty = tuple(sorted(set(range(size)) - taken))
-            names = cell_names_of(element.name, full)
-            warnings.warn(f"{self.source.name}: {element.name!r}: no equation defines "
-                          f"{', '.join(names[c] for c in empty[:4])}"
-                          f"{'...' if len(empty) > 4 else ''}; those cells are NaN",
-                          ReformsimWarning, stacklevel=2)
-            parts.append(ir.Part(ir.Num(float("nan")), (), empty, None))
+        covered = [set().union(*(self.coord_dict(p.subs)[k][1] for p in element.expr.pieces))
+                   for k in range(len(full))]
+        partial = any(c != set(coords) for c, (_, coords) in zip(covered, full))
+        # A range only partly defined (x[dim, female] with dim2: female, male) leaves the other
+        # cells NaN, as in PySD; cells left out of fully named ranges are a mistake.
+        if len(taken) != int(np.prod(shape)) and not partial:
+            missing = int(np.prod(shape)) - len(taken)
+            raise self._error(f"leaves {missing} of its cells undefined",
+                              hint="give every subscript combination an equation")
         return replace(element, expr=ir.Assemble(shape, tuple(parts)))
 
     def piece_value(self, expr: ir.Expr, target: Dims) -> ir.Expr:
@@ -195,6 +195,8 @@ class _Shaper:
         """The rewritten expression and the ranges its value spans."""
         if isinstance(e, (ir.Num, ir.Input)):
             return e, []
+        if isinstance(e, ir.Data):  # read from a file for the cells of its left side
+            return e, list(target) if e.shape else []
         if isinstance(e, ir.Ref):
             return self.reference(e, target)
         if isinstance(e, ir.SubscriptValue):
@@ -224,22 +226,31 @@ class _Shaper:
             if e.subs:
                 raise self._error(f"gives subscripts to {e.ident!r}, which has none")
             return e, []
-        original = self.dims[e.ident]
-        if not original:
-            if e.subs:
-                raise self._error(f"gives subscripts to {self.elements[e.ident].name!r}, "
-                                  "which has none")
+        index, dims = self._selection(e.ident, e.subs, target)
+        if index is None:
             return e, []
-        subs = list(e.subs) or [name for name, _ in original]
-        if len(subs) != len(original):
-            raise self._error(f"refers to {self.elements[e.ident].name!r} with {len(subs)} "
-                              f"subscripts; it has {len(original)}")
-        index, dims = self._select(self.coord_dict(subs), original, e.ident)
-        dims = self._map(dims, target)
         plain = ir.Ref(e.ident)
         if all(i is None for i in index):
             return plain, dims
         return ir.Take(plain, tuple(index)), dims
+
+    def _selection(self, ident: str, subs: tuple[str, ...],
+                   target: Dims) -> tuple[list[int | tuple[int, ...] | None] | None, Dims]:
+        """The cells a reference names (per axis: an index, positions or all) and their ranges.
+
+        The index is None for an element that has no subscripts.
+        """
+        original, name = self.dims[ident], self.elements[ident].name
+        if not original:
+            if subs:
+                raise self._error(f"gives subscripts to {name!r}, which has none")
+            return None, []
+        named = list(subs) or [n for n, _ in original]
+        if len(named) != len(original):
+            raise self._error(f"refers to {name!r} with {len(named)} subscripts; it has "
+                              f"{len(original)}")
+        index, dims = self._select(self.coord_dict(named), original, ident)
+        return index, self._map(dims, target)
 
     def _select(self, coords: Dims, original: Dims,
                 ident: str) -> tuple[list[int | tuple[int, ...] | None], Dims]:
@@ -284,17 +295,21 @@ class _Shaper:
             out.append((name, coords))
         return out
 
-    def combine(self, e: ir.Op | ir.Call, args: list[ir.Expr],
-                target: Dims) -> tuple[ir.Expr, Dims]:
-        """Element-wise operation: operands aligned on the union of their ranges."""
-        shaped = [self.expr(a, target) for a in args]
+    def union(self, *spans: Dims) -> Dims:
+        """The ranges of operands put side by side, in order of first appearance."""
         union: dict[str, tuple[str, ...]] = {}
-        for _, dims in shaped:
+        for dims in spans:
             for name, coords in dims:
                 if name in union and union[name] != coords:
                     raise self._error(f"combines two different selections of {name!r}")
                 union[name] = coords
-        final = list(union.items())
+        return list(union.items())
+
+    def combine(self, e: ir.Op | ir.Call, args: list[ir.Expr],
+                target: Dims) -> tuple[ir.Expr, Dims]:
+        """Element-wise operation: operands aligned on the union of their ranges."""
+        shaped = [self.expr(a, target) for a in args]
+        final = self.union(*(dims for _, dims in shaped))
         new_args = tuple(self.align(x, dims, final) for x, dims in shaped)
         return replace(e, args=new_args), final  # type: ignore[arg-type]
 
@@ -356,8 +371,58 @@ class _Shaper:
         return ir.VectorCall(e.func, shaped, len(target) - 1, len(target)), list(target)
 
     def lookup_call(self, e: ir.LookupCall, target: Dims) -> tuple[ir.Expr, Dims]:
-        element = self.elements[e.table]
-        if element.dims or e.subs:
-            raise self._unsupported("a subscripted lookup")
         arg, dims = self.expr(e.arg, target)
-        return replace(e, arg=arg), dims
+        index, table_dims = self._selection(e.table, e.subs, target)
+        if index is None:
+            return replace(e, arg=arg), dims
+        # A subscripted lookup: which table each cell uses is decided here, once.
+        xs, ys, mode = self.cell_tables(e.table)
+        axis = 0
+        for i in index:   # the cells the call names; an element drops its axis
+            if i is not None:
+                xs, ys = (np.take(a, i if isinstance(i, int) else list(i), axis=axis)
+                          for a in (xs, ys))
+            axis += not isinstance(i, int)
+        final = self.union(table_dims, dims)
+        names = [n for n, _ in table_dims]
+        order = [names.index(n) for n, _ in final if n in names] + [len(names)]
+        shape = [len(c) if n in names else 1 for n, c in final] + [xs.shape[-1]]
+        xs, ys = (np.transpose(a, order).reshape(shape) for a in (xs, ys))
+        table = ir.TableArray(tuple(xs.reshape(-1).tolist()), tuple(ys.reshape(-1).tolist()),
+                              tuple(shape), mode)
+        return ir.CellLookup(self.align(arg, dims, final), table), final
+
+    def cell_tables(self, ident: str) -> tuple[np.ndarray, np.ndarray, str]:
+        """A subscripted lookup's tables stacked: xs and ys of shape (*sizes, points)."""
+        if ident in self.tables:
+            return self.tables[ident]
+        owner, self.owner = self.owner, self.elements[ident].name
+        full = self.dims[ident]
+        size = int(np.prod([len(c) for _, c in full]))
+        parts, modes = [], set()
+        for piece in self.elements[ident].expr.pieces:  # type: ignore[union-attr]
+            target = self.coord_dict(piece.subs)
+            cells, picks = self._placement(full, target, piece.excepts)
+            table = piece.expr
+            count = int(np.prod([len(c) for _, c in target]))
+            xs, ys = (np.array(a, dtype=float).reshape(count if isinstance(table, ir.TableArray)
+                                                       else 1, -1)
+                      for a in (table.xs, table.ys))  # type: ignore[union-attr]
+            xs, ys = (np.broadcast_to(a, (count, a.shape[1])) for a in (xs, ys))
+            if picks is not None:
+                xs, ys = xs[list(picks)], ys[list(picks)]
+            parts.append((cells, xs, ys))
+            modes.add(table.mode)  # type: ignore[union-attr]
+        if len(modes) != 1 or "extrapolate" in modes:
+            raise self._unsupported("a subscripted lookup mixing interpolation modes"
+                                    if len(modes) != 1 else "a subscripted extrapolating lookup")
+        points = max(xs.shape[1] for _, xs, _ in parts)
+        stacked_x, stacked_y = np.empty((size, points)), np.empty((size, points))
+        for cells, xs, ys in parts:   # shorter tables repeat their last point
+            pad = ((0, 0), (0, points - xs.shape[1]))
+            stacked_x[list(cells)] = np.pad(xs, pad, mode="edge")
+            stacked_y[list(cells)] = np.pad(ys, pad, mode="edge")
+        shape = tuple(len(c) for _, c in full) + (points,)
+        self.owner = owner
+        self.tables[ident] = (stacked_x.reshape(shape), stacked_y.reshape(shape), modes.pop())
+        return self.tables[ident]

@@ -8,7 +8,7 @@ anything the engine does not simulate.
 from __future__ import annotations
 
 import warnings
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -40,10 +40,7 @@ BUILTINS: dict[str, tuple[int, ...]] = {
 _CONSTRUCTS = {
     "AllocateAvailableStructure": "ALLOCATE AVAILABLE",
     "AllocateByPriorityStructure": "ALLOCATE BY PRIORITY",
-    "GetLookupsStructure": "GET XLS/DIRECT LOOKUPS (external data)",
-    "GetDataStructure": "GET XLS/DIRECT DATA (external data)",
-    "GetConstantsStructure": "GET XLS/DIRECT CONSTANTS (external data)",
-    "DataStructure": "a data variable (:=) read from a data file",
+    "GetLookupsStructure": "GET XLS/DIRECT LOOKUPS outside a lookup definition",
 }
 _HINT = "see docs/supported.md for what reformsim simulates"
 
@@ -53,9 +50,16 @@ def ident(name: str) -> str:
     return name.lower().replace(" ", "_")
 
 
-def read_model(path: str | Path) -> ir.ModelIR:
-    """Read a Vensim (.mdl) or XMILE (.xmile, .stmx, .xml) file into the IR."""
+def read_model(path: str | Path,
+               data_files: str | Path | Sequence[str | Path] = ()) -> ir.ModelIR:
+    """Read a Vensim (.mdl) or XMILE (.xmile, .stmx, .xml) file into the IR.
+
+    ``data_files`` are searched, in order, for the series of data variables
+    that have no equation (``x :=``), as PySD's ``data_files``.
+    """
     path = Path(path)
+    files = [Path(data_files)] if isinstance(data_files, (str, Path)) else \
+        [Path(f) for f in data_files]
     kind = SUFFIXES.get(path.suffix.lower())
     if kind is None:
         raise ModelError(path, path.name, "unsupported file type",
@@ -64,7 +68,7 @@ def read_model(path: str | Path) -> ir.ModelIR:
         raise ModelError(path, path.name, "no such file",
                          hint=f"looked in {path.resolve().parent}; check the path and its spelling")
     abstract = _abstract_model(path, kind)
-    return _Converter(path, abstract).convert()
+    return _Converter(path, abstract, files).convert()
 
 
 def _abstract_model(path: Path, kind: str) -> Any:
@@ -89,6 +93,12 @@ def _abstract_model(path: Path, kind: str) -> Any:
     return abstract
 
 
+def _external() -> Any:
+    """PySD's readers of data files (imported when a model needs them)."""
+    from pysd.py_backend import external
+    return external
+
+
 def _is_lookup(element: Any) -> bool:
     """A lookup definition ``name( (x,y)... )``: PySD marks the component, not the element."""
     return any(type(c).__name__ == "AbstractLookup" for c in element.components)
@@ -97,12 +107,13 @@ def _is_lookup(element: Any) -> bool:
 class _Converter:
     """Walks one AbstractModel and builds the IR, refusing what it cannot simulate."""
 
-    def __init__(self, path: Path, abstract: Any) -> None:
-        self.path, self.abstract = path, abstract
+    def __init__(self, path: Path, abstract: Any, data_files: Sequence[Path] = ()) -> None:
+        self.path, self.abstract, self.data_files = path, abstract, tuple(data_files)
         self.main = abstract.sections[0]
         self.idents: dict[str, str] = {}
         self.lookups: set[str] = set()
         self.element = ""  # the element being converted, for messages
+        self.component: Any = None  # its equation being converted
 
     def convert(self) -> ir.ModelIR:
         self._refuse_macros()
@@ -112,7 +123,10 @@ class _Converter:
                                      for x in xs})
         for element in self.main.elements:
             self._register(element)
-        elements = tuple(self._element(e) for e in self.main.elements)
+        try:
+            elements = tuple(self._element(e) for e in self.main.elements)
+        finally:
+            _external().Excels.clean()  # each data file was read once, for this model
         if all(e.kind == "control" for e in elements):
             raise ModelError(self.path, self.path.name, "the model defines no variables",
                              hint="a file from an older Stella may need saving as XMILE 1.0")
@@ -127,11 +141,14 @@ class _Converter:
         """The ranges, with copies and nested subranges expanded by PySD's SubscriptManager."""
         from pysd.builders.python.subscripts import SubscriptManager
 
-        for sub in self.main.subscripts:
-            if isinstance(sub.subscripts, dict):
-                self.element = sub.name
-                self._refuse("a subscript range read from a spreadsheet (GET XLS SUBSCRIPT)")
-        manager = SubscriptManager(self.main.subscripts, self.path.parent)
+        try:  # ranges read from spreadsheets (GET XLS/DIRECT SUBSCRIPT) are read here
+            manager = SubscriptManager(self.main.subscripts, self.path.parent)
+        except Exception as exc:  # PySD's readers raise many kinds: all mean "cannot read"
+            read = [s for s in self.main.subscripts if isinstance(s.subscripts, dict)]
+            if not read:
+                raise
+            self.element = read[0].name
+            raise self._file_error(read[0].subscripts.get("file", "?"), exc) from None
         return _ranges(manager), manager
 
 
@@ -153,13 +170,17 @@ class _Converter:
         if kind_name == "AbstractData":
             self._refuse("a data variable (:=)")
         lookup = _is_lookup(element)
-        convert = self._table if lookup else self._expr
+
+        def convert(component: Any) -> Any:
+            self.component = component
+            return (self._table if lookup else self._expr)(component.ast)
+
         kind = "lookup" if lookup else (
             "control" if kind_name == "AbstractControlElement" else "aux")
         components = element.components
         dims: tuple[str, ...] = ()
         if len(components) == 1 and not components[0].subscripts[0]:
-            expr: Any = convert(components[0].ast)
+            expr: Any = convert(components[0])
         else:
             if kind == "control":
                 self._refuse("a subscripted control variable")
@@ -167,7 +188,7 @@ class _Converter:
                 self._refuse("an element defined both with and without subscripts")
             expr = ir.Pieces(tuple(
                 ir.Piece(tuple(c.subscripts[0]), tuple(tuple(x) for x in c.subscripts[1]),
-                         convert(c.ast))
+                         convert(c))
                 for c in components))
             dims = self._merged_dims([list(c.subscripts[0]) for c in components])
         limits = tuple(None if v is None or (isinstance(v, float) and np.isnan(v)) else float(v)
@@ -292,7 +313,9 @@ class _Converter:
             self._refuse(f"{func.upper()} with {len(args)} arguments")
         return ir.Call(func, args)
 
-    def _table(self, node: Any) -> ir.Table:
+    def _table(self, node: Any) -> ir.Table | ir.TableArray:
+        if type(node).__name__ == "GetLookupsStructure":
+            return self._get_lookups(node)
         if type(node).__name__ != "LookupsStructure":
             self._refuse(_CONSTRUCTS.get(type(node).__name__, type(node).__name__))
         xs = np.asarray(node.x, dtype=float)
@@ -307,6 +330,90 @@ class _Converter:
         if mode is None:
             self._refuse(f"lookup interpolation {node.type!r}")
         return ir.Table(tuple(xs.tolist()), tuple(ys.tolist()), mode)
+
+    # --- external data (GET XLS/DIRECT ...), read once with PySD's own readers ----------------
+
+    def _read_external(self, kind: str, node: Any, *args: Any) -> tuple[Any, dict]:
+        """The values PySD's reader gives for the component being converted, and its coords."""
+        subs = list(self.component.subscripts[0])
+        coords = self.manager.make_coord_dict(subs) if subs else {}
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            try:
+                reader = getattr(_external(), kind)(node.file, node.tab, *args, coords,
+                                                    self.path.parent, coords, ident(self.element))
+                reader.initialize()
+            except Exception as exc:  # PySD's readers raise many kinds: all mean "cannot read"
+                raise self._file_error(node.file, exc) from None
+        return reader.data, coords
+
+    def _file_error(self, file: str, exc: Exception, hint: str = "") -> ModelError:
+        # PySD's messages open with its name for the object and name the file again: drop both
+        lines = [" ".join(line.split()) for line in str(exc).splitlines() if line.strip()]
+        lines = [line for line in lines[1 if len(lines) > 1 else 0:]
+                 if not line.startswith("File name:")]
+        reason = " ".join(lines) or type(exc).__name__
+        if isinstance(exc, FileNotFoundError):
+            reason = "the file does not exist"
+        return ModelError(self.path, self.element, f"cannot read the data file {file!r}: {reason}",
+                          hint=hint or f"data files are looked for beside the model, in "
+                                       f"{self.path.resolve().parent}; check the file, sheet "
+                                       "and cell names in its GET call")
+
+    def _get_constants(self, node: Any) -> ir.Expr:
+        data, coords = self._read_external("ExtConstant", node, node.cell)
+        values = np.asarray(data, dtype=float)
+        if not coords:
+            return ir.Num(float(values.reshape(-1)[0]))
+        return ir.ArrayLit(tuple(values.reshape(-1).tolist()), values.shape)
+
+    def _get_lookups(self, node: Any) -> ir.Table | ir.TableArray:
+        data, coords = self._read_external("ExtLookup", node, node.x_row_or_col, node.cell)
+        xs = np.asarray(data.coords["lookup_dim"].values, dtype=float)
+        ys = np.moveaxis(np.asarray(data, dtype=float), 0, -1)   # cells first, points last
+        if not coords:
+            return ir.Table(tuple(xs.tolist()), tuple(ys.reshape(-1).tolist()))
+        xs = np.broadcast_to(xs, ys.shape)
+        return ir.TableArray(tuple(xs.reshape(-1).tolist()), tuple(ys.reshape(-1).tolist()),
+                             ys.shape)
+
+    def _get_data(self, node: Any) -> ir.Expr:
+        data, _ = self._read_external("ExtData", node, node.time_row_or_col, node.cell,
+                                      self._data_mode())
+        return self._series(data)
+
+    def _data_mode(self) -> str:
+        return (getattr(self.component, "keyword", None) or "interpolate").replace(" ", "_")
+
+    def _series(self, data: Any) -> ir.Data:
+        times = np.asarray(data.coords["time"].values, dtype=float)
+        values = np.asarray(data, dtype=float)
+        return ir.Data(tuple(times.tolist()), tuple(values.reshape(-1).tolist()),
+                       values.shape[1:], self._data_mode())
+
+    def _data_variable(self, node: Any) -> ir.Expr:
+        """``x :=`` with no equation: its series comes from the data files given at load."""
+        if not self.data_files:
+            raise UnsupportedError(self.path, self.element,
+                                   "is a data variable (:=) with no equation, read from a data "
+                                   "file, and no data file was given",
+                                   "give the file (.tab or .csv) with load_model(path, "
+                                   "data_files=[...])")
+        from pysd.py_backend.data import TabData
+
+        subs = list(self.component.subscripts[0])
+        coords = self.manager.make_coord_dict(subs) if subs else {}
+        reader = TabData(self.element, ident(self.element), coords, self._data_mode())
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            try:
+                reader.load_data(list(self.data_files))
+            except Exception as exc:  # PySD's readers raise many kinds: all mean "cannot read"
+                raise self._file_error(", ".join(str(f) for f in self.data_files), exc,
+                                       "the data files must hold a column (or row) named "
+                                       "after the variable, as Vensim's and PySD's outputs "
+                                       "do") from None
+        return self._series(reader.data)
 
     def _inline_lookup(self, node: Any) -> ir.Expr:
         return ir.InlineLookup(self._expr(node.argument), self._table(node.lookups))
@@ -327,6 +434,9 @@ class _Converter:
         "CallStructure": _call,
         "GameStructure": lambda self, node: self._expr(node.expression),
         "InlineLookupsStructure": _inline_lookup,
+        "GetConstantsStructure": _get_constants,
+        "GetDataStructure": _get_data,
+        "DataStructure": _data_variable,
         "InitialStructure": _stateful("initial", "initial"),
         "IntegStructure": _stateful("integ", "flow", "initial"),
         "DelayStructure": _stateful("delay", "input", "delay_time", "initial", order="order"),
