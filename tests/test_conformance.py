@@ -63,3 +63,14 @@ def test_at_least_95_percent_of_supported_vensim_models_pass():
     passed = sum(o.status == "pass" for o in supported)
     assert len(supported) >= 40
     assert passed / len(supported) >= 0.95, f"{passed} of {len(supported)} pass"
+
+
+@pytest.mark.conformance
+def test_at_least_90_percent_of_subscripted_vensim_models_pass():
+    from conformance import is_subscripted
+
+    outcomes = {c.id: run(c).status for c in cases() if is_subscripted(c)}
+    passed = [i for i, s in outcomes.items() if s == "pass"]
+    assert len(outcomes) >= 50
+    assert len(passed) / len(outcomes) >= 0.90, \
+        f"{len(passed)} of {len(outcomes)} pass; not: {sorted(set(outcomes) - set(passed))}"

@@ -341,6 +341,11 @@ class _Shaper:
         return self.align(x, dims, target)
 
     def call(self, e: ir.Call, target: Dims) -> tuple[ir.Expr, Dims]:
+        if e.func in ("vmin_xmile", "vmax_xmile"):  # XMILE's one-argument MIN/MAX of an array
+            arg, dims = self.expr(e.args[0], target)
+            if not dims:
+                return replace(e, args=(arg,)), []
+            return ir.Reduce(e.func[:4], arg, tuple(range(len(dims)))), []
         if e.func in REDUCERS:
             arg, dims = self.expr(e.args[0], target)
             axes = tuple(i for i, (n, _) in enumerate(dims) if n.endswith("!"))
