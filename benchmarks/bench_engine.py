@@ -17,7 +17,18 @@ up to 100, while it has used less than --min-time seconds; fewer once it has use
 --budget seconds).  Absolute times are noisy on shared machines: the ratios are the
 point.  See benchmarks/README.md.
 
-Usage:  python benchmarks/bench_engine.py [--sizes 1 100 1000] [--models teacup sir] [--save]
+Models: the scalar teacup and sir (the default set), and two subscripted ones (issue 5):
+subscripted_delays (../shared test model; it has no scalar constant besides the control
+ones and reformsim cannot yet set an array constant per member, so its N members are
+identical: reformsim ``size=N``, the loop engines run the model unchanged) and
+regional_sir (benchmarks/models/regional_sir.mdl: SEIR over 50 regions x 5 age groups,
+``infectivity`` varied).  Array outputs are stored cell by cell; pysimlin reads a cell as
+``stock[a1,b2]``.  A model pysimlin cannot compile gets ``error`` in its columns and
+Simlin's message under the table.
+
+Usage:  python benchmarks/bench_engine.py [--sizes 1 100 1000] [--models teacup sir] [--save [NAME]]
+        python benchmarks/bench_engine.py --models subscripted_delays regional_sir \
+            --sizes 1 1000 10000 --save subscripted.txt
 """
 
 from __future__ import annotations
@@ -43,7 +54,8 @@ import numpy as np
 HERE = Path(__file__).resolve().parent
 REPO = HERE.parent
 DEFAULT_SHARED = REPO.parent / "shared"
-RESULTS_FILE = HERE / "results" / "latest.txt"
+RESULTS_DIR = HERE / "results"
+SCALAR_MODELS = ("teacup", "sir")  # the default set; the subscripted ones are chosen with --models
 
 DEFAULT_SIZES = (1, 100, 1_000, 10_000, 100_000)
 MAX_REPS = 100
@@ -55,11 +67,20 @@ MAX_REPS = 100
 @dataclass(frozen=True)
 class BenchModel:
     key: str
-    relpath: str  # relative to <shared>/test-models
-    param: str  # constant varied across members, as written in the model
+    relpath: str  # relative to <shared>/test-models, or to this repository if in_repo
+    param: str | None  # constant varied across members; None: N identical members (size=N)
     low: float  # member i gets linspace(low, high, N)[i]
     high: float
-    outputs: tuple[str, ...]  # variables stored by every engine
+    outputs: tuple[str, ...]  # variables stored by every engine (an array stores every cell)
+    check_outputs: tuple[str, ...] = ()  # compared in the correctness check too (default: outputs)
+    rtol: float = 1e-5  # correctness tolerance |a - e| <= atol + rtol*|e|
+    atol: float = 1e-5
+    in_repo: bool = False
+    pysd_cap: int | None = None  # lower per-model caps for slow models (min with --pysd-cap)
+    simlin_cap: int | None = None
+
+    def path(self, shared: Path) -> Path:
+        return REPO / self.relpath if self.in_repo else shared / "test-models" / self.relpath
 
 
 MODELS: dict[str, BenchModel] = {
@@ -79,10 +100,44 @@ MODELS: dict[str, BenchModel] = {
         high=0.6,
         outputs=("Infectious",),
     ),
+    # Subscripted models (issue 5). subscripted_delays has no scalar constant but the
+    # control ones, and reformsim cannot yet set an array constant (`delay[Apples]`) per
+    # member, so its N members are identical (reformsim: size=N; the loop engines run the
+    # model unchanged): that still measures each engine's cost per member.
+    "subscripted_delays": BenchModel(
+        key="subscripted_delays",
+        relpath="tests/subscripted_delays/test_subscripted_delays.mdl",
+        param=None,
+        low=0.0,
+        high=0.0,
+        outputs=("Stock Delay1", "Stock Delay1I", "Stock Delay3", "Stock Delay3I", "Stock DelayN"),
+        rtol=1e-9,
+        atol=1e-9,
+        pysd_cap=20,  # PySD needs ~4 s per run of this model
+    ),
+    # A larger array model written for the benchmark: SEIR over 50 regions x 5 age groups,
+    # ageing chain through a subscript mapping, DELAY3I and SMOOTH in each of the 250 cells,
+    # SUM over ranges (2,000 states). PySD needs ~20 s per run, hence the small caps.
+    "regional_sir": BenchModel(
+        key="regional_sir",
+        relpath="benchmarks/models/regional_sir.mdl",
+        param="infectivity",
+        low=0.02,
+        high=0.04,
+        outputs=("Total Infectious",),
+        check_outputs=("Total Infectious", "Susceptible", "Exposed", "Infectious", "Recovered", "perceived risk"),
+        rtol=1e-9,
+        atol=1e-9,
+        in_repo=True,
+        pysd_cap=3,
+        simlin_cap=100,
+    ),
 }
 
 
 def member_values(bm: BenchModel, n: int) -> np.ndarray:
+    if bm.param is None:  # identical members: the values are placeholders
+        return np.zeros(n)
     return np.linspace(bm.low, bm.high, n) if n > 1 else np.array([(bm.low + bm.high) / 2])
 
 
@@ -177,8 +232,12 @@ def import_simlin():
 
 
 def simlin_ident(name: str) -> str:
-    """Simlin's canonical identifier for a Vensim name: lower case, runs of spaces/underscores -> '_'."""
-    return re.sub(r"[\s_]+", "_", name.strip().lower())
+    """Simlin's canonical identifier for a Vensim name: lower case, runs of spaces/underscores -> '_'.
+
+    An array cell `Stock[a 1, b]` becomes `stock[a_1,b]`.
+    """
+    name = re.sub(r"\s*([\[\],])\s*", r"\1", name.strip().lower())
+    return re.sub(r"[\s_]+", "_", name)
 
 
 class ReformsimRunner:
@@ -189,26 +248,19 @@ class ReformsimRunner:
         self.bm = bm
         self.model = rs.load_model(str(path))
 
-    def run(self, values: np.ndarray):
-        return self.rs.simulate(self.model, params={self.bm.param: values}, outputs=list(self.bm.outputs))
+    def run(self, values: np.ndarray, outputs: Sequence[str] | None = None):
+        outputs = list(outputs or self.bm.outputs)
+        if self.bm.param is None:
+            return self.rs.simulate(self.model, size=len(values), outputs=outputs)
+        return self.rs.simulate(self.model, params={self.bm.param: values}, outputs=outputs)
 
-    def run_values(self, values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """(values (N, T, V), times (T,)) with V ordered as bm.outputs."""
-        res = self.run(values)
+    def run_values(self, values: np.ndarray, outputs: Sequence[str]) -> tuple[np.ndarray, np.ndarray, list[str]]:
+        """(values (N, T, C), times (T,), column names): C is every cell of `outputs`, in order."""
+        res = self.run(values, outputs)
         arr = np.asarray(res.values)
         if arr.ndim != 3 or arr.shape[0] != len(values):
             raise RuntimeError(f"reformsim returned values of shape {arr.shape}, expected (N={len(values)}, T, V)")
-        names = list(getattr(res, "names", self.bm.outputs))
-        cols = []
-        for out in self.bm.outputs:
-            if out in names:
-                cols.append(names.index(out))
-            else:  # tolerate a different spelling (case/underscores) of the same name
-                canon = [simlin_ident(n) for n in names]
-                if simlin_ident(out) not in canon:
-                    raise RuntimeError(f"reformsim result has no variable {out!r}; names = {names}")
-                cols.append(canon.index(simlin_ident(out)))
-        return arr[:, :, cols], np.asarray(res.times, dtype=float)
+        return arr, np.asarray(res.times, dtype=float), list(res.names)
 
 
 class PysdRunner:
@@ -229,13 +281,17 @@ class PysdRunner:
         self.initial, self.final = float(c.initial_time()), float(c.final_time())
         self.dt, self.saveper = float(c.time_step()), float(c.saveper())
 
+    def params(self, value: float) -> dict:
+        return {} if self.bm.param is None else {self.bm.param: float(value)}
+
     def run_member(self, value: float) -> np.ndarray:
-        df = self.model.run(params={self.bm.param: float(value)}, return_columns=self.returns)
+        df = self.model.run(params=self.params(value), return_columns=self.returns)
         return df.to_numpy()
 
-    def run_member_with_times(self, value: float) -> tuple[np.ndarray, np.ndarray]:
-        df = self.model.run(params={self.bm.param: float(value)}, return_columns=self.returns)
-        return df[self.returns].to_numpy(), df.index.to_numpy(dtype=float)
+    def run_member_with_times(self, value: float, outputs: Sequence[str], columns: Sequence[str]) -> tuple[np.ndarray, np.ndarray]:
+        """Values of `columns` (cells, as reformsim names them) of the variables `outputs`."""
+        df = self.model.run(params=self.params(value), return_columns=list(outputs))
+        return df[list(columns)].to_numpy(), df.index.to_numpy(dtype=float)
 
 
 class SimlinRunner:
@@ -248,25 +304,32 @@ class SimlinRunner:
 
     name = "pysimlin"
 
-    def __init__(self, simlin, path: Path, bm: BenchModel) -> None:
+    def __init__(self, simlin, path: Path, bm: BenchModel, columns: Sequence[str]) -> None:
         self.model = simlin.load(str(path))  # in-memory; writes nothing
         self.sim = self.model.simulate(enable_ltm=False)
-        known = set(self.sim.get_var_names())
-        self.param = simlin_ident(bm.param)
-        self.outputs = [simlin_ident(o) for o in bm.outputs]
-        for ident, orig in [(self.param, bm.param), *zip(self.outputs, bm.outputs)]:
+        try:
+            known = set(self.sim.get_var_names())
+        except Exception as exc:  # not compiled: say why, in Simlin's words
+            errors = [i.message.strip().splitlines()[-1] for i in self.model.check() if i.severity == "error"]
+            raise RuntimeError("; ".join(errors) or str(exc)) from exc
+        self.param = None if bm.param is None else simlin_ident(bm.param)
+        # one series per stored cell: an array output is read cell by cell (`stock[a1,b2]`)
+        self.outputs = [simlin_ident(c) for c in columns]
+        wanted = [(self.param, bm.param)] if bm.param is not None else []
+        for ident, orig in [*wanted, *zip(self.outputs, columns)]:
             if ident not in known:
-                raise RuntimeError(f"pysimlin has no variable {ident!r} (from {orig!r}); it knows {sorted(known)}")
+                raise RuntimeError(f"pysimlin has no variable {ident!r} (from {orig!r})")
 
-    def run_member(self, value: float) -> list[np.ndarray]:
+    def run_member(self, value: float, outputs: Sequence[str] | None = None) -> list[np.ndarray]:
         sim = self.sim
         sim.reset()
-        sim.set_value(self.param, float(value))
+        if self.param is not None:
+            sim.set_value(self.param, float(value))
         sim.run_to_end()
-        return [sim.get_series(o) for o in self.outputs]
+        return [sim.get_series(o) for o in (self.outputs if outputs is None else outputs)]
 
-    def run_member_with_times(self, value: float) -> tuple[np.ndarray, np.ndarray]:
-        series = self.run_member(value)
+    def run_member_with_times(self, value: float, columns: Sequence[str]) -> tuple[np.ndarray, np.ndarray]:
+        series = self.run_member(value, [simlin_ident(c) for c in columns])
         return np.column_stack(series), self.sim.get_series("time")
 
 
@@ -288,43 +351,52 @@ def check_models(
     pyr: PysdRunner,
     slr: SimlinRunner | None,
 ) -> bool:
-    """One-time check on 3 members: engines agree, and each member really got its own value."""
-    vals = np.array([bm.low, (bm.low + bm.high) / 2, bm.high])
-    rs_vals, rs_times = rsr.run_values(vals)
+    """One-time check on 3 members (1 if they are identical): engines agree on every cell of
+    bm.check_outputs, and each member really got its own value."""
+    vals = np.array([bm.low, (bm.low + bm.high) / 2, bm.high]) if bm.param else member_values(bm, 1)
+    outputs = bm.check_outputs or bm.outputs
+    rs_vals, rs_times, columns = rsr.run_values(vals, outputs)
     ok = True
 
-    def compare(label: str, got: np.ndarray, times: np.ndarray, member: int, atol: float, rtol: float) -> float:
+    def compare(label: str, got: np.ndarray, times: np.ndarray, member: int) -> tuple[float, float]:
+        """(max |difference|, max relative difference where the reference is not 0)."""
         nonlocal ok
         ref = rs_vals[member]
         if got.shape != ref.shape or not np.allclose(times, rs_times, atol=1e-9, rtol=0):
             rep(f"    FAIL {label} member {member}: shape {got.shape} / {len(times)} times vs reformsim {ref.shape} / {len(rs_times)}")
             ok = False
-            return math.inf
+            return math.inf, math.inf
         err = np.abs(got - ref)
-        worst = float(np.max(err / (atol + rtol * np.abs(ref))))
-        if worst > 1.0:
+        if float(np.max(err / (bm.atol + bm.rtol * np.abs(ref)))) > 1.0:
             ok = False
-        return float(err.max())
+        nz = ref != 0
+        return float(err.max()), float(np.max(err[nz] / np.abs(ref[nz]), initial=0.0))
 
     lines = []
+    what = f"{bm.param} = " if bm.param else "identical member, "
     for i, v in enumerate(vals):
-        py, py_t = pyr.run_member_with_times(v)
-        e_py = compare("PySD", py, py_t, i, 1e-5, 1e-5)
-        cell = f"    {bm.param} = {v:<8g} final {bm.outputs[0]}: reformsim {rs_vals[i, -1, 0]:<12.8g} PySD {py[-1, 0]:<12.8g}"
-        errs = f"max|reformsim-PySD| {e_py:.2e}"
+        py, py_t = pyr.run_member_with_times(v, outputs, columns)
+        e_py = compare("PySD", py, py_t, i)
+        cell = f"    {what}{v:<8g} final {columns[0]}: reformsim {rs_vals[i, -1, 0]:<12.8g} PySD {py[-1, 0]:<12.8g}"
+        errs = f"max|reformsim-PySD| {e_py[0]:.2e} (rel {e_py[1]:.1e})"
         if slr is not None:
-            sl, sl_t = slr.run_member_with_times(v)
-            e_sl = compare("pysimlin", sl, sl_t, i, 1e-5, 1e-5)
+            sl, sl_t = slr.run_member_with_times(v, columns)
+            e_sl = compare("pysimlin", sl, sl_t, i)
             cell += f" pysimlin {sl[-1, 0]:<12.8g}"
-            errs += f"  max|reformsim-pysimlin| {e_sl:.2e}"
+            errs += f"  max|reformsim-pysimlin| {e_sl[0]:.2e} (rel {e_sl[1]:.1e})"
         lines.append(cell + " " + errs)
-    # members must differ: a parameter silently ignored would give identical trajectories
-    spread = float(np.max(np.abs(rs_vals[0] - rs_vals[-1])))
-    distinct = spread > 1e-6 * max(1.0, float(np.max(np.abs(rs_vals))))
-    if not distinct:
-        ok = False
+    if bm.param:  # members must differ: a parameter silently ignored would give identical trajectories
+        spread = float(np.max(np.abs(rs_vals[0] - rs_vals[-1])))
+        distinct = spread > 1e-6 * max(1.0, float(np.max(np.abs(rs_vals))))
+        ok &= distinct
+        differ = f"members differ: {distinct}"
+    else:
+        differ = "members identical by design"
     status = "ok" if ok else "FAILED"
-    rep(f"  correctness check ({status}; tolerance |a-e| <= 1e-5 + 1e-5*|e| against reformsim, members differ: {distinct}):")
+    rep(
+        f"  correctness check ({status}; {len(columns)} saved columns of {list(outputs)}; tolerance "
+        f"|a-e| <= {bm.atol:g} + {bm.rtol:g}*|e| against reformsim; {differ}):"
+    )
     for line in lines:
         rep(line)
     return ok
@@ -386,7 +458,7 @@ def fmt_ratio(num: float | None, den: float | None) -> str:
 
 
 def run_model(rep: Reporter, bm: BenchModel, args: argparse.Namespace, rs, simlin, shared: Path, workdir: Path) -> bool:
-    path = shared / "test-models" / bm.relpath
+    path = bm.path(shared)
     if not path.exists():
         raise SystemExit(f"error: model file {path} is missing (is --shared {shared} a checkout of ../shared?)")
     prog = Reporter.progress
@@ -395,6 +467,7 @@ def run_model(rep: Reporter, bm: BenchModel, args: argparse.Namespace, rs, simli
     t0 = time.perf_counter()
     rsr = ReformsimRunner(rs, path, bm)
     t_rs_load = time.perf_counter() - t0
+    columns = rsr.run_values(member_values(bm, 1), bm.outputs)[2]  # every stored cell, as reformsim names it
     t0 = time.perf_counter()
     pyr = PysdRunner(path, bm, workdir)
     t_py_load = time.perf_counter() - t0
@@ -404,20 +477,29 @@ def run_model(rep: Reporter, bm: BenchModel, args: argparse.Namespace, rs, simli
     if simlin is not None:
         try:
             t0 = time.perf_counter()
-            slr = SimlinRunner(simlin, path, bm)
+            slr = SimlinRunner(simlin, path, bm, columns)
             t_sl_load = time.perf_counter() - t0
         except Exception as exc:  # a model pysimlin cannot read: n/a, not a crash
-            sl_reason = f"pysimlin could not run the model: {exc}"
+            sl_reason = f"error: {exc}"
             slr = None
 
     steps = int(round((pyr.final - pyr.initial) / pyr.dt))
-    n_vars = len(bm.outputs)
+    n_vars = len(columns)
+    pysd_cap = min(args.pysd_cap, bm.pysd_cap or args.pysd_cap)
+    simlin_cap = min(args.simlin_cap, bm.simlin_cap or args.simlin_cap)
     rep()
     rep(f"== {bm.key}: {bm.relpath}")
+    varied = (
+        f"vary {bm.param!r} over linspace({bm.low:g}, {bm.high:g}, N)"
+        if bm.param
+        else "no per-member parameter: N identical members (reformsim size=N)"
+    )
     rep(
-        f"  vary {bm.param!r} over linspace({bm.low:g}, {bm.high:g}, N); outputs {list(bm.outputs)} (V={n_vars}); "
+        f"  {varied}; outputs {list(bm.outputs)} (V={n_vars} saved columns); "
         f"{steps} Euler steps (INITIAL {pyr.initial:g}, FINAL {pyr.final:g}, TIME STEP {pyr.dt:g}, SAVEPER {pyr.saveper:g})"
     )
+    if (pysd_cap, simlin_cap) != (args.pysd_cap, args.simlin_cap):
+        rep(f"  this model's caps: PySD times <= {pysd_cap} members per N, pysimlin <= {simlin_cap}")
     rep(
         f"  load (not timed below): reformsim {t_rs_load:.3f} s, PySD {t_py_load:.3f} s (translate + write .py), "
         + (f"pysimlin {t_sl_load:.3f} s" if slr else f"pysimlin n/a ({sl_reason})")
@@ -431,7 +513,8 @@ def run_model(rep: Reporter, bm: BenchModel, args: argparse.Namespace, rs, simli
         try:
             slr.run_member(bm.low)
         except Exception as exc:  # pysimlin cannot simulate it: n/a, not a crash
-            rep(f"  pysimlin n/a: it failed to simulate the model: {exc}")
+            sl_reason = f"error: {exc}"
+            rep(f"  pysimlin n/a ({sl_reason})")
             slr = None
 
     ok = True
@@ -455,23 +538,26 @@ def run_model(rep: Reporter, bm: BenchModel, args: argparse.Namespace, rs, simli
             except (MemoryError, getattr(rs, "ReformsimError", RuntimeError)) as exc:  # e.g. the engine's own memory guard
                 row.rs, row.rs_note = None, f"failed: {type(exc).__name__}: {exc}"
 
-        idx = sample_indices(n, args.pysd_cap)
+        idx = sample_indices(n, pysd_cap)
         row.py_sample = len(idx)
         prog(f"{bm.key} N={n}: PySD, {len(idx)} of {n} members")
         row.py = time_loop(pyr.run_member, values[idx], args)
 
         if slr:
-            idx = sample_indices(n, args.simlin_cap)
+            idx = sample_indices(n, simlin_cap)
             row.sl_sample = len(idx)
             prog(f"{bm.key} N={n}: pysimlin, {len(idx)} of {n} members")
             row.sl = time_loop(slr.run_member, values[idx], args)
         rows.append(row)
 
-    print_table(rep, rows, steps, n_vars, slr is not None)
+    print_table(rep, rows, steps, n_vars, None if slr else sl_reason)
     return ok
 
 
-def print_table(rep: Reporter, rows: Sequence[Row], steps: int, n_vars: int, have_simlin: bool) -> None:
+def print_table(rep: Reporter, rows: Sequence[Row], steps: int, n_vars: int, simlin_missing: str | None) -> None:
+    """`simlin_missing`: why pysimlin has no figures (its cells then say `error` or `n/a`), or None."""
+    have_simlin = simlin_missing is None
+    no_sl = "error" if simlin_missing and simlin_missing.startswith("error") else "n/a"
     head = (
         "N",
         "reformsim s",
@@ -497,9 +583,9 @@ def print_table(rep: Reporter, rows: Sequence[Row], steps: int, n_vars: int, hav
                 f"{r.n:,}",
                 fmt_s(rs_s) if r.rs else "n/a",
                 fmt_s(r.py_total(), py_x),
-                fmt_s(r.sl_total(), sl_x) if have_simlin else "n/a",
+                fmt_s(r.sl_total(), sl_x) if have_simlin else no_sl,
                 fmt_ratio(r.py_total(), rs_s),
-                fmt_ratio(r.sl_total(), rs_s) if have_simlin else "n/a",
+                fmt_ratio(r.sl_total(), rs_s) if have_simlin else no_sl,
                 "n/a" if ns is None else f"{ns:.3g}",
                 "n/a" if r.rs_peak_mib is None else f"{r.rs_peak_mib:.1f}",
                 f"{r.py_sample:,}/{r.sl_sample:,}" if have_simlin else f"{r.py_sample:,}/n/a",
@@ -510,6 +596,8 @@ def print_table(rep: Reporter, rows: Sequence[Row], steps: int, n_vars: int, hav
     rep("  " + "  ".join(h.rjust(w) for h, w in zip(head, widths)))
     for t in table:
         rep("  " + "  ".join(c.rjust(w) for c, w in zip(t, widths)))
+    if not have_simlin:
+        rep(f"  pysimlin: {simlin_missing}")
     for r in rows:
         if r.rs_note:
             rep(f"  N={r.n:,}: reformsim {r.rs_note}")
@@ -545,10 +633,10 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     p.add_argument(
         "--models",
         nargs="+",
-        default=list(MODELS),
+        default=list(SCALAR_MODELS),
         type=str.lower,
         choices=list(MODELS),
-        help="models to run (default: all)",
+        help="models to run (default: %(default)s)",
     )
     p.add_argument("--repeat", type=int, default=3, metavar="K", help="each figure is the best of K runs (fewer once --budget is spent) (default: %(default)s)")
     p.add_argument(
@@ -569,7 +657,13 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     p.add_argument("--no-memory", action="store_true", help="skip the extra tracemalloc run that measures peak memory")
     p.add_argument("--skip-check", action="store_true", help="skip the one-time correctness check")
     p.add_argument("--shared", type=Path, default=DEFAULT_SHARED, help="the ../shared checkout (default: %(default)s)")
-    p.add_argument("--save", action="store_true", help=f"also write the report to {RESULTS_FILE.relative_to(REPO)}")
+    p.add_argument(
+        "--save",
+        nargs="?",
+        const="latest.txt",
+        metavar="NAME",
+        help=f"also write the report to {RESULTS_DIR.relative_to(REPO)}/NAME (default NAME: %(const)s)",
+    )
     args = p.parse_args(argv)
     if any(n < 1 for n in args.sizes):
         p.error("--sizes must be positive")
@@ -611,9 +705,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         rep()
         rep("WARNING: the correctness check FAILED for at least one model; the timings above compare different answers.")
     if args.save:
-        RESULTS_FILE.parent.mkdir(parents=True, exist_ok=True)
-        RESULTS_FILE.write_text("\n".join(rep.lines) + "\n", encoding="utf-8")
-        print(f"saved to {RESULTS_FILE}", file=sys.stderr)
+        out = RESULTS_DIR / Path(args.save).name
+        out.parent.mkdir(parents=True, exist_ok=True)
+        out.write_text("\n".join(rep.lines) + "\n", encoding="utf-8")
+        print(f"saved to {out}", file=sys.stderr)
     return 0 if all_ok else 1
 
 
