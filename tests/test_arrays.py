@@ -246,3 +246,23 @@ def test_scenario_files_set_an_array_whole_or_one_cell(write, tmp_path):
     assert float(south.sel(scenario="south boom")) > float(south.sel(scenario="base"))
     assert float(north.sel(scenario="south boom")) == float(north.sel(scenario="base"))
     assert float(north.sel(scenario="all slow")) < float(north.sel(scenario="base"))
+
+
+def test_cli_simulate_sets_a_whole_array_per_member_or_one_cell(write):
+    from click.testing import CliRunner
+
+    from reformsim.cli import main
+
+    path = write("aging.mdl", AGING)
+    whole = CliRunner().invoke(main, ["simulate", str(path), "-p", "Birth rate=0.01,0.05",
+                                      "-v", "Everyone", "--at", "4"])
+    assert whole.exit_code == 0, whole.output
+    assert "Birth rate=0.01" in whole.output and "Birth rate=0.05" in whole.output
+    cell = CliRunner().invoke(main, ["simulate", str(path), "-p", "Birth rate[south]=0.05",
+                                     "-v", "Total", "--at", "4"])
+    assert cell.exit_code == 0, cell.output
+    assert "Total[south]" in cell.output
+    typo = CliRunner().invoke(main, ["simulate", str(path), "-p", "Birth rate[west]=0.05"])
+    assert typo.exit_code == 1
+    assert "'Birth rate[west]' is not a cell of 'Birth rate'" in typo.output
+    assert "Traceback" not in typo.output

@@ -102,7 +102,8 @@ def _assignments(pairs: tuple[str, ...]) -> dict[str, list[float]]:
 @main.command()
 @click.argument("model", type=ExistingFile)
 @click.option("-p", "--param", "params", multiple=True, metavar="NAME=VALUE[,VALUE...]",
-              help="Set a constant; several values make several members.")
+              help="Set a constant, a whole array (every cell) or one cell (NAME[a1,b2]); "
+                   "several values make several members.")
 @click.option("-v", "--var", "variables", multiple=True, metavar="NAME",
               help="Variable to show (default: the stocks).")
 @click.option("--at", "times", multiple=True, type=float, metavar="TIME",
@@ -119,9 +120,16 @@ def simulate(model: Path, params: tuple[str, ...], variables: tuple[str, ...],
     from . import load_model
     from . import simulate as run
 
+    from .settings import find
+
     compiled = load_model(model)
     names = list(variables) or [e.name for e in compiled.stocks]
-    results = run(compiled, params=_assignments(params), method=method, outputs=names)
+    given = {}
+    for name, values in _assignments(params).items():  # values are per member
+        target = find(compiled, name, "parameter")
+        given[name] = values if target.scalar else \
+            np.asarray(values, dtype=float).reshape((-1,) + (1,) * len(target.shape))
+    results = run(compiled, params=given, method=method, outputs=names)
     wanted = np.array(times) if times else np.quantile(results.times, [0, 0.25, 0.5, 0.75, 1])
     rows = [int(np.argmin(np.abs(results.times - t))) for t in wanted]
     assigned = _assignments(params)
