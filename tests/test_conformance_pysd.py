@@ -61,9 +61,7 @@ def test_reformsim_equals_pysd_runtime(case, tmp_path):
         results = reformsim.simulate(model, outputs=names)
     ours = results.to_dataframe()
     assert np.allclose(ours.index.values, expected.index.values.astype(float), rtol=1e-12, atol=0)
-    def key(name):  # Vensim's folding; PySD writes "x[a, b]", reformsim "x[a,b]"
-        return normal(name).replace(", ", ",")
-
+    key = normal  # Vensim's folding, which also equates PySD's "x[a, b]" and reformsim's "x[a,b]"
     columns = {key(c): c for c in expected.columns}
     # Cells an array's equations never define (x[dim, female] of x[dim, dim2]) are NaN in
     # reformsim; PySD (like Vensim) leaves them out.

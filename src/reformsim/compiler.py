@@ -10,6 +10,7 @@ numbers written with ``repr(float)``.
 
 from __future__ import annotations
 
+import functools
 import graphlib
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
@@ -133,6 +134,11 @@ class CompiledModel:
 
     def slot_of(self, element: ir.Element) -> str:
         return self.slots[element.ident]
+
+    @functools.cached_property
+    def slots_by_name(self) -> dict[str, str]:
+        """Element slots by name as Vensim compares names (:func:`ir.fold_name`)."""
+        return {ir.fold_name(n.element.name): slot for slot, n in self.nodes.items()}
 
     def shape_of(self, slot: str) -> tuple[int, ...]:
         """An element's array shape (cells per subscript range); () for a scalar."""

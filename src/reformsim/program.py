@@ -176,11 +176,11 @@ class _RateWriter:
     def _arg(self, s: State, k: int) -> str:
         return f"a{s.index}_{k}"
 
-    def _stage(self, s: State, k: int) -> str:
-        """Rows of stage k of a state (from the end when k < 0), as a value."""
+    def _stage(self, s: State, k: int, of: str = "Y") -> str:
+        """Rows of stage k of a state (from the end when k < 0) in ``Y``, or in ``D``."""
         r, c = self.rows[s.index], s.cells
         at = r.start + k * c if k >= 0 else r.stop + k * c
-        return f"Y[{at}]" if not s.shape else f"Y[{at}:{at + c}]"
+        return f"{of}[{at}]" if not s.shape else f"{of}[{at}:{at + c}]"
 
     def _value(self, s: State, rows: str) -> str:
         """State rows turned into the state's value: (E,) scalars, (E, *sizes) arrays."""
@@ -218,9 +218,9 @@ class _RateWriter:
         e, rows = self.emitter.expr, (lambda value: self._as_rows(s, value))
         first = self._stage(s, 0)
         if s.kind == "integ":
-            return [f"    D{first[1:]} = {rows(e(s.args[0]))}"]
+            return [f"    {self._stage(s, 0, 'D')} = {rows(e(s.args[0]))}"]
         if s.kind in ("trend", "forecast"):
-            return [f"    D{first[1:]} = ({rows(self._arg(s, 0))} - {first}) / "
+            return [f"    {self._stage(s, 0, 'D')} = ({rows(self._arg(s, 0))} - {first}) / "
                     f"{rows(self._arg(s, 1))}"]
         if s.kind == "delay":
             return self._chain(s, n, rows(e(s.args[0])), f"tm{j}",
@@ -234,9 +234,9 @@ class _RateWriter:
         if s.kind == "smooth":
             time = f"sm{j}"
             lines = [f"    {time} = {rows(e(s.args[1]))}",
-                     f"    D{first[1:]} = ({rows(e(s.args[0]))} - {first}) * {n} / {time}"]
+                     f"    {self._stage(s, 0, 'D')} = ({rows(e(s.args[0]))} - {first}) * {n} / {time}"]
             for k in range(1, n):
-                lines.append(f"    D{self._stage(s, k)[1:]} = ({self._stage(s, k - 1)} - "
+                lines.append(f"    {self._stage(s, k, 'D')} = ({self._stage(s, k - 1)} - "
                              f"{self._stage(s, k)}) * {n} / {time}")
             return lines
         if s.kind == "delay_fixed":
@@ -260,9 +260,9 @@ class _RateWriter:
         for k in range(n):
             time = f"{times}[{k}]" if per_stage else times
             lines.append(f"    o{j}_{k} = {self._stage(s, k)} / {time}")
-        lines.append(f"    D{self._stage(s, 0)[1:]} = ({inflow} - o{j}_0) * {n}")
+        lines.append(f"    {self._stage(s, 0, 'D')} = ({inflow} - o{j}_0) * {n}")
         for k in range(1, n):
-            lines.append(f"    D{self._stage(s, k)[1:]} = (o{j}_{k - 1} - o{j}_{k}) * {n}")
+            lines.append(f"    {self._stage(s, k, 'D')} = (o{j}_{k - 1} - o{j}_{k}) * {n}")
         return lines
 
 

@@ -45,8 +45,7 @@ def find(model: CompiledModel, name: str, what: str) -> Target:
     """The element (and cell) a name means; a SimulationError with a hint when there is none."""
     text = str(name)
     base, _, rest = text.partition("[")
-    by_name = {fold_name(n.element.name): slot for slot, n in model.nodes.items()}
-    slot = by_name.get(fold_name(base))
+    slot = model.slots_by_name.get(fold_name(base))
     if slot is None:
         known = [n.element.name for n in model.nodes.values()]
         hint = did_you_mean(base, known)

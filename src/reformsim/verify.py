@@ -73,11 +73,6 @@ def read_output(path: str | Path) -> Any:
     return frame
 
 
-def _key(name: str) -> str:
-    """A column name as compared: Vensim's name folding."""
-    return normal(name)
-
-
 def _owners(model: CompiledModel, slots: tuple[str, ...]) -> list[str]:
     """The slot of each output column (one per cell of an array)."""
     return [slot for (lo, hi), slot in model.output_columns(slots) for _ in range(lo, hi)]
@@ -90,23 +85,23 @@ def verify(model: CompiledModel, output: str | Path, rtol: float = RTOL,
     every = tuple(model.slot_of(e) for e in model.elements if e.kind != "lookup")
     owners = {}   # column name as compared -> element name (cells of arrays too)
     for column, slot in zip(model.column_names(every), _owners(model, every)):
-        owners[_key(column)] = model.nodes[slot].element.name
-    columns = [c for c in expected.columns if _key(c) in owners]
-    ignored = tuple(c for c in expected.columns if _key(c) not in owners)
+        owners[normal(column)] = model.nodes[slot].element.name
+    columns = [c for c in expected.columns if normal(c) in owners]
+    ignored = tuple(c for c in expected.columns if normal(c) not in owners)
     if not columns:
         return Verification((), ignored, 0, (), "no column of the output names a model variable")
-    wanted = list(dict.fromkeys(owners[_key(c)] for c in columns))
+    wanted = list(dict.fromkeys(owners[normal(c)] for c in columns))
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", ReformsimWarning)
         results = simulate(model, outputs=wanted)
-    position = {_key(name): i for i, name in enumerate(results.names)}
+    position = {normal(name): i for i, name in enumerate(results.names)}
     times = results.times
     rows = [int(np.argmin(np.abs(times - t))) for t in expected.index]
     # output files write times with about 6 significant digits
     if any(abs(times[r] - t) > 1e-5 * max(1.0, abs(t)) for r, t in zip(rows, expected.index)):
         return Verification(tuple(columns), ignored, 0, (),
                             "the output's save times are not on the model's time grid")
-    actual = results.values[0][rows][:, [position[_key(c)] for c in columns]]
+    actual = results.values[0][rows][:, [position[normal(c)] for c in columns]]
     mismatches = []
     for i, column in enumerate(columns):
         e, a = expected[column].to_numpy(dtype=float), actual[:, i]
