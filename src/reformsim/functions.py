@@ -249,6 +249,8 @@ def lift(x, rank):
 def full(x, shape):
     """``x`` (ensemble axis first) broadcast over every cell of ``shape``."""
     x = np.asarray(x, dtype=np.float64)
+    if x.shape[1:] == shape:  # already whole (the common case): skip broadcast_to's overhead
+        return x
     return np.broadcast_to(x, (x.shape[0],) + tuple(shape))
 
 
@@ -267,7 +269,9 @@ def rows(x, shape):
     x = np.asarray(x, dtype=np.float64)
     if x.ndim == 0:
         return x
-    return np.broadcast_to(x, (x.shape[0],) + tuple(shape)).reshape(x.shape[0], -1).T
+    if x.shape[1:] != shape:
+        x = np.broadcast_to(x, (x.shape[0],) + tuple(shape))
+    return x.reshape(x.shape[0], -1).T
 
 
 def unrows(y, shape):
@@ -321,34 +325,27 @@ def invert_matrix(matrix, axis):
     return np.linalg.inv(np.asarray(matrix, dtype=np.float64))
 
 
-def _cells_first(x, axes):
-    """The cells of ``axes`` as the first axis of ``x``, in row-major order."""
+def _cells_last(x, axes):
+    """``x`` with the cells of ``axes`` in one contiguous last axis, row-major."""
     x = np.asarray(x, dtype=np.float64)
-    moved = np.moveaxis(x, axes, tuple(range(len(axes))))
-    return moved.reshape((-1,) + moved.shape[len(axes):])
+    moved = np.moveaxis(x, axes, tuple(range(-len(axes), 0)))
+    return np.ascontiguousarray(moved).reshape(moved.shape[:x.ndim - len(axes)] + (-1,))
 
 
 def reduce_sum(x, axes):
-    """SUM over ``axes``, adding cells one by one in row-major order (as Vensim does).
+    """SUM over ``axes``, each member's cells added in an order that depends on nothing else.
 
-    numpy's own sum picks its order (pairwise, by blocks) from the array's
-    layout, so it could differ between an ensemble and a single run; this
-    does not: a member's result never depends on the other members.
+    numpy picks a summation order from the array's layout, so summing over
+    inner axes of an ensemble could differ in the last bit from summing a
+    single run. Here each member's cells are first laid out contiguously,
+    and numpy sums every such row the same way whatever the ensemble size.
     """
-    cells = _cells_first(x, axes)
-    total = cells[0].copy()
-    for cell in cells[1:]:
-        total += cell
-    return total
+    return np.add.reduce(_cells_last(x, axes), axis=-1)
 
 
 def reduce_prod(x, axes):
-    """PROD over ``axes``, multiplying cells one by one in row-major order."""
-    cells = _cells_first(x, axes)
-    product = cells[0].copy()
-    for cell in cells[1:]:
-        product *= cell
-    return product
+    """PROD over ``axes``, with each member's cells laid out as in :func:`reduce_sum`."""
+    return np.multiply.reduce(_cells_last(x, axes), axis=-1)
 
 
 def reduce_vmin(x, axes):
