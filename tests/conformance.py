@@ -9,7 +9,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-
 SHARED = Path(__file__).resolve().parents[2] / "shared"
 SUITE = SHARED / "test-models"
 MODEL_SUFFIXES = {".mdl": "Vensim", ".xmile": "XMILE", ".stmx": "XMILE"}
@@ -81,7 +80,7 @@ def is_subscripted(case: Case) -> bool:
 def run(case: Case) -> Outcome:
     """Simulate one case with reformsim and compare it with the canonical output."""
     import reformsim
-    from reformsim.verify import verify
+    from reformsim.report.verify import verify
 
     try:
         model = reformsim.load_model(case.path, case.data_files)

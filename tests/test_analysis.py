@@ -12,9 +12,16 @@ import numpy as np
 import pytest
 import xarray as xr
 
-from reformsim.analysis import (FORMATS, AnalysisError, bands, format_table, kpi_table,
-                                resolve_baseline, time_to_target, values_at)
 from reformsim.errors import ReformsimError
+from reformsim.report.kpis import (
+    AnalysisError,
+    bands,
+    kpi_table,
+    resolve_baseline,
+    time_to_target,
+    values_at,
+)
+from reformsim.report.tables import FORMATS, format_table
 
 TIMES = [2025.0, 2030.0, 2035.0]
 

@@ -14,7 +14,7 @@ import numpy as np
 import pytest
 
 import reformsim
-from reformsim.ir import fold_name
+from reformsim.model.ir import fold_name
 
 HEADER = "{UTF-8}\n"
 CONTROLS = """
@@ -233,7 +233,7 @@ def test_scenario_files_set_an_array_whole_or_one_cell(write, tmp_path):
     from click.testing import CliRunner
 
     from reformsim.cli import main
-    from reformsim.rundir import read_run
+    from reformsim.report.rundir import read_run
 
     write("aging.mdl", AGING)
     scenarios = write("aging.yaml", SCENARIOS)

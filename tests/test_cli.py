@@ -179,9 +179,8 @@ def test_readme_quick_start_command_runs(tmp_path):
 
 def test_wheel_carries_the_shipped_model_and_scenarios(tmp_path):
     """'reformsim run' needs them after a non-editable install: shipped/ must land in the wheel."""
-    import zipfile
-
     import shutil
+    import zipfile
 
     source = tmp_path / "source"  # pip wheel leaves build/ behind: keep it out of the project
     shutil.copytree(ROOT, source, symlinks=True, ignore=shutil.ignore_patterns(

@@ -19,9 +19,11 @@ import numpy as np
 import pytest
 from click.testing import CliRunner
 
-from reformsim import analysis, cli_runs, plots
 from reformsim.cli import main
-from reformsim.rundir import read_run
+from reformsim.cli import options as cli_runs
+from reformsim.report import figures as plots
+from reformsim.report import tables as analysis
+from reformsim.report.rundir import read_run
 
 ROOT = Path(__file__).resolve().parents[1]
 ROADMAP = ROOT / "tests" / "models" / "roadmap.mdl"

@@ -16,7 +16,7 @@ import pytest
 
 import reformsim
 from conformance import SUITE, cases
-from reformsim.ir import fold_name as normal
+from reformsim.model.ir import fold_name as normal
 
 pytestmark = pytest.mark.skipif(not SUITE.is_dir(), reason="../shared/test-models is absent")
 

@@ -10,10 +10,10 @@ import numpy as np
 import pytest
 
 import reformsim
-import reformsim.simulation
+import reformsim.engine.simulation
 from reformsim import ReformsimWarning
-from reformsim.ensemble import expand, run
-from reformsim.scenarios import load_scenarios
+from reformsim.scenarios.ensemble import expand, run
+from reformsim.scenarios.loading import load_scenarios
 
 HERE = Path(__file__).resolve().parent
 SCENARIOS = HERE / "scenarios"
@@ -68,7 +68,7 @@ def test_roadmap_model_documents_every_variable(roadmap):
 def test_the_documented_example_runs(roadmap, tmp_path):
     import shutil
 
-    import reformsim.scenario_yaml as documented
+    import reformsim.scenarios.yaml_format as documented
 
     text = documented.__doc__.split("::\n", 1)[1]
     text = text.replace("../models/reform.mdl", str(ROADMAP)).replace("samples: 200", "samples: 4")
@@ -231,13 +231,13 @@ def test_cin_scenario_runs_like_its_yaml_twin(roadmap, write):
 @pytest.fixture
 def simulate_calls(monkeypatch):
     calls = []
-    real = reformsim.simulation.simulate
+    real = reformsim.engine.simulation.simulate
 
     def counting(*args, **kwargs):
         calls.append(kwargs)
         return real(*args, **kwargs)
 
-    monkeypatch.setattr(reformsim.simulation, "simulate", counting)
+    monkeypatch.setattr(reformsim.engine.simulation, "simulate", counting)
     return calls
 
 

@@ -133,7 +133,8 @@ def test_an_unreadable_data_file_is_a_model_error(write_mdl, tmp_path, equation,
 @pytest.mark.parametrize("folder", ["get_lookups_subscripted_args", "get_data_args_3d_xls",
                                     "get_mixed_definitions", "partial_range_definitions"])
 def test_conformance_models_with_external_data(folder):
-    from conformance import cases, run as run_case
+    from conformance import cases
+    from conformance import run as run_case
 
     case = next(c for c in cases() if c.path.parent.name == folder)
     assert run_case(case).status == "pass"

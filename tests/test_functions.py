@@ -8,7 +8,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from scipy import stats
 
-from reformsim import functions as F
+from reformsim.engine import builtins as F
 
 DT = 0.25
 GRID = np.arange(0, 8.25, DT)  # 0, 0.25, ..., 8

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 import reformsim
-from reformsim.functions import interpolate_rows
+from reformsim.engine.builtins import interpolate_rows
 
 EFFECT = "Effect of pressure on time per case"
 

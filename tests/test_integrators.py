@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 import reformsim
-from reformsim import integrators
+from reformsim.engine import integrators
 
 
 def _final_error(model, method, dt):

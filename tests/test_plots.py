@@ -15,10 +15,22 @@ from matplotlib.collections import PolyCollection
 from matplotlib.colors import to_hex
 from matplotlib.figure import Figure
 
-from reformsim.analysis import AnalysisError
-from reformsim.plots import (BASELINE_COLOUR, CHANGE_GID, KINDS, OKABE_ITO, PlotError, draw,
-                             plot_fan, plot_fans, plot_grid, plot_lines, plot_variable,
-                             save_figure, scenario_styles)
+from reformsim.report.figures import (
+    BASELINE_COLOUR,
+    CHANGE_GID,
+    KINDS,
+    OKABE_ITO,
+    PlotError,
+    draw,
+    plot_fan,
+    plot_fans,
+    plot_grid,
+    plot_lines,
+    plot_variable,
+    save_figure,
+    scenario_styles,
+)
+from reformsim.report.kpis import AnalysisError
 
 SCENARIOS = ("status quo", "holistic", "ict first")
 LABELS = ("Status quo", "Holistic roadmap", "ICT first")
@@ -228,7 +240,7 @@ def test_save_figure_refuses_other_suffixes(tmp_path, name):
 
 def test_plots_never_touch_pyplot():
     code = ("import sys, numpy as np, xarray as xr\n"
-            "from reformsim.plots import plot_grid\n"
+            "from reformsim.report.figures import plot_grid\n"
             f"sys.path.insert(0, {str(Path(__file__).parent)!r})\n"
             "from test_plots import make_dataset\n"
             "plot_grid(make_dataset(samples=3), ['backlog'])\n"

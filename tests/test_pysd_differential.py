@@ -12,9 +12,9 @@ import warnings
 
 import numpy as np
 import pytest
-from conftest import MODEL_FILES, model_path
 
 import reformsim
+from conftest import MODEL_FILES, model_path
 
 EXCLUDED = {
     "random": "RANDOM: PySD draws from numpy's global generator, reformsim from counter-based "

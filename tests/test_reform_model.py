@@ -23,7 +23,7 @@ import numpy as np
 import pytest
 
 import reformsim
-from reformsim.ensemble import expand
+from reformsim.scenarios.ensemble import expand
 
 ROOT = Path(__file__).resolve().parents[1]
 MODEL = ROOT / "models" / "reform.mdl"
@@ -82,7 +82,7 @@ def at(run, scenario, variable, time):
 
 def test_check_reports_nothing(model):
     """`reformsim check`: units, documentation, used constants and equilibrium all clean."""
-    from reformsim.lint import lint
+    from reformsim.report.lint import lint
 
     assert lint(model) == []
 
@@ -153,7 +153,7 @@ def test_the_sketch_draws_every_stock_flow_and_variable_once():
 
 def _members(ens):
     """Per member: (constants {name: value}, schedules {name: (times, values)})."""
-    from reformsim.inputs import Series
+    from reformsim.engine.inputs import Series
 
     out = []
     for j in range(ens.size):

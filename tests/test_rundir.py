@@ -9,8 +9,16 @@ import pandas as pd
 import pytest
 import xarray as xr
 
-from reformsim.rundir import FIGURES, KPIS, MANIFEST, RESULTS, RunDirError, make_manifest, \
-    read_run, write_run
+from reformsim.report.rundir import (
+    FIGURES,
+    KPIS,
+    MANIFEST,
+    RESULTS,
+    RunDirError,
+    make_manifest,
+    read_run,
+    write_run,
+)
 
 HOSTILE = 'Trust "in" gov/ernment \\ ünïcode'
 
@@ -56,13 +64,12 @@ def test_existing_directory_is_never_overwritten(tmp_path, dataset):
 
 
 def test_failure_midway_leaves_nothing(tmp_path, dataset):
-    class Broken:
-        def savefig(self, *args, **kwargs):
-            raise OSError("disk full")
+    def broken(path):
+        raise OSError("disk full")
 
     target = tmp_path / "runs" / "r2"
     with pytest.raises(OSError, match="disk full"):
-        _write(tmp_path, dataset, target=target, figures={"lines.png": Broken()})
+        _write(tmp_path, dataset, target=target, figures={"lines.png": broken})
     assert not target.exists()
     assert list((tmp_path / "runs").iterdir()) == []
 

@@ -15,9 +15,10 @@ from hypothesis import strategies as st
 
 import reformsim
 from reformsim import ReformsimError
-from reformsim.ensemble import validate
-from reformsim.sampling import sample, unit_sample
-from reformsim.scenarios import (
+from reformsim.scenarios.ensemble import validate
+from reformsim.scenarios.loading import load_scenarios
+from reformsim.scenarios.sampling import sample, unit_sample
+from reformsim.scenarios.spec import (
     Changes,
     Factorial,
     ScenarioError,
@@ -25,7 +26,6 @@ from reformsim.scenarios import (
     Step,
     combination_name,
     combinations,
-    load_scenarios,
     resolve,
 )
 

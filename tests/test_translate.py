@@ -6,8 +6,8 @@ import numpy as np
 import pytest
 
 import reformsim
-from reformsim import ir
-from reformsim.translate import read_model
+from reformsim.model import ir
+from reformsim.model.translate import read_model
 
 SUBRANGE = "dim:\n\tA1, A2\n\t~\t\n\t~\t\n\t|\n\n"
 MACRO = ":MACRO: DOUBLE(input)\nDOUBLE = 2 * input\n\t~\tdmnl\n\t~\t\n\t|\n\n:END OF MACRO:\n"

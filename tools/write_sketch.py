@@ -4,7 +4,7 @@ Usage::
 
     PYTHONPATH=src python tools/write_sketch.py [models/reform.mdl]
 
-The model is read with reformsim's own translator (``reformsim.translate.read_model``), which gives
+The model is read with reformsim's own translator (``reformsim.model.translate.read_model``), which gives
 every variable and what its equation reads. From that the script draws one view per sector
 (``SECTORS`` below): the sector's stocks as boxes, their flows as valves with pipes to the stocks
 they drain and fill (or to clouds at the model boundary), the sector's auxiliaries, constants and
@@ -26,8 +26,8 @@ import textwrap
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from reformsim import ir
-from reformsim.translate import read_model
+from reformsim.model import ir
+from reformsim.model.translate import read_model
 
 ROOT = Path(__file__).resolve().parents[1]
 DEFAULT_MODEL = ROOT / "models" / "reform.mdl"

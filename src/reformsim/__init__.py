@@ -11,8 +11,6 @@ reformsim, e.g. for the command line's ``--help``, stays instant.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from .errors import (
@@ -24,11 +22,12 @@ from .errors import (
 )
 
 if TYPE_CHECKING:
-    from .compiler import CompiledModel
-    from .inputs import Series, Table
-    from .results import Failure, Results
-    from .scenarios import load_scenarios
-    from .simulation import simulate
+    from .engine.compiled import CompiledModel
+    from .engine.inputs import Series, Table
+    from .engine.loading import load_model
+    from .engine.results import Failure, Results
+    from .engine.simulation import simulate
+    from .scenarios.loading import load_scenarios
 
 __all__ = [
     "load_scenarios",
@@ -47,9 +46,11 @@ __all__ = [
 ]
 __version__ = "0.1.0"
 
-_LAZY = {"simulate": "simulation", "CompiledModel": "compiler", "Results": "results",
-         "Failure": "results", "Series": "inputs", "Table": "inputs",
-         "load_scenarios": "scenarios"}
+# public name -> the module that owns it (imported on first use)
+_LAZY = {"load_model": "engine.loading", "simulate": "engine.simulation",
+         "CompiledModel": "engine.compiled", "Results": "engine.results",
+         "Failure": "engine.results", "Series": "engine.inputs", "Table": "engine.inputs",
+         "load_scenarios": "scenarios.loading"}
 
 
 def __getattr__(name: str) -> Any:
@@ -58,21 +59,3 @@ def __getattr__(name: str) -> Any:
 
         return getattr(import_module(f".{_LAZY[name]}", __name__), name)
     raise AttributeError(f"module 'reformsim' has no attribute {name!r}")
-
-
-def load_model(path: str | Path,
-               data_files: str | Path | Sequence[str | Path] = ()) -> CompiledModel:
-    """Read a Vensim (.mdl) or XMILE (.xmile, .stmx, .xml) model and compile it once.
-
-    ``data_files``: the tabular files (``.tab``, ``.csv``, a Vensim or PySD
-    output) that Vensim data variables with no equation (``x :=`` alone) are
-    read from, searched in order, as PySD's ``data_files``.
-
-    Raises :class:`ModelError` (file, element, problem) for a model that
-    cannot be read, and :class:`UnsupportedError` for one that uses a
-    construct reformsim does not simulate.
-    """
-    from .compiler import compile_model
-    from .translate import read_model
-
-    return compile_model(read_model(path, data_files))

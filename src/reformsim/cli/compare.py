@@ -1,0 +1,69 @@
+"""``reformsim compare``: scenarios side by side at chosen times, with deltas and targets."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+from .app import main
+from .options import FORMATS, ExistingFile, run_variables
+
+
+@main.command()
+@click.argument("sources", nargs=-1, required=True,
+                type=click.Path(exists=True, path_type=Path))
+@click.option("--at", "years", multiple=True, type=float, metavar="TIME",
+              help="Times to compare at (default: halfway and the end).")
+@click.option("--baseline", help="Scenario the deltas are taken against (default: the run's).")
+@click.option("-v", "--var", "variables", multiple=True, metavar="NAME",
+              help="Variables to compare (default: the run's).")
+@click.option("--target", "targets", multiple=True, metavar="NAME>=VALUE",
+              help="Also report when each scenario first reaches a target (>= or <=).")
+@click.option("--model", type=ExistingFile,
+              help="Model for scenario files (default: the one each file names).")
+@click.option("--format", "fmt", type=click.Choice(FORMATS), default="table", show_default=True)
+def compare(sources: tuple[Path, ...], years: tuple[float, ...], baseline: str | None,
+            variables: tuple[str, ...], targets: tuple[str, ...], model: Path | None,
+            fmt: str) -> None:
+    """Compare scenarios at chosen times: a run directory, or scenario files run in memory."""
+    from ..report.kpis import kpi_table, model_variables, time_to_target
+    from ..report.tables import format_table
+    from ..report.rundir import read_run
+    from ..report.runs import default_years, group_by_model, simulate_scenarios
+
+    directories = [p for p in sources if p.is_dir()]
+    if directories and len(sources) > 1:
+        raise click.ClickException(f"{directories[0]}: compare reads one run directory at a time "
+                                   "(or scenario files, run together)")
+    if directories:
+        dataset, _ = read_run(sources[0])
+        default = tuple(model_variables(dataset))
+    else:
+        groups = group_by_model(list(sources), model)
+        if len(groups) > 1:
+            raise click.ClickException("the scenario files name several models; compare them "
+                                       "one model at a time")
+        (model_path, files), = groups.items()
+        result = simulate_scenarios(model_path, files)
+        dataset, default = result.dataset, result.variables
+    chosen = run_variables(dataset, variables, default)
+    kpis = kpi_table(dataset, chosen, list(years) or default_years(dataset), baseline)
+    click.echo(format_table(kpis, fmt))
+    for target in targets:
+        name, direction, value = _target(target)
+        name = run_variables(dataset, (name,), ())[0]
+        click.echo(f"\ntime to {name} {'>=' if direction == 'above' else '<='} {value:g}:")
+        click.echo(format_table(time_to_target(dataset, name, value, direction), fmt))
+
+
+def _target(text: str) -> tuple[str, str, float]:
+    for op, direction in ((">=", "above"), ("<=", "below")):
+        name, sep, value = text.partition(op)
+        if sep:
+            try:
+                return name.strip(), direction, float(value)
+            except ValueError:
+                break
+    raise click.BadParameter(f"{text!r}: expected NAME>=VALUE or NAME<=VALUE",
+                             param_hint="'--target'")

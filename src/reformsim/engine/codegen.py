@@ -1,0 +1,261 @@
+"""Generated numpy source for the initialisation pass and the rate pass.
+
+Values are named by slot only: ``v<i>`` for element i, ``s<j>`` for the
+output of state j, ``a<j>_<k>`` for argument k of state j, ``L<n>`` for
+number literals (bound in the namespace, never spelt in the source). No
+text from the model file is ever written into the source.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from ..model import ir
+from . import builtins as functions
+from .states import INIT_ARGS
+
+if TYPE_CHECKING:
+    from .compiled import CompiledModel, State
+
+_ARITH = {"+": "+", "-": "-", "*": "*", "/": "/", "^": "**"}
+_COMPARE = {"=": "==", "<>": "!=", "<": "<", "<=": "<=", ">": ">", ">=": ">="}
+_LOGIC = {"and": "np.logical_and", "or": "np.logical_or"}
+_NUMPY = {"abs": "np.abs", "sqrt": "np.sqrt", "exp": "np.exp", "ln": "np.log", "sin": "np.sin",
+          "cos": "np.cos", "tan": "np.tan", "arcsin": "np.arcsin", "arccos": "np.arccos",
+          "arctan": "np.arctan", "sinh": "np.sinh", "cosh": "np.cosh", "tanh": "np.tanh",
+          "power": "np.power", "min": "np.minimum", "max": "np.maximum"}
+_LIBRARY = {"integer", "quantum", "modulo", "xidz", "zidz", "log", "Xramp", "ramp"}
+_CLOCKED = {"step": "step", "pulse": "pulse", "pulse_train": "pulse_train",
+            "Xpulse": "xpulse", "Xpulse_train": "xpulse_train"}
+
+
+def _as_float(x: Any) -> Any:
+    return np.asarray(x, dtype=np.float64)
+
+
+def namespace() -> dict[str, Any]:
+    """Globals every generated function runs with."""
+    return {"np": np, "F": functions, "_f": _as_float, "__builtins__": {}}
+
+
+class Emitter:
+    """Writes the source of one model's passes; collects the literals it uses."""
+
+    def __init__(self, model: CompiledModel, phase: str = "init") -> None:
+        self.model, self.phase = model, phase
+        self.literals: list[float] = []
+        self.tables: list[tuple[np.ndarray, np.ndarray, str]] = []
+        self.arrays: list[Any] = []     # constant arrays and index arrays, bound as A<i>
+        self.used: set[str] = set()
+
+    def bind(self, names: dict[str, Any]) -> None:
+        """Add this emitter's literals, tables and constant arrays to a namespace."""
+        names.update({f"L{i}": np.float64(v) for i, v in enumerate(self.literals)})
+        for i, (xs, ys, mode) in enumerate(self.tables):
+            names[f"TX{i}"], names[f"TY{i}"], names[f"TM{i}"] = xs, ys, mode
+        names.update({f"A{i}": a for i, a in enumerate(self.arrays)})
+
+    def _array(self, value: Any) -> str:
+        self.arrays.append(value)
+        return f"A{len(self.arrays) - 1}"
+
+    # --- expressions -------------------------------------------------------------------------
+
+    def expr(self, e: ir.Expr, want_bool: bool = False) -> str:
+        if isinstance(e, ir.Num):
+            return self._literal(e.value)
+        if isinstance(e, ir.Ref):
+            if e.ident == "time":
+                return "t"
+            self.used.add(e.ident)
+            return e.ident
+        if isinstance(e, ir.Op):
+            return self._op(e, want_bool)
+        if isinstance(e, ir.Call):
+            return self._call(e)
+        if isinstance(e, ir.LookupCall):
+            if e.table in self.model.external_tables:
+                key = self.model.table_keys[e.table]
+                self.used.update((f"{key}x", f"{key}y"))
+                return f"F.interpolate_rows({self.expr(e.arg)}, {key}x, {key}y)"
+            return self._lookup(self.model.tables[e.table], e.arg)
+        if isinstance(e, ir.Input):
+            self.used.update((f"{e.key}t", f"{e.key}v"))
+            return f"F.interpolate_rows(t, {e.key}t, {e.key}v)"
+        if isinstance(e, ir.InlineLookup):
+            return self._lookup(e.table, e.arg)
+        if isinstance(e, ir.CellLookup):
+            xs, ys = (self._constant(a, e.table.shape) for a in (e.table.xs, e.table.ys))
+            return f"F.lookup_cells({self.expr(e.arg)}, {xs}, {ys}, {e.table.mode!r})"
+        if isinstance(e, ir.Data):
+            times = self._constant(e.times, (len(e.times),))
+            values = self._constant(e.values, (len(e.times),) + e.shape)
+            return f"F.data_series(t, {times}, {values}, {e.mode!r})"
+        if isinstance(e, ir.ArrayLit):
+            return self._constant(e.values, (1,) + e.shape)
+        if isinstance(e, ir.Take):
+            return self._take(e)
+        if isinstance(e, ir.Align):
+            code = self.expr(e.arg)
+            if e.order != tuple(range(len(e.order))):
+                code = f"np.transpose({code}, {(0,) + tuple(k + 1 for k in e.order)})"
+            if not all(e.keep):
+                code += "[:, " + ", ".join(":" if k else "None" for k in e.keep) + "]"
+            return code
+        if isinstance(e, ir.Lift):
+            return f"F.lift({self.expr(e.arg)}, {e.rank})"
+        if isinstance(e, ir.Reduce):
+            return f"F.reduce_{e.func}({self.expr(e.arg)}, {tuple(k + 1 for k in e.axes)})"
+        if isinstance(e, ir.VectorCall):
+            args = ", ".join(self.expr(a) for a in e.args)
+            return f"F.{e.func}({args}, axis={e.axis + 1})"
+        if isinstance(e, ir.Assemble):
+            return self._assemble(e)
+        raise TypeError(f"cannot emit {type(e).__name__}")  # the lifter removed Statefuls
+
+    def _constant(self, values: tuple[float, ...], shape: tuple[int, ...]) -> str:
+        array = np.array(values, dtype=np.float64).reshape(shape)
+        array.flags.writeable = False
+        return self._array(array)
+
+    def _take(self, e: ir.Take) -> str:
+        # basic indexing first (elements drop their axes), then one np.take per subrange axis
+        code = self.expr(e.arg)
+        if any(isinstance(i, int) for i in e.index):
+            code += "[:, " + ", ".join(str(i) if isinstance(i, int) else ":"
+                                       for i in e.index) + "]"
+        axis = 1
+        for i in e.index:
+            if isinstance(i, tuple):
+                code = f"np.take({code}, {self._array(np.array(i, dtype=np.intp))}, axis={axis})"
+            if not isinstance(i, int):
+                axis += 1
+        return code
+
+    def _assemble(self, e: ir.Assemble) -> str:
+        size = int(np.prod(e.shape))
+        if len(e.parts) == 1 and e.parts[0].picks is None and \
+                e.parts[0].cells == tuple(range(size)):
+            return f"F.full({self.expr(e.parts[0].expr)}, {e.shape})"
+        values = ", ".join(self.expr(p.expr) for p in e.parts)
+        layout = self._array(tuple((p.shape, np.array(p.cells, dtype=np.intp),
+                                    None if p.picks is None else np.array(p.picks, dtype=np.intp))
+                                   for p in e.parts))
+        return f"F.assemble({e.shape}, ({values},), {layout})"
+
+    def _literal(self, value: float) -> str:
+        self.literals.append(float(value))
+        return f"L{len(self.literals) - 1}"
+
+    def _op(self, e: ir.Op, want_bool: bool) -> str:
+        if e.op == "neg":
+            return f"(-{self.expr(e.args[0])})"
+        if e.op in _ARITH:
+            left, right = (self.expr(a) for a in e.args)
+            return f"({left} {_ARITH[e.op]} {right})"
+        if e.op == "not":
+            code = f"np.logical_not({self.expr(e.args[0], True)})"
+        elif e.op in _LOGIC:
+            left, right = (self.expr(a, True) for a in e.args)
+            code = f"{_LOGIC[e.op]}({left}, {right})"
+        else:
+            left, right = (self.expr(a) for a in e.args)
+            code = f"({left} {_COMPARE[e.op]} {right})"
+        return code if want_bool else f"_f({code})"
+
+    def _call(self, e: ir.Call) -> str:
+        func = e.func
+        if func == "pi":
+            return "np.pi"
+        if func in ("vmin_xmile", "vmax_xmile"):
+            return self.expr(e.args[0])
+        if func == "if_then_else":
+            cond = self.expr(e.args[0], True)
+            return f"np.where({cond}, {self.expr(e.args[1])}, {self.expr(e.args[2])})"
+        if func == "active_initial":
+            return self.expr(e.args[1] if self.phase == "init" else e.args[0])
+        args = [self.expr(a) for a in e.args]
+        if func in _NUMPY:
+            return f"{_NUMPY[func]}({', '.join(args)})"
+        if func in _LIBRARY:
+            name = {"Xramp": "xramp"}.get(func, func)
+            extra = "t, " if func in ("ramp", "Xramp") else ""
+            return f"F.{name}({extra}{', '.join(args)})"
+        if func in _CLOCKED:
+            return f"F.{_CLOCKED[func]}(t, dt, {', '.join(args)})"
+        if func.startswith("random_"):
+            site = int(e.args[0].value)  # type: ignore[union-attr]  # numbered by the compiler
+            values, seed = ((args[1:-1], args[-1]) if func != "random_0_1"
+                            else ([], self._literal(0.0)))
+            draw = f"F.uniform01(K, {site}, n, {seed})"
+            return f"F.{func}({', '.join([draw] + values)})"
+        raise TypeError(f"no rule for builtin {func}")  # the translator checked the names
+
+    def _lookup(self, table: ir.Table, arg: ir.Expr) -> str:
+        self.tables.append((np.asarray(table.xs), np.asarray(table.ys), table.mode))
+        i = len(self.tables) - 1
+        return f"F.lookup({self.expr(arg)}, TX{i}, TY{i}, TM{i})"
+
+    # --- the initialisation pass -------------------------------------------------------------
+
+    def init_source(self) -> str:
+        """``init(O, I, K)``: every value at INITIAL TIME, and each state's arguments.
+
+        ``O`` maps element slots to overriding values, ``I`` maps state
+        indices to overriding initial values, ``K`` holds the member keys of
+        the random streams. Returns a dict slot -> value.
+        """
+        m = self.model
+        lines = ["def init(O, I, K):", "    n = -1", f"    t = {self._literal(0.0)}"]
+        names: list[str] = list(m.input_keys())
+        lines += [f"    {key} = O[{key!r}]" for key in names]
+        time_slot = m.slots["initial_time"]
+        dt_slot = m.slots["time_step"]
+        for slot in m.init_order:
+            if slot.startswith("v"):
+                node = m.nodes[slot]
+                code = self.expr(node.expr)
+                lines.append(f"    {slot} = O[{slot!r}] if {slot!r} in O else {code}")
+                if node.element.dims:  # cells of an array set one by one
+                    lines.append(f"    if {slot + '@'!r} in O: {slot} = F.patch({slot}, "
+                                 f"*O[{slot + '@'!r}])")
+                if slot == time_slot:
+                    lines.append(f"    t = {slot}")
+                if slot == dt_slot:
+                    lines.append(f"    dt = {slot}")
+                names.append(slot)
+            else:
+                state = m.states[int(slot[1:])]
+                lines += self._init_state(state, names)
+        lines.append("    return {" + ", ".join(f"{n!r}: {n}" for n in names) + "}")
+        return "\n".join(lines) + "\n"
+
+    def _init_state(self, s: State, names: list[str]) -> list[str]:
+        j, out = s.index, []
+        for k in INIT_ARGS[s.kind]:
+            code = self.expr(s.args[k])
+            if (s.kind, k) in (("integ", 1), ("delay", 2), ("delayn", 2), ("delay_fixed", 2),
+                               ("smooth", 2), ("sample_if_true", 2)):
+                code = f"I[{j}] if {j} in I else {code}"
+            out.append(f"    a{j}_{k} = {code}")
+            names.append(f"a{j}_{k}")
+        a = [f"a{j}_{k}" for k in range(len(s.args))]
+        if s.kind in ("delay", "delayn"):  # PySD keeps init * delay time, outputs state / time
+            output = f"({a[2]} * {a[1]}) / {a[1]}"
+        elif s.kind == "sample_if_true":
+            output = f"np.where({a[0]}, {a[1]}, {a[2]})"
+        elif s.kind == "trend":
+            out.append(f"    av{j} = {a[0]} / (1 + {a[2]} * {a[1]})")
+            output = f"F.zidz({a[0]} - av{j}, {a[1]} * np.abs(av{j}))"
+            names.append(f"av{j}")
+        elif s.kind == "forecast":
+            out.append(f"    av{j} = {a[0]} / (1 + {a[3]})")
+            output = f"{a[0]} * (1 + F.zidz({a[0]} - av{j}, {a[1]} * av{j}) * {a[2]})"
+            names.append(f"av{j}")
+        else:  # integ, smooth, delay_fixed, initial: the initial value itself
+            output = a[{"integ": 1, "smooth": 2, "delay_fixed": 2, "initial": 0}[s.kind]]
+        out.append(f"    s{j} = {output}")
+        names.append(f"s{j}")
+        return out

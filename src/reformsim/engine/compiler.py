@@ -1,0 +1,131 @@
+"""IR -> compiled model: lifted states, dependency orders, and generated numpy source.
+
+The compiler lifts every function with memory (INTEG, SMOOTH*, DELAY*,
+TREND, FORECAST, SAMPLE IF TRUE, INITIAL) into a numbered state, orders the
+equations of the initialisation pass and of the rate pass with graphlib, and
+classifies every value as constant for a run or dynamic. The generated source
+names values only by slot (``v3``, ``s0``); model text never reaches it, only
+numbers written with ``repr(float)``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from pathlib import Path
+
+from ..errors import ModelError, SimulationError
+from ..model import ir
+from ..model.shapes import shape_model
+from .codegen import Emitter, namespace
+from .compiled import CompiledModel, Node, State
+from .dependencies import Graph
+from .memo import PerModel
+
+
+def compile_model(model: ir.ModelIR, inputs: frozenset[str] = frozenset(),
+                  tables: frozenset[str] = frozenset()) -> CompiledModel:
+    """Lift states, order both passes and generate the initialisation source.
+
+    ``inputs`` are identifiers of constants whose value comes with each run as
+    a time series; ``tables`` identifiers of lookups whose points come with
+    each run (see :meth:`CompiledModel.variant`).
+    """
+    model = shape_model(model)
+    for element in model.elements:
+        if element.ident in tables and element.dims:  # its cells' tables are fixed in the code
+            raise SimulationError(f"{model.source.name}: lookup {element.name!r} is subscripted; "
+                                  "reformsim cannot replace its tables for a run yet")
+    model = replace(model, elements=tuple(
+        replace(e, expr=ir.Input(f"X{i}")) if e.ident in inputs else e
+        for i, e in enumerate(model.elements)))
+    lifter = _Lifter(model)
+    nodes, states = lifter.run()
+    slots = {e.ident: f"v{i}" for i, e in enumerate(model.elements) if e.kind != "lookup"}
+    lookup_tables = {e.ident: e.expr for e in model.elements if e.kind == "lookup"}
+    resolver = _Resolver(slots, lookup_tables, model.source)
+    nodes = {slot: replace(node, expr=resolver.expr(node.expr, node.element.name))
+             for slot, node in nodes.items()}
+    states = tuple(replace(s, args=tuple(resolver.expr(a, s.owner) for a in s.args))
+                   for s in states)
+    graph = Graph(model.source, nodes, states)
+    init_order = graph.order("init")
+    dynamic = graph.dynamic()
+    rate_order = tuple(s for s in graph.order("rate") if s in dynamic)
+    compiled = CompiledModel(
+        ir=model, nodes=nodes, states=states, tables=lookup_tables, init_order=init_order,
+        rate_order=rate_order, dynamic=frozenset(dynamic), slots=slots,
+        random_sites=resolver.random_sites, init_source="",
+        table_keys={e.ident: f"Y{i}" for i, e in enumerate(model.elements) if e.kind == "lookup"},
+        external_tables=frozenset(tables))
+    emitter = Emitter(compiled)
+    source = emitter.init_source()
+    names = namespace()
+    emitter.bind(names)
+    exec(compile(source, "<reformsim init pass>", "exec"), names)  # noqa: S102
+    return replace(compiled, init_source=source, init=names["init"])
+
+
+_VARIANTS: PerModel[CompiledModel] = PerModel()
+
+
+def variant(model: CompiledModel, inputs: frozenset[str], tables: frozenset[str]) -> CompiledModel:
+    """The model with some constants fed as time series and some lookups fed per run.
+
+    ``inputs``/``tables`` hold element identifiers. Compiled once per
+    combination and kept as long as the model lives.
+    """
+    if not inputs and not tables:
+        return model
+    return _VARIANTS.get(model, (inputs, tables), lambda: compile_model(model.ir, inputs, tables))
+
+
+class _Lifter:
+    """Replaces every Stateful in the element equations by a reference to a State."""
+
+    def __init__(self, model: ir.ModelIR) -> None:
+        self.model = model
+        self.states: list[State] = []
+
+    def run(self) -> tuple[dict[str, Node], tuple[State, ...]]:
+        nodes: dict[str, Node] = {}
+        for i, element in enumerate(self.model.elements):
+            if element.kind == "lookup":
+                continue
+            expr = self._lift(element.expr, element.name)  # type: ignore[arg-type]
+            nodes[f"v{i}"] = Node(element, f"v{i}", expr)
+        return nodes, tuple(self.states)
+
+    def _lift(self, expr: ir.Expr, owner: str) -> ir.Expr:
+        if isinstance(expr, ir.Stateful):
+            args = tuple(self._lift(a, owner) for a in expr.args)
+            state = State(len(self.states), expr.kind, args, owner, expr.nonneg, expr.shape)
+            self.states.append(state)
+            return ir.Ref(f"__{state.slot}")
+        return ir.map_children(expr, lambda a: self._lift(a, owner))
+
+
+class _Resolver:
+    """Rewrites references from element identifiers to slots; numbers random call sites."""
+
+    def __init__(self, slots: dict[str, str], tables: dict[str, ir.Table], source: Path) -> None:
+        self.slots, self.tables, self.source = slots, tables, source
+        self.random_sites = 0
+
+    def expr(self, expr: ir.Expr, owner: str) -> ir.Expr:
+        if isinstance(expr, ir.Ref):
+            if expr.ident == "time":
+                return ir.Ref("time")
+            if expr.ident.startswith("__s"):
+                return ir.Ref(expr.ident[2:])
+            if expr.ident in self.tables:
+                raise ModelError(self.source, owner,
+                                 f"uses the lookup {expr.ident!r} as a value",
+                                 hint="call it with an argument: name(x)")
+            return ir.Ref(self.slots[expr.ident])
+        if isinstance(expr, ir.Call):
+            args = tuple(self.expr(a, owner) for a in expr.args)
+            if expr.func.startswith("random_"):
+                args = (ir.Num(float(self.random_sites)),) + args
+                self.random_sites += 1
+            return ir.Call(expr.func, args)
+        return ir.map_children(expr, lambda a: self.expr(a, owner))

@@ -1,0 +1,413 @@
+"""simulate(): members -> initialisation -> structure groups -> integration -> Results."""
+
+from __future__ import annotations
+
+import math
+import os
+import warnings
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from ..errors import ReformsimWarning, SimulationError, did_you_mean
+from ..model.ir import CONTROLS, fold_name
+from . import integrators, settings
+from .clock import make_clock, time_grids
+from .compiled import CompiledModel, state_indices
+from .compiler import variant
+from .inputs import Series, Table, stack
+from .program import (
+    Structure,
+    build_program,
+    group_by_structure,
+    initial_states,
+    update_discrete,
+)
+from .results import Failure, Results
+
+_total = np.add.reduce   # without ndarray.sum's Python wrapper: this runs at every save
+WORKING_MEMORY = 256 * 2**20   # bytes of intermediate arrays one chunk of members may use
+Values = Mapping[str, Any]
+
+
+@dataclass(frozen=True)
+class _Request:
+    """A simulate() call with its names resolved to slots and its values to arrays."""
+
+    size: int
+    overrides: dict[str, np.ndarray]        # element slot -> (1,) or (N,)
+    initial: dict[int, np.ndarray]          # state index -> (1,) or (N,)
+    outputs: tuple[str, ...]                # element slots
+    keys: np.ndarray                        # (N,) uint64 random stream keys
+    method: str
+    tolerances: tuple[float, float]         # rtol, atol for solve_ivp
+
+
+def simulate(model: CompiledModel, params: Values | None = None, initial: Values | None = None,
+             method: str = "euler", outputs: list[str] | tuple[str, ...] | None = None, *,
+             lookups: Values | None = None,
+             size: int | None = None, streams: Any = None, seed: int = 0,
+             chunk_size: int | None = None, rtol: float = 1e-6, atol: float = 1e-9,
+             progress: Callable[[int, int], None] | None = None) -> Results:
+    """Integrate every member of an ensemble in one vectorised pass.
+
+    Parameters
+    ----------
+    model
+        From :func:`reformsim.load_model`.
+    params, initial
+        Map names as written in the model (case and ``_``/space insensitive)
+        to a number or a 1-D array with one value per member: constants in
+        ``params``, stock initial values in ``initial``. One cell of an array
+        is named ``x[a1,b2]``; a whole array takes a number (every cell), an
+        array of its shape, or one of shape (members, *shape). A constant may also
+        be given a :class:`reformsim.Series`, which makes it a function of time.
+    lookups
+        Replace lookups: name -> :class:`reformsim.Table`, or a list with one
+        Table per member.
+    method
+        ``euler`` (Vensim's, bit-compatible with PySD), ``rk4``, or a
+        :func:`scipy.integrate.solve_ivp` method (``RK45``, ``LSODA``...).
+    outputs
+        Variables to keep (default: every variable but lookups and control
+        variables). Only these are stored: N x T x V floats, one column per
+        cell of an array (named ``x[a1,b2]``); an array is kept whole.
+    size
+        Number of members N when no array says it (e.g. random models).
+    streams, seed
+        Random-stream number of each member (default ``0..N-1``) and a seed
+        mixed into every stream: member i of an ensemble equals the single
+        run with ``streams=[i]``.
+    rtol, atol
+        Tolerances of the ``solve_ivp`` methods.
+    progress
+        Called as ``progress(members done, members in all)`` after each chunk.
+    chunk_size
+        Members integrated together (default: as many as fit in 256 MiB of
+        intermediate arrays); results are the same for any value.
+    """
+    model, request = _resolve(model, params or {}, initial or {}, lookups or {}, outputs, method,
+                              size, streams, seed, (rtol, atol))
+    failures: dict[int, Failure] = {}
+    chunk = max(1, int(chunk_size or _default_chunk(model)))
+    with np.errstate(all="ignore"):  # non-finite values become per-member failures, not warnings
+        times, grid_of = time_grids(model, _init_values(model, request, 0, 1))
+        columns = model.output_columns(request.outputs)
+        n_out = columns[-1][0][1] if columns else 0
+        _check_memory(request.size, len(times), n_out)
+        out = np.empty((len(times), n_out, request.size))  # (T, V, N): saves write contiguously
+        for lo in range(0, request.size, chunk):
+            hi = min(request.size, lo + chunk)
+            _run_chunk(model, request, lo, hi, out, grid_of, failures)
+            if progress is not None:
+                progress(hi, request.size)
+    names = tuple(model.column_names(request.outputs))
+    _find_failures(out, times, names, failures)
+    if failures:
+        warnings.warn(f"{len(failures)} of {request.size} members went NaN/inf "
+                      f"(first: member {min(failures)}, {failures[min(failures)]}); "
+                      "see Results.failures", ReformsimWarning, stacklevel=2)
+    owners = [model.nodes[slot].element for (lo, hi), slot in
+              model.output_columns(request.outputs) for _ in range(lo, hi)]
+    arrays = {e.name: (e.dims, tuple(model.ir.subscripts.ranges[d] for d in e.dims))
+              for e in owners if e.dims}
+    return Results(values=out.transpose(2, 0, 1), times=times, names=names,
+                   units={n: e.units for n, e in zip(names, owners)},
+                   docs={n: e.documentation for n, e in zip(names, owners)},
+                   arrays=arrays,
+                   failures=dict(sorted(failures.items())),
+                   params={model.nodes[s].element.name: v for s, v in request.overrides.items()
+                           if s in model.nodes},
+                   method=method)
+
+
+def _default_chunk(model: CompiledModel) -> int:
+    """Members per chunk: up to 32,768 (measured fastest for SIR), within WORKING_MEMORY."""
+    per_member = 8 * (3 * len(model.rate_order) + 4 * len(model.states) + 16)
+    return int(min(32_768, max(4_096, WORKING_MEMORY // per_member)))
+
+
+# --- resolving names and values --------------------------------------------------------------
+
+def _lookup_name(model: CompiledModel, name: str, what: str) -> str:
+    return settings.find(model, name, what).slot
+
+
+def _as_values(name: str, value: Any) -> np.ndarray:
+    try:
+        array = np.asarray(value, dtype=np.float64)
+    except (TypeError, ValueError):
+        raise SimulationError(f"{name!r}: expected a number or a 1-D array of numbers, "
+                              f"got {value!r}") from None
+    if array.ndim > 1:
+        raise SimulationError(f"{name!r}: expected a number or a 1-D array, got shape {array.shape}")
+    return array.reshape(-1)
+
+
+def _resolve(model: CompiledModel, params: Values, initial: Values, lookups: Values,
+             outputs: Any, method: str, size: int | None, streams: Any, seed: int,
+             tolerances: tuple[float, float]) -> tuple[CompiledModel, _Request]:
+    """Names -> slots, values -> arrays; returns the model variant the request needs."""
+    if method not in integrators.METHODS:
+        raise SimulationError(f"unknown method {method!r}; expected one of {list(integrators.METHODS)}")
+    overrides, series, counts = _params(model, params)
+    inits = _initials(model, initial, counts)
+    tables = _tables(model, lookups, counts)
+    chosen = variant(model, frozenset(model.nodes[s].element.ident for s in series),
+                     frozenset(tables))
+    for slot, schedule in series.items():
+        overrides[f"X{slot[1:]}t"], overrides[f"X{slot[1:]}v"] = schedule.xs, schedule.ys
+    for ident, (xs, ys) in tables.items():
+        key = chosen.table_keys[ident]
+        overrides[f"{key}x"], overrides[f"{key}y"] = xs, ys
+    if size is not None:
+        counts["size"] = int(size)
+    stream_keys = None if streams is None else _as_values("streams", streams)
+    if stream_keys is not None:
+        counts["streams"] = len(stream_keys)
+    n = _ensemble_size(model, counts)
+    keys = np.arange(n) if stream_keys is None else np.broadcast_to(stream_keys, (n,))
+    _refuse_method(chosen, method)
+    return chosen, _Request(n, overrides, inits, _outputs(model, outputs),
+                             _stream_keys(keys, seed), method, tolerances)
+
+
+def _params(model: CompiledModel, params: Values) -> tuple[dict, dict[str, Series], dict[str, int]]:
+    given: list[tuple[settings.Target, np.ndarray]] = []
+    series: dict[str, Series] = {}
+    counts: dict[str, int] = {}
+    settable = {model.slot_of(e) for e in model.constants()}
+    for name, value in params.items():
+        target = settings.find(model, name, "parameter")
+        if target.slot not in settable:
+            raise SimulationError(f"{model.source.name}: {target.element.name!r} is not a "
+                                  "constant (it changes during the run), so it cannot be set"
+                                  "\n  hint: set the constants it is computed from")
+        if isinstance(value, Series):
+            if target.shape:
+                raise SimulationError(f"{model.source.name}: {target.name!r}: a schedule "
+                                      "(Series) can only replace a scalar constant")
+            series[target.slot], counts[target.name] = value, value.members
+        else:
+            array = settings.as_value(target, value)
+            given.append((target, array))
+            counts[target.name] = len(array)
+    return settings.overrides(given), series, counts
+
+
+def _initials(model: CompiledModel, initial: Values, counts: dict[str, int]) -> dict[int, np.ndarray]:
+    inits: dict[int, np.ndarray] = {}
+    for name, value in initial.items():
+        target = settings.find(model, name, "stock")
+        element = target.element
+        if not element.is_stock:
+            raise SimulationError(f"{model.source.name}: {element.name!r} is not a stock, so it "
+                                  "has no initial value to set")
+        states = state_indices(model.nodes[target.slot])
+        if len(states) != 1 or target.cell is not None:
+            raise SimulationError(f"{model.source.name}: {target.name!r}: initial values of an "
+                                  "array can be set only as a whole, and only when one equation "
+                                  "defines the array\n  hint: set the constants they come from")
+        inits[states[0]] = settings.as_value(target, value)
+        counts[target.name] = len(inits[states[0]])
+    return inits
+
+
+def _tables(model: CompiledModel, lookups: Values,
+            counts: dict[str, int]) -> dict[str, tuple[np.ndarray, np.ndarray]]:
+    known = {fold_name(e.name): e for e in model.elements if e.kind == "lookup"}
+    found = {}
+    for name, value in lookups.items():
+        element = known.get(fold_name(str(name)))
+        if element is None:
+            hint = did_you_mean(str(name), [e.name for e in known.values()])
+            raise SimulationError(f"{model.source.name}: {name!r} is not a lookup of the model"
+                                  + (f"; {hint}" if hint else ""))
+        given = [value] if isinstance(value, Table) else list(value)
+        if not given or not all(isinstance(t, Table) for t in given):
+            raise SimulationError(f"{model.source.name}: lookup {element.name!r}: give a "
+                                  "reformsim.Table, or a list with one Table per member")
+        found[element.ident] = stack(given)
+        counts[element.name] = len(given)
+    return found
+
+
+def _ensemble_size(model: CompiledModel, counts: dict[str, int]) -> int:
+    lengths = {n for n in counts.values() if n != 1}
+    if len(lengths) > 1:
+        listed = ", ".join(f"{name!r} has {n}" for name, n in counts.items() if n != 1)
+        raise SimulationError(f"{model.source.name}: every per-member array needs one value per "
+                              f"member, but {listed}")
+    n = lengths.pop() if lengths else 1
+    if n < 1:
+        raise SimulationError("an ensemble needs at least one member")
+    return n
+
+
+def _stream_keys(streams: np.ndarray, seed: int) -> np.ndarray:
+    """One uint64 key per member from its stream number and the seed, mixed non-linearly
+    (a plain XOR would make seed s a mere reshuffle of seed 0's streams)."""
+    from .builtins import uniform01
+
+    mixed = uniform01(np.array([int(seed) & ((1 << 63) - 1)], dtype=np.uint64), 0, 0, 0.0)
+    salt = np.uint64(int(mixed[0] * 2**53))
+    return (streams.astype(np.int64).view(np.uint64) * np.uint64(0x9E3779B97F4A7C15)) ^ salt
+
+
+def _outputs(model: CompiledModel, outputs: Any) -> tuple[str, ...]:
+    if outputs is None:
+        return tuple(s for s, n in model.nodes.items() if n.element.kind == "aux")
+    if isinstance(outputs, str):
+        outputs = [outputs]
+    # an array is kept whole, even when one of its cells is named
+    return tuple(dict.fromkeys(_lookup_name(model, name, "output") for name in outputs))
+
+
+def _refuse_method(model: CompiledModel, method: str) -> None:
+    if method == "euler":
+        return
+    kinds = {s.kind for s in model.states}
+    problems = sorted(kinds & {"delay_fixed", "sample_if_true", "delayn"})
+    if any(s.nonneg for s in model.states):
+        problems.append("non-negative stocks")
+    if model.random_sites:
+        problems.append("RANDOM functions")
+    if problems:
+        raise SimulationError(f"{model.source.name}: method {method!r} cannot integrate "
+                              f"{', '.join(problems)}; use method='euler'")
+
+
+def _check_memory(n: int, t: int, v: int) -> None:
+    need = n * t * v * 8
+    try:
+        available = os.sysconf("SC_AVPHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
+    except (ValueError, OSError, AttributeError):
+        return
+    if need > 0.8 * available:
+        raise SimulationError(
+            f"the results would need {need / 2**30:.1f} GiB ({n} members x {t} save times x "
+            f"{v} variables) but {available / 2**30:.1f} GiB are free"
+            "\n  hint: keep fewer variables (outputs=[...]) or save less often (SAVEPER)")
+
+
+# --- running a chunk --------------------------------------------------------------------------
+
+def _init_values(model: CompiledModel, request: _Request, lo: int, hi: int) -> dict[str, Any]:
+    def part(v: Any) -> Any:
+        if isinstance(v, tuple):  # cells of an array: (cells, values)
+            return v[0], [part(x) for x in v[1]]
+        return v if len(v) == 1 else v[lo:hi]
+
+    return model.init({s: part(v) for s, v in request.overrides.items()},
+                {j: part(v) for j, v in request.initial.items()}, request.keys[lo:hi])
+
+
+def _run_chunk(model: CompiledModel, request: _Request, lo: int, hi: int, out: np.ndarray,
+               grid_of: Callable[..., list], failures: dict[int, Failure]) -> None:
+    """Members lo..hi: one init pass, then each structure group integrated on its own."""
+    size = hi - lo
+    values = _init_values(model, request, lo, hi)
+    table, group_of = group_by_structure(model, values, size)
+    group_of = group_of.reshape(-1)
+    for g, row in enumerate(table):
+        members = np.flatnonzero(group_of == g)
+        whole = len(table) == 1  # one group: write straight into the results
+        target = out[:, :, lo:hi] if whole else np.empty(out.shape[:2] + (len(members),))
+        group = _Group(model, request, _group_constants(values, members, size), members, lo)
+        group.run(row, target, grid_of, failures)
+        if not whole:
+            out[:, :, lo + members] = target
+
+
+@dataclass
+class _Group:
+    """Members that share a structure, with their init-pass values (C)."""
+
+    model: CompiledModel
+    request: _Request
+    values: dict[str, Any]
+    members: np.ndarray       # indices within the chunk
+    lo: int                   # the chunk's first member
+
+    def run(self, row: np.ndarray, out: np.ndarray, grid_of: Callable[..., list],
+            failures: dict[int, Failure]) -> None:
+        """Integrate into ``out`` (T x V x members); record members that went non-finite."""
+        model, request, size = self.model, self.request, len(self.members)
+        controls = dict(zip(CONTROLS, (float(x) for x in row[:4])))
+        program = build_program(model, Structure(tuple(int(x) for x in row[4:])), request.outputs)
+        points = grid_of(controls, make_clock(model, self.values, controls))
+        if sum(p.save for p in points) != out.shape[0]:
+            raise SimulationError("members differ in INITIAL TIME, FINAL TIME or SAVEPER; "
+                                  "run them separately")
+        Y, X, pipes = initial_states(model, program, self.values, np.arange(size), size)
+        system = program.make(self.values, X, request.keys[self.lo + self.members])
+        watch = _Watch(size)
+        if request.method == "euler":
+            after = (lambda updates: update_discrete(model, program, X, pipes, updates)) if X \
+                else None
+            integrators.euler(system, points, Y, out, after, program.nonneg_rows, watch)
+        elif request.method == "rk4":
+            integrators.rk4(system, points, Y, out, watch)
+        else:
+            integrators.solve(system, points, Y, out, request.method, *request.tolerances, watch)
+        for (lo, hi), slot in model.output_columns(request.outputs):
+            if slot not in model.dynamic:  # constants: written once for all times
+                value = np.asarray(self.values[slot], float)
+                out[:, lo:hi, :] = np.broadcast_to(value.reshape(value.shape[0] if value.ndim
+                                                                 else 1, -1).T, (hi - lo, size))
+        times = integrators.saved_times(points)
+        for k, (i, state_row) in watch.first_failures().items():
+            failures[self.lo + int(self.members[k])] = Failure(
+                _row_owner(model, program, state_row), float(times[i]))
+
+
+class _Watch:
+    """At every save: which members' states went non-finite first, and where."""
+
+    def __init__(self, size: int) -> None:
+        self.save = np.full(size, -1, dtype=np.int64)
+        self.row = np.zeros(size, dtype=np.int64)
+
+    def __call__(self, i: int, Y: np.ndarray) -> None:
+        # a sum is cheaper than isfinite().all(); it can overflow, so confirm before acting
+        if not math.isfinite(_total(Y, None)) and not np.isfinite(Y).all():
+            fresh = (~np.isfinite(Y)).any(axis=0) & (self.save < 0)
+            self.save[fresh] = i
+            self.row[fresh] = np.argmax(~np.isfinite(Y[:, fresh]), axis=0)
+
+    def first_failures(self) -> dict[int, tuple[int, int]]:
+        """member -> (save index, state row)."""
+        return {int(k): (int(self.save[k]), int(self.row[k]))
+                for k in np.flatnonzero(self.save >= 0)}
+
+
+def _group_constants(values: dict[str, Any], members: np.ndarray,
+                     chunk_size: int) -> dict[str, Any]:
+    """The init pass's values restricted to one group's members (shared values stay (1,))."""
+    if len(members) == chunk_size:
+        return values
+    return {name: v[members] if np.ndim(v) >= 1 and np.shape(v)[0] == chunk_size > 1 else v
+            for name, v in values.items()}
+
+
+def _row_owner(model: CompiledModel, program: Any, row: int) -> str:
+    for j, rows in program.rows.items():
+        if rows.start <= row < rows.stop:
+            return model.states[j].owner
+    return "?"
+
+
+def _find_failures(out: np.ndarray, times: np.ndarray, names: tuple[str, ...],
+                   failures: dict[int, Failure]) -> None:
+    """Earliest non-finite output of each member (out is T x V x N), if earlier than its states'."""
+    if out.size == 0 or np.isfinite(out).all():
+        return
+    bad = ~np.isfinite(out)
+    for member in np.flatnonzero(bad.any(axis=(0, 1))):
+        t_index = int(np.argmax(bad[:, :, member].any(axis=1)))
+        variable = names[int(np.argmax(bad[t_index, :, member]))]
+        earlier = failures.get(int(member))
+        if earlier is None or times[t_index] <= earlier.time:
+            failures[int(member)] = Failure(variable, float(times[t_index]))

@@ -1,0 +1,467 @@
+"""Model files -> reformsim IR, through PySD's translators (the only importer of pysd).
+
+PySD's Vensim and XMILE translators give an AbstractModel; this module turns
+it into :mod:`reformsim.ir` and refuses, naming file, element and construct,
+anything the engine does not simulate.
+"""
+
+from __future__ import annotations
+
+import warnings
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from ..errors import ModelError, UnsupportedError, did_you_mean
+from . import ir
+
+SUFFIXES = {".mdl": "vensim", ".xmile": "xmile", ".stmx": "xmile", ".xml": "xmile"}
+
+# Builtin calls the engine simulates, with the argument counts it accepts.
+BUILTINS: dict[str, tuple[int, ...]] = {
+    "abs": (1,), "min": (2,), "max": (2,), "sqrt": (1,), "exp": (1,), "ln": (1,),
+    "log": (2,), "sin": (1,), "cos": (1,), "tan": (1,), "arcsin": (1,), "arccos": (1,),
+    "arctan": (1,), "sinh": (1,), "cosh": (1,), "tanh": (1,), "power": (2,), "pi": (0,),
+    "integer": (1,), "quantum": (2,), "modulo": (2,), "if_then_else": (3,),
+    "xidz": (3,), "zidz": (2,), "step": (2,), "ramp": (3,), "Xramp": (2,),
+    "pulse": (2,), "Xpulse": (2,), "pulse_train": (4,), "Xpulse_train": (3,),
+    "active_initial": (2,), "vmin_xmile": (1,), "vmax_xmile": (1,),
+    "random_0_1": (0,), "random_uniform": (3,), "random_normal": (5,),
+    "random_exponential": (5,),
+    # arrays
+    "sum": (1,), "prod": (1,), "vmin": (1,), "vmax": (1,), "elmcount": (1,),
+    "vector_select": (5,), "vector_sort_order": (2,), "vector_rank": (2,),
+    "vector_reorder": (2,), "invert_matrix": (1, 2),
+}
+
+# Readable names of what the engine refuses, for error messages.
+_CONSTRUCTS = {
+    "AllocateAvailableStructure": "ALLOCATE AVAILABLE",
+    "AllocateByPriorityStructure": "ALLOCATE BY PRIORITY",
+    "GetLookupsStructure": "GET XLS/DIRECT LOOKUPS outside a lookup definition",
+}
+_HINT = "see docs/supported.md for what reformsim simulates"
+
+
+def ident(name: str) -> str:
+    """Identifier PySD's translators use for references to ``name``."""
+    return name.lower().replace(" ", "_")
+
+
+def read_model(path: str | Path,
+               data_files: str | Path | Sequence[str | Path] = ()) -> ir.ModelIR:
+    """Read a Vensim (.mdl) or XMILE (.xmile, .stmx, .xml) file into the IR.
+
+    ``data_files`` are searched, in order, for the series of data variables
+    that have no equation (``x :=``), as PySD's ``data_files``.
+    """
+    path = Path(path)
+    files = [Path(data_files)] if isinstance(data_files, (str, Path)) else \
+        [Path(f) for f in data_files]
+    kind = SUFFIXES.get(path.suffix.lower())
+    if kind is None:
+        raise ModelError(path, path.name, "unsupported file type",
+                         hint="use a Vensim .mdl or an XMILE .xmile/.stmx/.xml file")
+    if not path.is_file():
+        raise ModelError(path, path.name, "no such file",
+                         hint=f"looked in {path.resolve().parent}; check the path and its spelling")
+    abstract = _abstract_model(path, kind)
+    return _Converter(path, abstract, files).convert()
+
+
+def _abstract_model(path: Path, kind: str) -> Any:
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        try:
+            if kind == "vensim":
+                from pysd.translators.vensim.vensim_file import VensimFile
+                reader = VensimFile(path)
+            else:
+                from pysd.translators.xmile.xmile_file import XmileFile
+                reader = XmileFile(path)
+            reader.parse()
+            abstract = reader.get_abstract_model()
+        except ModelError:
+            raise
+        except Exception as exc:  # the translators raise many kinds; all mean "cannot read"
+            first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+            raise ModelError(path, path.name, f"the model cannot be read: {first}",
+                             hint="open it in Vensim/Stella and check its syntax") from None
+    abstract.reformsim_warnings = tuple(str(w.message) for w in caught)
+    return abstract
+
+
+def _external() -> Any:
+    """PySD's readers of data files (imported when a model needs them)."""
+    from pysd.py_backend import external
+    return external
+
+
+def _is_lookup(element: Any) -> bool:
+    """A lookup definition ``name( (x,y)... )``: PySD marks the component, not the element."""
+    return any(type(c).__name__ == "AbstractLookup" for c in element.components)
+
+
+class _Converter:
+    """Walks one AbstractModel and builds the IR, refusing what it cannot simulate."""
+
+    def __init__(self, path: Path, abstract: Any, data_files: Sequence[Path] = ()) -> None:
+        self.path, self.abstract, self.data_files = path, abstract, tuple(data_files)
+        self.main = abstract.sections[0]
+        self.idents: dict[str, str] = {}
+        self.lookups: set[str] = set()
+        self.element = ""  # the element being converted, for messages
+        self.component: Any = None  # its equation being converted
+
+    def convert(self) -> ir.ModelIR:
+        self._refuse_macros()
+        self.subscripts, self.manager = self._subscripts()
+        self.subscript_names = {ident(n): n for n in self.subscripts.ranges}
+        self.subscript_names.update({ident(x): x for xs in self.subscripts.ranges.values()
+                                     for x in xs})
+        for element in self.main.elements:
+            self._register(element)
+        try:
+            elements = tuple(self._element(e) for e in self.main.elements)
+        finally:
+            _external().Excels.clean()  # each data file was read once, for this model
+        if all(e.kind == "control" for e in elements):
+            raise ModelError(self.path, self.path.name, "the model defines no variables",
+                             hint="a file from an older Stella may need saving as XMILE 1.0")
+        missing = [c for c in ir.CONTROLS if c not in {e.ident for e in elements}]
+        if missing:
+            raise ModelError(self.path, missing[0].upper().replace("_", " "),
+                             "the model does not define this control variable")
+        return ir.ModelIR(self.path, elements, getattr(self.abstract, "reformsim_warnings", ()),
+                          _ranges(self.manager))  # with any range PySD added while merging
+
+    def _subscripts(self) -> tuple[ir.Subscripts, Any]:
+        """The ranges, with copies and nested subranges expanded by PySD's SubscriptManager."""
+        from pysd.builders.python.subscripts import SubscriptManager
+
+        try:  # ranges read from spreadsheets (GET XLS/DIRECT SUBSCRIPT) are read here
+            manager = SubscriptManager(self.main.subscripts, self.path.parent)
+        except Exception as exc:  # PySD's readers raise many kinds: all mean "cannot read"
+            read = [s for s in self.main.subscripts if isinstance(s.subscripts, dict)]
+            if not read:
+                raise
+            self.element = read[0].name
+            raise self._file_error(read[0].subscripts.get("file", "?"), exc) from None
+        return _ranges(manager), manager
+
+
+    def _refuse_macros(self) -> None:
+        for section in self.abstract.sections[1:]:
+            raise UnsupportedError(self.path, section.name,
+                                   "is a macro, which reformsim does not simulate yet", _HINT)
+
+    def _register(self, element: Any) -> None:
+        canonical = ident(element.name)
+        for alias in (canonical, canonical.strip('"'), ident(element.name.strip('"'))):
+            self.idents.setdefault(alias, canonical)
+        if _is_lookup(element):
+            self.lookups.add(canonical)
+
+    def _element(self, element: Any) -> ir.Element:
+        self.element = element.name
+        kind_name = type(element).__name__
+        if kind_name == "AbstractData":
+            self._refuse("a data variable (:=)")
+        lookup = _is_lookup(element)
+
+        def convert(component: Any) -> Any:
+            self.component = component
+            return (self._table if lookup else self._expr)(component.ast)
+
+        kind = "lookup" if lookup else (
+            "control" if kind_name == "AbstractControlElement" else "aux")
+        components = element.components
+        dims: tuple[str, ...] = ()
+        if len(components) == 1 and not components[0].subscripts[0]:
+            expr: Any = convert(components[0])
+        else:
+            if kind == "control":
+                self._refuse("a subscripted control variable")
+            if any(not c.subscripts[0] for c in components):
+                self._refuse("an element defined both with and without subscripts")
+            expr = ir.Pieces(tuple(
+                ir.Piece(tuple(c.subscripts[0]), tuple(tuple(x) for x in c.subscripts[1]),
+                         convert(c))
+                for c in components))
+            dims = self._merged_dims([list(c.subscripts[0]) for c in components])
+        limits = tuple(None if v is None or (isinstance(v, float) and np.isnan(v)) else float(v)
+                       for v in (element.limits or (None, None)))
+        return ir.Element(name=element.name, ident=ident(element.name), kind=kind, expr=expr,
+                          units=element.units or "", documentation=element.documentation or "",
+                          limits=limits, dims=dims)  # type: ignore[arg-type]
+
+    def _merged_dims(self, subs_list: list[list[str]]) -> tuple[str, ...]:
+        """The ranges an array spans once all its pieces are put together (PySD's rule)."""
+        known = set(self.subscripts.ranges) | {x for xs in self.subscripts.ranges.values()
+                                               for x in xs}
+        for subs in subs_list:
+            for sub in subs:
+                if sub not in known:
+                    raise ModelError(self.path, self.element,
+                                     f"uses the subscript {sub!r}, which no range defines",
+                                     hint=did_you_mean(sub, sorted(known)))
+        if len({len(s) for s in subs_list}) != 1:
+            raise ModelError(self.path, self.element,
+                             "its equations use different numbers of subscripts")
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            dims = self.manager.make_merge_list(subs_list, self.element)
+        if None in dims:
+            raise UnsupportedError(self.path, self.element,
+                                   "its equations do not cover a range reformsim can name",
+                                   _HINT)
+        return tuple(dims)
+
+    def _refuse(self, construct: str) -> None:
+        raise UnsupportedError(self.path, self.element,
+                               f"uses {construct}, which reformsim does not simulate yet", _HINT)
+
+    # --- expressions -------------------------------------------------------------------------
+
+    def _expr(self, node: Any) -> ir.Expr:
+        if isinstance(node, bool):
+            return ir.Num(float(node))
+        if isinstance(node, (int, float, np.integer, np.floating)):
+            return ir.Num(float(node))
+        if isinstance(node, np.ndarray):
+            values = np.asarray(node, dtype=float)
+            return ir.ArrayLit(tuple(values.reshape(-1).tolist()), values.shape)
+        rule = self._RULES.get(type(node).__name__)
+        if rule is None:
+            name = type(node).__name__
+            self._refuse(_CONSTRUCTS.get(name, name))
+        return rule(self, node)
+
+    def _reference(self, node: Any) -> ir.Expr:
+        subs = tuple(getattr(node.subscripts, "subscripts", None) or ())
+        if node.reference not in self.idents and node.reference in self.subscript_names:
+            if subs:
+                self._refuse(f"the subscript {node.reference!r} with subscripts")
+            return ir.SubscriptValue(self.subscript_names[node.reference])
+        return ir.Ref(self._resolve(node.reference), subs)
+
+    def _resolve(self, reference: str) -> str:
+        if reference == "time":
+            return "time"
+        for candidate in (reference, reference.strip('"')):
+            if candidate in self.idents:
+                return self.idents[candidate]
+        raise ModelError(self.path, self.element, f"refers to {reference!r}, which is not defined",
+                         hint=did_you_mean(reference, self.idents))
+
+    def _arithmetic(self, node: Any) -> ir.Expr:
+        ops, args = list(node.operators), [self._expr(a) for a in node.arguments]
+        if ops == ["negative"]:
+            return ir.Op("neg", (args[0],))
+        if any(o not in {"+", "-", "*", "/", "^"} for o in ops) or len(ops) != len(args) - 1:
+            self._refuse(f"the operator sequence {ops}")
+        if ops and all(o == "^" for o in ops):  # exponentiation groups to the right
+            acc = args[-1]
+            for arg in reversed(args[:-1]):
+                acc = self._power(arg, acc)
+            return acc
+        acc = args[0]
+        for op, arg in zip(ops, args[1:]):
+            acc = ir.Op(op, (acc, arg))
+        return acc
+
+    @staticmethod
+    def _power(base: ir.Expr, exponent: ir.Expr) -> ir.Expr:
+        # The translator folds "-2" into a negative literal, but Vensim binds unary minus
+        # looser than ^: -2^2 is -(2^2) = -4.
+        if isinstance(base, ir.Num) and base.value < 0:
+            return ir.Op("neg", (ir.Op("^", (ir.Num(-base.value), exponent)),))
+        return ir.Op("^", (base, exponent))
+
+    _LOGIC = {"=": "=", "<>": "<>", "<": "<", "<=": "<=", ">": ">", ">=": ">=",
+              ":and:": "and", ":or:": "or", ":not:": "not", "and": "and", "or": "or", "not": "not"}
+
+    def _logic(self, node: Any) -> ir.Expr:
+        ops = [self._LOGIC.get(str(o).lower()) for o in node.operators]
+        args = [self._expr(a) for a in node.arguments]
+        if None in ops:
+            self._refuse(f"the logical operator sequence {list(node.operators)}")
+        if ops == ["not"]:
+            return ir.Op("not", (args[0],))
+        if len(ops) != len(args) - 1:
+            self._refuse(f"the logical operator sequence {list(node.operators)}")
+        acc = args[0]
+        for op, arg in zip(ops, args[1:]):
+            acc = ir.Op(op, (acc, arg))  # type: ignore[arg-type]
+        return acc
+
+    def _call(self, node: Any) -> ir.Expr:
+        func = node.function.reference if hasattr(node.function, "reference") else str(node.function)
+        args = tuple(self._expr(a) for a in node.arguments)
+        target = self.idents.get(func) or self.idents.get(func.strip('"'))
+        if target in self.lookups:
+            if len(args) != 1:
+                self._refuse(f"a call of lookup {func!r} with {len(args)} arguments")
+            subs = tuple(getattr(getattr(node.function, "subscripts", None), "subscripts", None)
+                         or ())
+            return ir.LookupCall(target, args[0], subs)
+        if func not in BUILTINS:
+            self._refuse(f"the function {func.upper()}")
+        if len(args) not in BUILTINS[func]:
+            self._refuse(f"{func.upper()} with {len(args)} arguments")
+        return ir.Call(func, args)
+
+    def _table(self, node: Any) -> ir.Table | ir.TableArray:
+        if type(node).__name__ == "GetLookupsStructure":
+            return self._get_lookups(node)
+        if type(node).__name__ != "LookupsStructure":
+            self._refuse(_CONSTRUCTS.get(type(node).__name__, type(node).__name__))
+        xs = np.asarray(node.x, dtype=float)
+        ys = np.asarray(node.y, dtype=float)
+        if xs.ndim != 1 or ys.shape != xs.shape or len(xs) == 0:
+            self._refuse("a lookup table whose x and y do not pair up")
+        if np.any(np.diff(xs) < 0):
+            raise ModelError(self.path, self.element, "lookup x values must not decrease",
+                             hint=f"x values are {list(xs)}")
+        mode = {"interpolate": "interpolate", "extrapolate": "extrapolate",
+                "hold_backward": "hold_backward"}.get(node.type)
+        if mode is None:
+            self._refuse(f"lookup interpolation {node.type!r}")
+        return ir.Table(tuple(xs.tolist()), tuple(ys.tolist()), mode)
+
+    # --- external data (GET XLS/DIRECT ...), read once with PySD's own readers ----------------
+
+    def _read_external(self, kind: str, node: Any, *args: Any) -> tuple[Any, dict]:
+        """The values PySD's reader gives for the component being converted, and its coords."""
+        subs = list(self.component.subscripts[0])
+        coords = self.manager.make_coord_dict(subs) if subs else {}
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            try:
+                reader = getattr(_external(), kind)(node.file, node.tab, *args, coords,
+                                                    self.path.parent, coords, ident(self.element))
+                reader.initialize()
+            except Exception as exc:  # PySD's readers raise many kinds: all mean "cannot read"
+                raise self._file_error(node.file, exc) from None
+        return reader.data, coords
+
+    def _file_error(self, file: str, exc: Exception, hint: str = "") -> ModelError:
+        # PySD's messages open with its name for the object and name the file again: drop both
+        lines = [" ".join(line.split()) for line in str(exc).splitlines() if line.strip()]
+        lines = [line for line in lines[1 if len(lines) > 1 else 0:]
+                 if not line.startswith("File name:")]
+        reason = " ".join(lines) or type(exc).__name__
+        if isinstance(exc, FileNotFoundError):
+            reason = "the file does not exist"
+        return ModelError(self.path, self.element, f"cannot read the data file {file!r}: {reason}",
+                          hint=hint or f"data files are looked for beside the model, in "
+                                       f"{self.path.resolve().parent}; check the file, sheet "
+                                       "and cell names in its GET call")
+
+    def _get_constants(self, node: Any) -> ir.Expr:
+        data, coords = self._read_external("ExtConstant", node, node.cell)
+        values = np.asarray(data, dtype=float)
+        if not coords:
+            return ir.Num(float(values.reshape(-1)[0]))
+        return ir.ArrayLit(tuple(values.reshape(-1).tolist()), values.shape)
+
+    def _get_lookups(self, node: Any) -> ir.Table | ir.TableArray:
+        data, coords = self._read_external("ExtLookup", node, node.x_row_or_col, node.cell)
+        xs = np.asarray(data.coords["lookup_dim"].values, dtype=float)
+        ys = np.moveaxis(np.asarray(data, dtype=float), 0, -1)   # cells first, points last
+        if not coords:
+            return ir.Table(tuple(xs.tolist()), tuple(ys.reshape(-1).tolist()))
+        xs = np.broadcast_to(xs, ys.shape)
+        return ir.TableArray(tuple(xs.reshape(-1).tolist()), tuple(ys.reshape(-1).tolist()),
+                             ys.shape)
+
+    def _get_data(self, node: Any) -> ir.Expr:
+        data, _ = self._read_external("ExtData", node, node.time_row_or_col, node.cell,
+                                      self._data_mode())
+        return self._series(data)
+
+    def _data_mode(self) -> str:
+        return (getattr(self.component, "keyword", None) or "interpolate").replace(" ", "_")
+
+    def _series(self, data: Any) -> ir.Data:
+        times = np.asarray(data.coords["time"].values, dtype=float)
+        values = np.asarray(data, dtype=float)
+        return ir.Data(tuple(times.tolist()), tuple(values.reshape(-1).tolist()),
+                       values.shape[1:], self._data_mode())
+
+    def _data_variable(self, node: Any) -> ir.Expr:
+        """``x :=`` with no equation: its series comes from the data files given at load."""
+        if not self.data_files:
+            raise UnsupportedError(self.path, self.element,
+                                   "is a data variable (:=) with no equation, read from a data "
+                                   "file, and no data file was given",
+                                   "give the file (.tab or .csv) with load_model(path, "
+                                   "data_files=[...])")
+        from pysd.py_backend.data import TabData
+
+        subs = list(self.component.subscripts[0])
+        coords = self.manager.make_coord_dict(subs) if subs else {}
+        reader = TabData(self.element, ident(self.element), coords, self._data_mode())
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            try:
+                reader.load_data(list(self.data_files))
+            except Exception as exc:  # PySD's readers raise many kinds: all mean "cannot read"
+                raise self._file_error(", ".join(str(f) for f in self.data_files), exc,
+                                       "the data files must hold a column (or row) named "
+                                       "after the variable, as Vensim's and PySD's outputs "
+                                       "do") from None
+        return self._series(reader.data)
+
+    def _inline_lookup(self, node: Any) -> ir.Expr:
+        return ir.InlineLookup(self._expr(node.argument), self._table(node.lookups))
+
+    def _stateful(kind: str, *fields: str, order: Any = None) -> Callable[..., ir.Expr]:
+        def convert(self: _Converter, node: Any) -> ir.Expr:
+            args = [self._expr(getattr(node, f)) for f in fields]
+            if order is not None:
+                args.append(self._expr(getattr(node, order)))
+            nonneg = bool(getattr(node, "non_negative", False))
+            return ir.Stateful(kind, tuple(args), nonneg)
+        return convert
+
+    _RULES: dict[str, Callable[..., ir.Expr]] = {
+        "ReferenceStructure": _reference,
+        "ArithmeticStructure": _arithmetic,
+        "LogicStructure": _logic,
+        "CallStructure": _call,
+        "GameStructure": lambda self, node: self._expr(node.expression),
+        "InlineLookupsStructure": _inline_lookup,
+        "GetConstantsStructure": _get_constants,
+        "GetDataStructure": _get_data,
+        "DataStructure": _data_variable,
+        "InitialStructure": _stateful("initial", "initial"),
+        "IntegStructure": _stateful("integ", "flow", "initial"),
+        "DelayStructure": _stateful("delay", "input", "delay_time", "initial", order="order"),
+        "DelayNStructure": _stateful("delayn", "input", "delay_time", "initial", order="order"),
+        "DelayFixedStructure": _stateful("delay_fixed", "input", "delay_time", "initial"),
+        "SmoothStructure": _stateful("smooth", "input", "smooth_time", "initial", order="order"),
+        "SmoothNStructure": _stateful("smooth", "input", "smooth_time", "initial", order="order"),
+        "TrendStructure": _stateful("trend", "input", "average_time", "initial_trend"),
+        "ForecastStructure": _stateful("forecast", "input", "average_time", "horizon",
+                                       "initial_trend"),
+        "SampleIfTrueStructure": _stateful("sample_if_true", "condition", "input", "initial"),
+    }
+
+
+def _ranges(manager: Any) -> ir.Subscripts:
+    """PySD's SubscriptManager's ranges, main ranges and mappings as reformsim IR."""
+    ranges = {name: tuple(elements) for name, elements in manager.subscripts.items()}
+    families = {}
+    for main, subs in manager.subranges.items():
+        families[main] = main
+        for sub in subs:
+            families.setdefault(sub, main)
+    for name, elements in ranges.items():  # a range no main range holds is its own family
+        families.setdefault(name, next((m for m, subs in manager.subranges.items()
+                                        if set(elements) <= set(ranges[m])), name))
+    mapping = {name: tuple(m for m in manager.mapping.get(name, ()) if m in ranges)
+               for name in ranges}
+    return ir.Subscripts(ranges, mapping, families)
