@@ -27,6 +27,7 @@ if TYPE_CHECKING:
     from .engine.loading import load_model
     from .engine.results import Failure, Results
     from .engine.simulation import simulate
+    from .report.rundir import RunRecord, open_run
     from .scenarios.loading import load_scenarios
 
 __all__ = [
@@ -42,6 +43,8 @@ __all__ = [
     "SimulationError",
     "UnsupportedError",
     "load_model",
+    "open_run",
+    "RunRecord",
     "simulate",
 ]
 __version__ = "0.1.0"
@@ -50,7 +53,8 @@ __version__ = "0.1.0"
 _LAZY = {"load_model": "engine.loading", "simulate": "engine.simulation",
          "CompiledModel": "engine.compiled", "Results": "engine.results",
          "Failure": "engine.results", "Series": "engine.inputs", "Table": "engine.inputs",
-         "load_scenarios": "scenarios.loading"}
+         "load_scenarios": "scenarios.loading", "open_run": "report.rundir",
+         "RunRecord": "report.rundir"}
 
 
 def __getattr__(name: str) -> Any:

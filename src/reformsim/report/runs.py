@@ -137,11 +137,14 @@ def default_directory(root: Path, name: str) -> Path:
     return candidate
 
 
-def write(run_: Run, directory: Path, kpis: Any, seed: int | None) -> Path:
-    from .rundir import make_manifest, write_run
+def write(run_: Run, staging: Any, kpis: Any, seed: int | None,
+          command: Sequence[str] | None = None) -> Path:
+    """Write a simulated run into the run directory reserved by ``rundir.prepare``."""
+    from .rundir import make_manifest
 
     manifest = make_manifest(run_.model, run_.scenario_files, method=run_.method,
                              time_step=run_.time_step, seed=seed,
                              members=int(run_.dataset.sizes["scenario"]
-                                         * run_.dataset.sizes["sample"]))
-    return write_run(directory, run_.dataset, kpis, manifest, figures_for(run_))
+                                         * run_.dataset.sizes["sample"]),
+                             directory=staging.target, command=command)
+    return staging.write(run_.dataset, kpis, manifest, figures_for(run_), run_.scenario_files)
