@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import difflib
 import re
+import reprlib
 from collections.abc import Iterable
 from pathlib import Path
 
@@ -53,3 +54,14 @@ def printable(text: object) -> str:
     characters (newlines and tabs are kept). Use it wherever untrusted text (scenario labels,
     model names, file contents) is echoed."""
     return _CONTROL.sub("", str(text))
+
+
+_SHORT = reprlib.Repr()
+_SHORT.maxstring, _SHORT.maxother, _SHORT.maxlevel = 60, 60, 3
+_SHORT.maxlist = _SHORT.maxtuple = _SHORT.maxdict = _SHORT.maxset = 6
+
+
+def shown(value: object) -> str:
+    """``repr(value)``, cut short: what an error message quotes of a value the user gave
+    (a list built by YAML aliases can expand to gigabytes)."""
+    return _SHORT.repr(value)

@@ -17,6 +17,11 @@ FORMATS = ("table", "csv", "json", "markdown")
 KINDS = ("lines", "fan", "grid")
 BIG_ENSEMBLE = 20_000  # members from which a progress bar is worth showing
 
+allow_outside_data = click.option(
+    "--allow-outside-data", is_flag=True,
+    help="Let scenario files read CSV series outside their own folder (only for files you "
+         "trust).")
+
 
 class Progress:
     """simulate()'s progress callback: a bar on stderr for big ensembles, nothing otherwise."""
@@ -34,6 +39,23 @@ class Progress:
         self.done = done
         if done >= total:
             self.bar.render_finish()
+
+
+def simulated(simulate: Any, *args: Any, **kwargs: Any) -> Any:
+    """``simulate(*args, **kwargs)`` (report.runs.simulate_scenarios), its dataset's failed
+    members summarised in one warning line instead of the engine's own warning."""
+    import warnings
+
+    from ..errors import printable
+    from ..report.kpis import failure_note
+
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message=r".*members went NaN/inf")
+        result = simulate(*args, **kwargs)
+    note = failure_note(result.dataset)
+    if note:
+        click.echo(printable(f"warning: {note}"), err=True)
+    return result
 
 
 def run_variables(dataset: Any, wanted: tuple[str, ...], default: tuple[str, ...]) -> tuple[str, ...]:

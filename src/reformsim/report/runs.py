@@ -34,12 +34,14 @@ def shipped_scenarios() -> list[Path]:
     return sorted(p for p in folder.glob("*") if p.suffix.lower() in SCENARIO_SUFFIXES)
 
 
-def group_by_model(files: Sequence[Path], model: Path | None = None) -> dict[Path, list[Path]]:
+def group_by_model(files: Sequence[Path], model: Path | None = None, *,
+                   allow_outside_data: bool = False) -> dict[Path, list[Path]]:
     """Scenario files keyed by the model they name (or ``model`` for all of them)."""
     from ..scenarios.loading import load_scenarios
     from ..scenarios.spec import ScenarioError
 
-    named = {Path(p): (model or load_scenarios([p]).model) for p in files}
+    named = {Path(p): (model or load_scenarios([p], allow_outside_data=allow_outside_data).model)
+             for p in files}
     models = {Path(m).resolve() for m in named.values() if m is not None}
     groups: dict[Path, list[Path]] = {}
     for path, target in named.items():
@@ -56,9 +58,11 @@ def group_by_model(files: Sequence[Path], model: Path | None = None) -> dict[Pat
 def simulate_scenarios(model_path: Path, files: Sequence[Path], *, method: str = "euler",
                        samples: int | None = None, seed: int | None = None,
                        progress: Callable[[int, int], None] | None = None,
-                       models: dict[Path, Any] | None = None) -> Run:
+                       models: dict[Path, Any] | None = None,
+                       allow_outside_data: bool = False) -> Run:
     """Load the model (or take it from ``models``, a cache by path), expand every
-    scenario x sample, simulate them in one pass."""
+    scenario x sample, simulate them in one pass. ``allow_outside_data``: the
+    files' CSV series may be outside their folders."""
     from dataclasses import replace
 
     from ..engine.loading import load_model
@@ -69,7 +73,7 @@ def simulate_scenarios(model_path: Path, files: Sequence[Path], *, method: str =
     if model_path not in models:
         models[model_path] = load_model(model_path)
     model = models[model_path]
-    scenario_set = load_scenarios(files)
+    scenario_set = load_scenarios(files, allow_outside_data=allow_outside_data)
     if scenario_set.uncertainty is not None and (samples is not None or seed is not None):
         uncertainty = replace(scenario_set.uncertainty,
                               samples=samples or scenario_set.uncertainty.samples,
