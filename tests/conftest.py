@@ -164,3 +164,11 @@ def write_mdl(tmp_path):
         return path
 
     return write
+
+
+@pytest.fixture
+def runner():
+    """click's CliRunner, stdout and stderr apart."""
+    from click.testing import CliRunner
+
+    return CliRunner()

@@ -6,12 +6,16 @@ Heavy imports (pysd, numpy, pandas) happen inside the commands so that
 
 from __future__ import annotations
 
+import contextlib
+import signal
+import threading
 import warnings
+from collections.abc import Iterator
 from typing import Any
 
 import click
 
-from ..errors import ReformsimError, printable
+from ..errors import ReformsimError, ReformsimWarning, printable
 
 
 class _Failure(click.ClickException):
@@ -36,8 +40,9 @@ class _Errors(click.Group):
         return ctx
 
     def invoke(self, ctx: click.Context):  # type: ignore[override]
-        with warnings.catch_warnings():
+        with warnings.catch_warnings(), _terminate_cleanly():
             warnings.showwarning = _show_warning
+            warnings.filterwarnings("default", category=ReformsimWarning)  # shown, once each
             try:
                 return super().invoke(ctx)
             except ReformsimError as exc:
@@ -56,6 +61,24 @@ class _Errors(click.Group):
                                "its permissions") from exc
             except Exception as exc:  # a bug: one line here, the traceback in a log file
                 raise _Failure(_bug_report(exc)) from exc
+
+
+@contextlib.contextmanager
+def _terminate_cleanly() -> Iterator[None]:
+    """SIGTERM (a scheduler's or ``kill``'s stop) unwinds like Ctrl-C, so the hidden folder of
+    a run being written is removed; the previous handler is restored afterwards."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def stop(number: int, frame: Any) -> None:
+        raise SystemExit(128 + number)
+
+    previous = signal.signal(signal.SIGTERM, stop)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
 
 
 def _show_warning(message: Warning | str, category: type[Warning], filename: str, lineno: int,

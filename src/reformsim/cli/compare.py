@@ -6,8 +6,8 @@ from pathlib import Path
 
 import click
 
-from .app import main
 from ..errors import printable
+from .app import main
 from .options import FORMATS, ExistingFile, allow_outside_data, run_variables, simulated
 
 
@@ -30,9 +30,9 @@ def compare(sources: tuple[Path, ...], years: tuple[float, ...], baseline: str |
             fmt: str, allow_outside_data: bool) -> None:
     """Compare scenarios at chosen times: a run directory, or scenario files run in memory."""
     from ..report.kpis import failure_note, kpi_table, model_variables, time_to_target
-    from ..report.tables import format_table
     from ..report.rundir import read_run
     from ..report.runs import default_years, group_by_model, simulate_scenarios
+    from ..report.tables import format_table
 
     directories = [p for p in sources if p.is_dir()]
     if directories and len(sources) > 1:

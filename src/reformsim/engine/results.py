@@ -9,7 +9,6 @@ import numpy as np
 
 from ..errors import SimulationError, did_you_mean
 
-
 STATUS = "status"   # the Dataset variable holding each member's status, unless a model's is
 
 

@@ -136,6 +136,9 @@ def prepare(target: Path) -> Staging:
     except OSError as exc:
         staging.discard()
         raise _unwritable(target, exc) from exc
+    except BaseException:  # Ctrl-C or SIGTERM while probing
+        staging.discard()
+        raise
     return staging
 
 

@@ -57,6 +57,7 @@ from .safe_yaml import safe_load
 from .spec import (
     CHANGE_KEYS,
     DISTRIBUTIONS,
+    MAX_SEED,
     METHODS,
     PACKAGE_KEYS,
     SCENARIO_KEYS,
@@ -72,7 +73,6 @@ from .spec import (
     ScenarioSet,
     Schedule,
     Step,
-    MAX_SEED,
     Uncertainty,
     read_text,
     suggest,
