@@ -139,7 +139,7 @@ def test_a_write_failing_after_the_simulation_says_where_the_results_are(
 
     def disk_full(*args, **kwargs):
         raise OSError(errno.ENOSPC, "No space left on device")
-    monkeypatch.setattr(rundir, "_copy_inputs", disk_full)
+    monkeypatch.setattr(rundir, "copy_inputs", disk_full)
     result = runner.invoke(main, ["-q", "run", str(EXAMPLE), "-o", str(tmp_path / "r"),
                                   "--samples", "4"])
     _one_error(result, f"Error: {tmp_path / 'r'}: the run was simulated but could not be "
@@ -217,7 +217,8 @@ def test_a_bug_is_one_line_and_a_log_file(runner, tmp_path, monkeypatch):
     monkeypatch.setattr(runs, "simulate_scenarios", bug)
     result = runner.invoke(main, ["-q", "run", str(EXAMPLE), "-o", str(tmp_path / "r")])
     _one_error(result, "Error: internal error: ZeroDivisionError: division by zero\n  hint: this "
-                       f"is a bug in reformsim; the full traceback is in {tmp_path}/reformsim-crash-")
+                       "is a bug in reformsim; the full traceback is in "
+                       f"{tmp_path}/reformsim-crash-")
     (log,) = tmp_path.glob("reformsim-crash-*.log")
     assert "Traceback (most recent call last)" in log.read_text()
     assert not (tmp_path / "r").exists() and not list(tmp_path.glob(".r.partial-*"))
