@@ -120,19 +120,6 @@ def test_a_full_disk_fails_before_simulating(runner, tiny_disk, no_simulation):
                        "left on the disk")
 
 
-@pytest.fixture
-def tiny_disk(tmp_path):
-    import subprocess
-
-    mount = tmp_path / "tiny"
-    mount.mkdir()
-    if subprocess.run(["mount", "-t", "tmpfs", "-o", "size=64k", "tmpfs", str(mount)],
-                      capture_output=True).returncode != 0:
-        pytest.skip("cannot mount a tmpfs here (the ENOSPC case above covers it)")
-    yield mount
-    subprocess.run(["umount", "-l", str(mount)], check=False)
-
-
 def test_a_write_failing_after_the_simulation_says_where_the_results_are(
         runner, tmp_path, monkeypatch):
     monkeypatch.setattr("tempfile.tempdir", str(tmp_path))
@@ -177,6 +164,15 @@ def test_plot_does_not_overwrite_a_file_without_force(runner, example_run, tmp_p
     result = runner.invoke(main, ["plot", str(example_run), "-o", str(target), "--force"])
     assert result.exit_code == 0, result.output
     assert target.read_bytes()[:4] == b"\x89PNG"
+
+
+def test_plot_on_a_read_only_disk_is_one_error(runner, example_run, tmp_path, monkeypatch):
+    def read_only(figure, path):
+        raise OSError(errno.EROFS, "Read-only file system", str(path))
+    monkeypatch.setattr("reformsim.report.figures.save_figure", read_only)
+    result = runner.invoke(main, ["plot", str(example_run), "-o", str(tmp_path / "f.png")])
+    _one_error(result, f"Error: {tmp_path / 'f.png'}: Read-only file system\n  hint: check the "
+                       "path and its permissions")
 
 
 # --- what reaches the terminal ---------------------------------------------------------------

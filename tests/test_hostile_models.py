@@ -50,8 +50,6 @@ CASES = {
             "'m.xmile': declares XML entities"),
     "billion laughs": ("m.xmile", xmile('<aux name="x"><eqn>1</eqn><doc>&d;</doc></aux>',
                                         LAUGHS), "'m.xmile': declares XML entities"),
-    "truncated xmile": ("m.xmile", xmile('<aux name="x"><eqn>1</eqn></aux>')[:200],
-                        "'line 2': is not well-formed XML"),
     "binary xmile": ("m.xmile", bytes(range(256)) * 4, "'line 1': is not well-formed XML"),
     "empty xmile": ("m.xmile", b"", "'line 1': is not well-formed XML"),
     "xml that is not xmile": ("m.xmile", b"<?xml version='1.0'?><html><body/></html>",
@@ -97,6 +95,34 @@ def test_nothing_is_fetched_or_expanded(tmp_path):
         reformsim.load_model(_write(tmp_path, "m.xmile",
                                     xmile('<aux name="x"><eqn>&s;</eqn></aux>', doctype)))
     assert "TOP-SECRET" not in str(caught.value)
+
+
+# --- XML that is not well-formed: read as PySD reads it, by recovering, and said so ----------
+
+RECOVERED = {  # case -> (content, then: None when the model loads, else the error)
+    "truncated": (xmile('<aux name="x"><eqn>1</eqn></aux>')[:200],
+                  "m.xmile: 'm.xmile': the model defines no variables"),
+    "unclosed tag": (xmile('<aux name="x"><eqn>1</eqn><aux name="y"><eqn>2</eqn></aux>'), None),
+}
+
+
+@pytest.mark.parametrize(("content", "error"), RECOVERED.values(), ids=RECOVERED.keys())
+def test_xml_that_is_not_well_formed_is_recovered_with_a_warning(tmp_path, runner, content,
+                                                                  error):
+    path = _write(tmp_path, "m.xmile", content)
+    with pytest.warns(reformsim.ReformsimWarning, match=r"^m.xmile: line \d+: the file is not "
+                                                          r"well-formed XML \("):
+        if error is None:
+            reformsim.load_model(path)
+        else:
+            with pytest.raises(reformsim.ModelError, match=f"^{error}"):
+                reformsim.load_model(path)
+    result = runner.invoke(main, ["check", str(path)])
+    lines = result.stderr.splitlines()
+    assert lines[0].startswith("warning: m.xmile: line ") and "Traceback" not in result.output
+    assert result.exit_code == (0 if error is None else 1)
+    if error is not None:
+        assert lines[1] == f"Error: {error}"
 
 
 # --- warnings PySD gave and the first edition swallowed ---------------------------------------

@@ -27,7 +27,8 @@ def bomb(levels: int = 8) -> str:
     lines = ['  p0: {label: &l0 ["lol", "lol", "lol", "lol", "lol", "lol", "lol", "lol", "lol"]}']
     lines += [f"  p{i}: {{label: &l{i} [" + ", ".join([f"*l{i - 1}"] * 9) + "]}"
               for i in range(1, levels + 1)]
-    return "packages:\n" + "\n".join(lines) + "\n" + HEAD + f"scenarios: {{a: {{label: *l{levels}}}}}\n"
+    return ("packages:\n" + "\n".join(lines) + "\n" + HEAD
+            + f"scenarios: {{a: {{label: *l{levels}}}}}\n")
 
 
 # case -> (file name, content, the error after "<file>: ")

@@ -227,26 +227,6 @@ def _raise(code):
     return fail
 
 
-@pytest.fixture
-def tiny_disk(tmp_path):
-    """A 64 KiB tmpfs, filled up (mounting needs root; elsewhere the test is skipped)."""
-    mount = tmp_path / "tiny"
-    mount.mkdir()
-    done = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=64k", "tmpfs", str(mount)],
-                          capture_output=True)
-    if done.returncode != 0:
-        pytest.skip("cannot mount a tmpfs here; the ENOSPC case below covers it")
-    try:
-        with (mount / "filler").open("wb") as handle:
-            try:
-                handle.write(b"\0" * (1 << 20))
-            except OSError:
-                pass
-        yield mount
-    finally:
-        subprocess.run(["umount", "-l", str(mount)], check=False)
-
-
 # case -> (how the output is made unwritable, the reason given)
 UNWRITABLE = {
     "under a file": ("file", "is a file, not a folder"),

@@ -8,7 +8,14 @@ import click
 
 from ..errors import printable
 from .app import main
-from .options import FORMATS, ExistingFile, allow_outside_data, run_variables, simulated
+from .options import (
+    FORMATS,
+    ExistingFile,
+    allow_outside_data,
+    run_variables,
+    simulated,
+    table_text,
+)
 
 
 @main.command()
@@ -32,7 +39,6 @@ def compare(sources: tuple[Path, ...], years: tuple[float, ...], baseline: str |
     from ..report.kpis import failure_note, kpi_table, model_variables, time_to_target
     from ..report.rundir import read_run
     from ..report.runs import default_years, group_by_model, simulate_scenarios
-    from ..report.tables import format_table
 
     directories = [p for p in sources if p.is_dir()]
     if directories and len(sources) > 1:
@@ -54,13 +60,13 @@ def compare(sources: tuple[Path, ...], years: tuple[float, ...], baseline: str |
         dataset, default = result.dataset, result.variables
     chosen = run_variables(dataset, variables, default)
     kpis = kpi_table(dataset, chosen, list(years) or default_years(dataset), baseline)
-    click.echo(printable(format_table(kpis, fmt)))
+    click.echo(table_text(kpis, fmt))
     for target in targets:
         name, direction, value = _target(target)
         name = run_variables(dataset, (name,), ())[0]
         sign = ">=" if direction == "above" else "<="
         click.echo(printable(f"\ntime to {name} {sign} {value:g}:"))
-        click.echo(printable(format_table(time_to_target(dataset, name, value, direction), fmt)))
+        click.echo(table_text(time_to_target(dataset, name, value, direction), fmt))
 
 
 def _target(text: str) -> tuple[str, str, float]:

@@ -41,6 +41,17 @@ class Progress:
             self.bar.render_finish()
 
 
+def table_text(df: Any, fmt: str) -> str:
+    """``format_table(df, fmt)`` for a terminal: control characters stripped from every text
+    cell first (so that columns line up), and from what is left around them."""
+    from ..errors import printable
+    from ..report.tables import format_table
+
+    text = {c: df[c].map(lambda v: printable(v) if isinstance(v, str) else v)
+            for c in df.columns if df[c].dtype == object or str(df[c].dtype).startswith("str")}
+    return printable(format_table(df.assign(**text), fmt))
+
+
 def simulated(simulate: Any, *args: Any, **kwargs: Any) -> Any:
     """``simulate(*args, **kwargs)`` (report.runs.simulate_scenarios), its dataset's failed
     members summarised in one warning line instead of the engine's own warning."""

@@ -8,9 +8,15 @@ from typing import Any
 
 import click
 
-from ..errors import printable
 from .app import main
-from .options import FORMATS, ExistingFile, Progress, allow_outside_data, simulated
+from .options import (
+    FORMATS,
+    ExistingFile,
+    Progress,
+    allow_outside_data,
+    simulated,
+    table_text,
+)
 
 
 @main.command()
@@ -47,7 +53,6 @@ def run(ctx: click.Context, scenario_files: tuple[Path, ...], model: Path | None
     from ..report.kpis import kpi_table
     from ..report.rundir import prepare
     from ..report.runs import default_directory, default_years, simulate_scenarios, write
-    from ..report.tables import format_table
 
     quiet = quiet or ctx.obj.get("quiet", False)
     verbose = (verbose or ctx.obj.get("verbose", False)) and not quiet
@@ -81,7 +86,7 @@ def run(ctx: click.Context, scenario_files: tuple[Path, ...], model: Path | None
                 click.echo(f"read, compiled and simulated {members} members in "
                            f"{finished - started:.2f} s; tables, figures and files in "
                            f"{time.perf_counter() - finished:.2f} s", err=True)
-            click.echo(printable(format_table(kpis, fmt)))
+            click.echo(table_text(kpis, fmt))
             if staging.moved and output is not None:  # a default name simply takes the next
                 click.echo(f"warning: {staging.target} appeared during the run; the run was "
                            f"written beside it, to {directory}", err=True)

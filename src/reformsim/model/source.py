@@ -14,10 +14,11 @@
 from __future__ import annotations
 
 import re
+import warnings
 from pathlib import Path
 from typing import Any
 
-from ..errors import ModelError, shown
+from ..errors import ModelError, ReformsimWarning, shown
 
 _HINT = "open it in Vensim/Stella and check its syntax"
 _NUMBER = r"(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?"
@@ -86,14 +87,30 @@ def xmile_root(path: Path) -> Any:
     """The root element of an XMILE file: no entities, no DTD, no network; ModelError else."""
     from lxml import etree
 
-    parser = etree.XMLParser(resolve_entities=False, load_dtd=False, no_network=True,
-                             dtd_validation=False, huge_tree=False, remove_comments=True)
+    def parser(recover: bool) -> Any:
+        return etree.XMLParser(resolve_entities=False, load_dtd=False, no_network=True,
+                               dtd_validation=False, huge_tree=False, remove_comments=True,
+                               recover=recover)
+
+    strict = parser(recover=False)
     try:
-        tree = etree.parse(str(path), parser=parser)
-    except etree.XMLSyntaxError as exc:
+        tree = etree.parse(str(path), parser=strict)
+    except etree.XMLSyntaxError as exc:  # (exc.error_log holds earlier parses' errors too)
         line = f"line {exc.lineno}" if getattr(exc, "lineno", None) else path.name
-        raise ModelError(path, line, f"is not well-formed XML: {_message(exc)}",
-                         hint="the file may be truncated or not an XMILE file") from exc
+        failure = ModelError(path, line, f"is not well-formed XML: {_message(exc)}",
+                             hint="the file may be truncated or not an XMILE file")
+        try:  # read it as PySD does, recovering what can be read
+            tree = etree.parse(str(path), parser=parser(recover=True))
+        except etree.XMLSyntaxError:
+            raise failure from exc
+        if tree.getroot() is None:
+            raise failure from exc
+        # undeclared prefixes alone (Stella writes <isee:prefs> without declaring isee) are
+        # harmless; anything else is worth a word, since the model read may miss a part
+        if not all(e.type_name.startswith("NS_ERR") for e in strict.error_log):
+            warnings.warn(f"{path.name}: {line}: the file is not well-formed XML "
+                          f"({_message(exc)}); it was read by recovering, as PySD does: check "
+                          "that the model has everything it should", ReformsimWarning)
     dtd = tree.docinfo.internalDTD
     if dtd is not None and list(dtd.iterentities()):
         raise ModelError(path, path.name, "declares XML entities (<!ENTITY ...>), which a model "

@@ -83,12 +83,12 @@ def _abstract_model(path: Path, kind: str) -> Any:
             raise
         except Exception as exc:  # the translators raise many kinds; all mean "cannot read"
             raise parse_failure(path, reader, exc) from exc
-    abstract.reformsim_warnings = tuple(dict.fromkeys(
-        str(w.message) for w in caught  # PySD's own notes, not its dependencies' deprecations
-        if issubclass(w.category, UserWarning) and "pysd" in w.filename))
+    ours = [str(w.message) for w in caught if issubclass(w.category, ReformsimWarning)]
+    abstract.reformsim_warnings = tuple(dict.fromkeys(ours + [
+        f"{path.name}: {' '.join(str(w.message).split())}" for w in caught  # PySD's own notes,
+        if issubclass(w.category, UserWarning) and "pysd" in w.filename]))  # not deprecations
     for message in abstract.reformsim_warnings:
-        warnings.warn(f"{path.name}: {' '.join(message.split())}", ReformsimWarning,
-                      stacklevel=3)
+        warnings.warn(message, ReformsimWarning, stacklevel=3)
     return abstract
 
 

@@ -142,7 +142,7 @@ def make_manifest(model: Path, scenario_files: Iterable[Path], *, method: str,
         "reformsim": version("reformsim"),
         "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
         "command": None if command is None else _shell_line(command),
-        "paths_relative_to": "the run directory" if directory is not None else "nothing",
+        "paths": "relative to the run directory" if directory is not None else "absolute",
         "model": {"path": where(model), "sha256": sha256(model)},
         "scenario_files": [{"path": where(p), "copy": f"{INPUTS}/{c}", "sha256": sha256(p)}
                            for p, c in zip(files, copies)],

@@ -110,8 +110,18 @@ def _check_memory(scenarios: ScenarioSet, count: int, model: CompiledModel) -> N
 
 
 def _free_memory() -> int | None:
+    """Bytes of memory available (Linux's MemAvailable, which counts reclaimable caches; else
+    the free pages), or None when the system does not say."""
     import os
+    import re
 
+    try:
+        with open("/proc/meminfo", encoding="ascii") as handle:
+            found = re.search(r"^MemAvailable:\s*(\d+) kB", handle.read(), re.M)
+        if found:
+            return int(found.group(1)) * 1024
+    except OSError:
+        pass
     try:
         return os.sysconf("SC_AVPHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
     except (ValueError, OSError, AttributeError):
