@@ -72,11 +72,8 @@ class Staging:
 
     def discard(self) -> None:
         shutil.rmtree(self.folder, ignore_errors=True)
-        for folder in self.created if self.written is None else ():
-            try:
-                folder.rmdir()
-            except OSError:
-                break
+        if self.written is None:
+            _remove_empty(self.created)
 
     def write(self, dataset: Any, kpis: Any, manifest: Mapping[str, Any],
               figures: Mapping[str, Callable[[Path], object]] | None = None,
@@ -135,7 +132,7 @@ def prepare(target: Path) -> Staging:
         staging = Staging(target, Path(tempfile.mkdtemp(prefix=_partial_prefix(target),
                                                         dir=parent)), created)
     except OSError as exc:
-        Staging(target, parent / ".none", created).discard()
+        _remove_empty(created)
         raise _unwritable(target, exc) from exc
     try:
         staging.folder.chmod(0o777 & ~_umask())  # mkdtemp's is private; a run's is not
@@ -204,6 +201,15 @@ def open_run(path: str | Path) -> RunRecord:
 
 
 # --- the hidden folder and its move into place ------------------------------------------------
+
+def _remove_empty(folders: Sequence[Path]) -> None:
+    """Remove ``folders`` (deepest first) while they are empty."""
+    for folder in folders:
+        try:
+            folder.rmdir()
+        except OSError:
+            break
+
 
 def _partial_prefix(target: Path) -> str:
     host = re.sub(r"[^A-Za-z0-9.]", "_", socket.gethostname()) or "host"
