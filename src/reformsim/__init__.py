@@ -27,9 +27,15 @@ if TYPE_CHECKING:
     from .engine.loading import load_model
     from .engine.results import Failure, Results
     from .engine.simulation import simulate
+    from .analysis.studies import calibrate, factorial, optimize, robustness, sensitivity
     from .scenarios.loading import load_scenarios
 
 __all__ = [
+    "calibrate",
+    "factorial",
+    "optimize",
+    "robustness",
+    "sensitivity",
     "load_scenarios",
     "Series",
     "Table",
@@ -51,6 +57,9 @@ _LAZY = {"load_model": "engine.loading", "simulate": "engine.simulation",
          "CompiledModel": "engine.compiled", "Results": "engine.results",
          "Failure": "engine.results", "Series": "engine.inputs", "Table": "engine.inputs",
          "load_scenarios": "scenarios.loading"}
+# decision analysis (issue 11): studies built on simulate
+_LAZY |= dict.fromkeys(("sensitivity", "optimize", "calibrate", "robustness", "factorial"),
+                       "analysis.studies")
 
 
 def __getattr__(name: str) -> Any:
