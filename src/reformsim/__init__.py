@@ -22,12 +22,12 @@ from .errors import (
 )
 
 if TYPE_CHECKING:
+    from .analysis.studies import calibrate, factorial, optimize, robustness, sensitivity
     from .engine.compiled import CompiledModel
     from .engine.inputs import Series, Table
     from .engine.loading import load_model
     from .engine.results import Failure, Results
     from .engine.simulation import simulate
-    from .analysis.studies import calibrate, factorial, optimize, robustness, sensitivity
     from .scenarios.loading import load_scenarios
 
 __all__ = [

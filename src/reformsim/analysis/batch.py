@@ -68,9 +68,11 @@ class Base:
 
 
 def make_base(model: CompiledModel, scenarios: ScenarioSet | None = None,
-              scenario: str | None = None, *, uncertain: bool = True) -> Base:
+              scenario: str | None = None, *, uncertain: bool = True,
+              samples: int | None = None) -> Base:
     """The base of a study: ``scenario`` of ``scenarios`` (default: its baseline, else its
-    first), with the file's uncertainty when ``uncertain``; the model as it is without a file.
+    first), with the file's uncertainty when ``uncertain`` (``samples`` of it, if given);
+    the model as it is without a file.
     """
     if scenarios is None:
         scenarios = ScenarioSet()
@@ -84,13 +86,17 @@ def make_base(model: CompiledModel, scenarios: ScenarioSet | None = None,
                            hint=suggest(name, flat) or "the scenarios are "
                            + ", ".join(repr(n) for n in flat))
     chosen = replace(flat[name], extends=None, packages=())
+    uncertainty = scenarios.uncertainty if uncertain else None
+    if uncertainty is not None and samples is not None:
+        uncertainty = replace(uncertainty, samples=int(samples))
     alone = replace(scenarios, scenarios=(chosen,), packages=(), factorial=None, baseline=None,
-                    outputs=None, uncertainty=scenarios.uncertainty if uncertain else None)
+                    outputs=None, uncertainty=uncertainty)
     return Base(model, expand(alone, model), scenarios.sources)
 
 
 def base_of(model: CompiledModel | str | Path, scenario_files: Sequence[str | Path] = (),
-            scenario: str | None = None, *, uncertain: bool = True) -> Base:
+            scenario: str | None = None, *, uncertain: bool = True,
+            samples: int | None = None) -> Base:
     """:func:`make_base` from paths: the model (or a compiled one) and scenario files."""
     from ..engine.loading import load_model
     from ..scenarios.loading import load_scenarios
@@ -101,7 +107,7 @@ def base_of(model: CompiledModel | str | Path, scenario_files: Sequence[str | Pa
     if scenarios is None and scenario not in (None, BASELINE):
         raise RequestError("--scenario", scenario, "needs a scenario file to come from",
                            hint="give a scenario file (.yaml or .cin) that defines it")
-    return make_base(compiled, scenarios, scenario, uncertain=uncertain)
+    return make_base(compiled, scenarios, scenario, uncertain=uncertain, samples=samples)
 
 
 def resolve_names(base: Base, names: Sequence[str], where: str) -> list[str]:

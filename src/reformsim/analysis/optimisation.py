@@ -46,6 +46,7 @@ class Optimum:
     robust: str
     constraints: tuple[Constraint, ...]
     bounds: dict[str, tuple[float, float]]
+    base: Base
 
     def document(self) -> dict[str, Any]:
         """The JSON document: levers, objective, evaluations."""
@@ -114,7 +115,7 @@ def optimise(base: Base, levers: Sequence[Distribution], variable: str, period: 
     return Optimum(dict(zip(names, map(float, best))), float(track.best), track.evaluations,
                    track.candidates, pd.DataFrame(track.rows), bool(found.success),
                    str(found.message), variable, period, maximize, robust, parsed,
-                   {n: (float(lo), float(hi)) for n, (lo, hi) in zip(names, bounds)})
+                   {n: (float(lo), float(hi)) for n, (lo, hi) in zip(names, bounds)}, base)
 
 
 class _Track:

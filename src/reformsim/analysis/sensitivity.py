@@ -115,6 +115,7 @@ class Sensitivity:
     evaluations: int
     results: Results              # the design's members (first) and the swings' (last 2D + 1)
     design: np.ndarray            # (members, D) parameter values of the design
+    base: Base                    # what the study departed from
 
     def records(self) -> list[dict[str, Any]]:
         """``indices`` as JSON records (NaN -> None)."""
@@ -165,7 +166,7 @@ def sensitivity_study(base: Base, parameters: Sequence[Distribution], outputs: S
                         ) if over_time else pd.DataFrame()
     return Sensitivity(method, tuple(outputs), tuple(parameters), indices, over,
                        _swings(results, base, parameters, names, outputs, periods, len(design)),
-                       int(len(design) * base.samples), results, design)
+                       int(len(design) * base.samples), results, design, base)
 
 
 @dataclass(frozen=True)
