@@ -94,6 +94,8 @@ def optimise(base: Base, levers: Sequence[Distribution], variable: str, period: 
 
     def objective(z: np.ndarray) -> np.ndarray:
         x = space.levers(z.reshape(space.dimensions, -1))            # (D, S)
+        if x.shape[1] == 0:                  # a generation without a feasible candidate
+            return np.empty(0)
         results = run_candidates(base, dict(zip(names, x)), [variable], integrator)
         values = measure(results, variable, period).reshape(x.shape[1], base.samples)
         values = np.where(np.isfinite(values), values, np.nan)
@@ -107,7 +109,7 @@ def optimise(base: Base, levers: Sequence[Distribution], variable: str, period: 
     found = differential_evolution(objective, space.bounds, constraints=linear,
                                    vectorized=True, updating="deferred", popsize=population,
                                    maxiter=generations, tol=tol, rng=seed, polish=False,
-                                   init="sobol" if space.dimensions > 1 else "latinhypercube")
+                                   init=space.initial(population * space.dimensions, seed))
     if track.best_x is None:
         raise RequestError("", variable, "no candidate gave a finite objective",
                            hint="check the lever ranges: the model may not run there")
@@ -156,6 +158,33 @@ class _Space:
 
     def levers(self, z: np.ndarray) -> np.ndarray:
         return self.t_matrix @ z + self.offset[:, None]
+
+    def initial(self, count: int, seed: int) -> np.ndarray:
+        """A feasible first generation: Latin hypercube points of the box, each infeasible
+        one pulled along the line to a feasible centre until it satisfies every constraint
+        (a random first generation of a small feasible region, e.g. a budget simplex, would
+        be almost all infeasible)."""
+        from scipy.optimize import linprog
+        from scipy.stats import qmc
+
+        lo, hi = self.bounds[:, 0], self.bounds[:, 1]
+        z = lo + qmc.LatinHypercube(d=self.dimensions, rng=seed).random(max(count, 5)) * (hi - lo)
+        if not len(self.a):
+            return z
+        rows = np.vstack([self.a[np.isfinite(self.high)], -self.a[np.isfinite(self.low)]])
+        limits = np.concatenate([self.high[np.isfinite(self.high)],
+                                 -self.low[np.isfinite(self.low)]])
+        # the centre: the point of the box with the largest slack on every constraint
+        norms = np.linalg.norm(rows, axis=1)
+        found = linprog(np.r_[np.zeros(self.dimensions), -1.0],
+                        A_ub=np.column_stack([rows, norms]), b_ub=limits,
+                        bounds=[*zip(lo, hi), (0, None)], method="highs")
+        centre = found.x[:-1] if found.status == 0 else (lo + hi) / 2
+        step = (z - centre) @ rows.T                                 # (P, R)
+        room = limits - centre @ rows.T                              # (R,) >= 0
+        with np.errstate(divide="ignore", invalid="ignore"):
+            t = np.where(step > room, room / step, 1.0).min(axis=1)
+        return centre + np.clip(t, 0, 1)[:, None] * (z - centre)
 
     @classmethod
     def of(cls, a: np.ndarray, low: np.ndarray, high: np.ndarray, bounds: np.ndarray) -> _Space:
