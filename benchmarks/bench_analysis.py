@@ -28,8 +28,8 @@ sys.path.insert(0, str(ROOT / "src"))
 
 import reformsim  # noqa: E402
 from reformsim.analysis.batch import base_of  # noqa: E402
-from reformsim.analysis.sensitivity import sensitivity_study  # noqa: E402
 from reformsim.analysis.requests import Period, uniform  # noqa: E402
+from reformsim.analysis.sensitivity import sensitivity_study  # noqa: E402
 from reformsim.scenarios.loading import load_scenarios  # noqa: E402
 
 MODEL = ROOT / "models" / "reform.mdl"

@@ -47,9 +47,10 @@ def table(df: pd.DataFrame, digits: int = 3) -> str:
     return "\n".join(lines + ["| " + " | ".join(r) + " |" for r in cells]) + "\n"
 
 
-def save(fig, name: str) -> str:
+def image(out: list[str], fig, name: str, alt: str) -> None:
+    """Save ``fig`` as docs/figures/analysis-<name>.png and link it."""
     save_figure(fig, OUT / f"analysis-{name}.png")
-    return f"figures/analysis-{name}.png"
+    out.append(f"\n![{alt}](figures/analysis-{name}.png)\n")
 
 
 def sensitivity_section(out: list[str]) -> None:
@@ -63,15 +64,19 @@ def sensitivity_section(out: list[str]) -> None:
                                                ascending=[True, True, False])))
     for output in OUTPUTS:
         slug = figures.slug(output)
-        out.append(f"\n![Sobol indices of {output}]({save(figures.plot_indices(study.indices, output, 2045.0, 'sobol'), f'sobol-{slug}')})\n")
-        out.append(f"\n![Indices over time]({save(figures.plot_indices_over_time(study.over_time, output, 'sobol'), f'over-time-{slug}')})\n")
-        out.append(f"\n![Tornado]({save(figures.plot_tornado(study.swings, output, 2045.0), f'tornado-{slug}')})\n")
+        image(out, figures.plot_indices(study.indices, output, 2045.0, "sobol"),
+              f"sobol-{slug}", f"Sobol indices of {output}")
+        image(out, figures.plot_indices_over_time(study.over_time, output, "sobol"),
+              f"over-time-{slug}", "Indices over time")
+        image(out, figures.plot_tornado(study.swings, output, 2045.0), f"tornado-{slug}",
+              "Tornado")
     levers = reformsim.sensitivity(MODEL, LEVERS, var="Composite outcome", at=2045,
                                    scenarios=[ROADMAPS], scenario="holistic", method="morris",
                                    samples=64, seed=SEED, over_time=False)
     out.append("\n### Morris screening of the levers, holistic roadmap (composite, 2045)\n\n")
     out.append(table(levers.indices.sort_values("mu_star", ascending=False), 4))
-    out.append(f"\n![Morris]({save(figures.plot_indices(levers.indices, 'Composite outcome', 2045.0, 'morris'), 'morris-levers')})\n")
+    image(out, figures.plot_indices(levers.indices, "Composite outcome", 2045.0, "morris"),
+          "morris-levers", "Morris")
 
 
 def factorial_section(out: list[str]) -> None:
@@ -83,7 +88,8 @@ def factorial_section(out: list[str]) -> None:
     out.append("\nAll six packages together against the sum of each alone on the base:\n\n")
     out.append(table(found.whole, 4))
     for output in OUTPUTS:
-        out.append(f"\n![Factorial {output}]({save(figures.plot_factorial(found.effects, output, 2045.0), 'factorial-' + figures.slug(output))})\n")
+        image(out, figures.plot_factorial(found.effects, output, 2045.0),
+              "factorial-" + figures.slug(output), f"Factorial {output}")
 
 
 def optimisation_section(out: list[str]) -> None:
@@ -106,7 +112,8 @@ def optimisation_section(out: list[str]) -> None:
         out.append(f"\nBeats every shipped roadmap: **{bool(best.objective > shipped.max())}**"
                    f" (best shipped: {shipped.index[0]}, {shipped.iloc[0]:.4f}).\n")
         slug = figures.slug(base)
-        out.append(f"\n![Convergence]({save(figures.plot_convergence(best.history, 'Composite outcome', True), 'convergence-' + slug)})\n")
+        image(out, figures.plot_convergence(best.history, "Composite outcome", True),
+              "convergence-" + slug, "Convergence")
 
 
 def main() -> None:

@@ -14,6 +14,7 @@ import xarray as xr
 from click.testing import CliRunner
 
 import reformsim
+from conftest import MODELS
 from reformsim.analysis.constraints import lever_resolver, parse_constraint
 from reformsim.analysis.factorial import factorial_effects
 from reformsim.analysis.requests import RequestError, parse_period, parse_range
@@ -21,8 +22,6 @@ from reformsim.analysis.robustness import robustness_table
 from reformsim.analysis.theil import theil
 from reformsim.cli import main
 from reformsim.scenarios.spec import Factorial
-
-from conftest import MODELS
 
 ISHIGAMI, BUDGET = MODELS / "ishigami.mdl", MODELS / "budget.mdl"
 LOGISTIC = MODELS / "logistic.mdl"

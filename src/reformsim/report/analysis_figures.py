@@ -70,7 +70,7 @@ def plot_indices(indices: pd.DataFrame, output: str, time: Any, method: str) -> 
         ax.axvline(0, color=GREY, linewidth=1)
         xlabel = f"share of the variance of {output}"
     ax.set_yticks(y, rows["parameter"])
-    name = "Morris" if method == "morris" else method.upper()
+    name = {"sobol": "Sobol", "fast": "FAST", "morris": "Morris"}.get(method, method)
     _style(ax, f"What drives {output} ({_time_text(time)}): {name}", xlabel)
     ax.legend(fontsize=FONT["legend"], frameon=False, loc="lower right")
     return fig
@@ -167,7 +167,8 @@ def plot_factorial(effects: pd.DataFrame, output: str, time: Any) -> Figure:
     for (i, j), value in np.ndenumerate(grid):
         if np.isfinite(value):
             right.text(j, i, f"{value:+.3f}", ha="center", va="center",
-                       fontsize=FONT["ticks"] - 2)
+                       fontsize=FONT["ticks"] - 2,
+                       color="white" if abs(value) > 0.6 * scale else "black")
     fig.colorbar(image, ax=right, label="interaction (+: together better than apart)")
     _style(right, "Two-way interactions")
     fig.suptitle(f"{output} at {_time_text(time)}: package effects", fontsize=FONT["suptitle"])
