@@ -4,7 +4,7 @@
 package registers every command on the group.
 """
 
-from . import compare, model, plot, run  # noqa: F401  (each registers its commands)
+from . import calibrate, compare, factorial, model, optimize, plot, run, sensitivity  # noqa: F401  (each registers its commands)  # noqa: F401  (decision analysis)
 from .app import main
 
 __all__ = ["main"]
