@@ -4,7 +4,8 @@
 package registers every command on the group.
 """
 
-from . import calibrate, compare, factorial, model, optimize, plot, run, sensitivity  # noqa: F401  (each registers its commands)  # noqa: F401  (decision analysis)
+# each module registers its commands on the group
+from . import calibrate, compare, factorial, model, optimize, plot, run, sensitivity  # noqa: F401
 from .app import main
 
 __all__ = ["main"]
