@@ -78,7 +78,7 @@ def _manifest(tmp_path, target=None, inputs=()):
 def _write(tmp_path, dataset, target=None, figures=None, inputs=()):
     target = target or tmp_path / "runs" / "r1"
     return write_run(target, dataset, _kpis(), _manifest(tmp_path, target, inputs), figures,
-                     inputs)
+                     inputs=inputs)
 
 
 def _entries(folder: Path) -> list[str]:

@@ -22,6 +22,7 @@ from .errors import (
 )
 
 if TYPE_CHECKING:
+    from .analysis.studies import calibrate, factorial, optimize, robustness, sensitivity
     from .engine.compiled import CompiledModel
     from .engine.inputs import Series, Table
     from .engine.loading import load_model
@@ -31,6 +32,11 @@ if TYPE_CHECKING:
     from .scenarios.loading import load_scenarios
 
 __all__ = [
+    "calibrate",
+    "factorial",
+    "optimize",
+    "robustness",
+    "sensitivity",
     "load_scenarios",
     "Series",
     "Table",
@@ -55,6 +61,9 @@ _LAZY = {"load_model": "engine.loading", "simulate": "engine.simulation",
          "Failure": "engine.results", "Series": "engine.inputs", "Table": "engine.inputs",
          "load_scenarios": "scenarios.loading", "open_run": "report.rundir",
          "RunRecord": "report.rundir"}
+# decision analysis (issue 11): studies built on simulate
+_LAZY |= dict.fromkeys(("sensitivity", "optimize", "calibrate", "robustness", "factorial"),
+                       "analysis.studies")
 
 
 def __getattr__(name: str) -> Any:

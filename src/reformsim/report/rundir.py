@@ -77,11 +77,13 @@ class Staging:
 
     def write(self, dataset: Any, kpis: Any, manifest: Mapping[str, Any],
               figures: Mapping[str, Callable[[Path], object]] | None = None,
-              inputs: Sequence[Path] = ()) -> Path:
+              inputs: Sequence[Path] = (),
+              files: Mapping[str, Callable[[Path], object]] | None = None) -> Path:
         """Write every file, then move the folder into place; returns where it went.
 
         ``figures`` maps file names to functions writing that file at the path
-        given; ``inputs`` (the scenario files) are copied into ``scenarios/``.
+        given (in figures/), ``files`` the same beside results.nc (an analysis's
+        outputs, issue 11); ``inputs`` (the scenario files) are copied into ``scenarios/``.
         A failure to write saves ``results.nc`` and the manifest in the
         system's temporary folder and raises a RunDirError saying where.
         """
@@ -92,6 +94,8 @@ class Staging:
             (self.folder / FIGURES).mkdir()
             for name, write_figure in (figures or {}).items():
                 write_figure(self.folder / FIGURES / name)
+            for name, write_file in (files or {}).items():
+                write_file(self.folder / name)
             write_json(self.folder / MANIFEST, manifest)
             _fsync_tree(self.folder)
             self.written = _move_into_place(self.folder, self.target)
@@ -148,10 +152,16 @@ def prepare(target: Path) -> Staging:
 
 def write_run(target: Path, dataset: Any, kpis: Any, manifest: Mapping[str, Any],
               figures: Mapping[str, Callable[[Path], object]] | None = None,
+              files: Mapping[str, Callable[[Path], object]] | None = None,
               inputs: Sequence[Path] = ()) -> Path:
-    """Write a run directory at ``target`` (which must not exist) and return where it went."""
+    """Write a run directory at ``target`` (which must not exist) and return where it went.
+
+    ``figures`` and ``files`` map file names (``lines.png``; an analysis's scenario file or
+    JSON document) to functions writing that file, in figures/ or beside results.nc;
+    ``inputs`` are the scenario files copied into scenarios/ (see :meth:`Staging.write`).
+    """
     with prepare(target) as staging:
-        return staging.write(dataset, kpis, manifest, figures, inputs)
+        return staging.write(dataset, kpis, manifest, figures, inputs, files)
 
 
 def read_run(directory: Path) -> tuple[Any, dict[str, Any]]:
