@@ -80,7 +80,8 @@ def _constant(path: Path, where: str, key: str, entry: str) -> tuple[str, float]
         raise ScenarioError(path, where, key, f"cannot read {shown(entry)}", hint=_SHAPE)
     name, value = _name(match.group(1)), match.group(2)
     if "," in value:
-        raise ScenarioError(path, where, key, f"{name!r}: a list of values ({shown(value)}) is not "
+        listed = value if len(value) <= 60 else value[:59] + "…"
+        raise ScenarioError(path, where, key, f"{name!r}: a list of values ({listed}) is not "
                             "supported", hint="set one cell of an array at a time: "
                             "NAME[element] = number")
     try:
@@ -107,8 +108,8 @@ def _table(path: Path, where: str, key: str, body: str) -> Lookup:
     else:             # x1,...,xn,y1,...,yn
         xs, ys = numbers[: len(numbers) // 2], numbers[len(numbers) // 2:]
     if not xs or len(numbers) % 2 or any(b <= a for a, b in pairwise(xs)):
-        raise ScenarioError(path, where, key, f"lookup points {shown(body.strip())}: expected pairs "
-                            "with increasing x")
+        raise ScenarioError(path, where, key, f"lookup points {shown(body.strip())}: expected "
+                            "pairs with increasing x")
     return Lookup(tuple(xs), tuple(ys))
 
 
