@@ -45,8 +45,9 @@ def run(ctx: click.Context, scenario_files: tuple[Path, ...], model: Path | None
     """Run scenario files (default: each shipped one) and write a run directory.
 
     Files naming the same model run together: every scenario and sample in one
-    vectorised pass. A run directory holds results.nc, kpis.csv, manifest.json
-    and figures/.
+    vectorised pass. A run directory holds results.nc, kpis.csv, manifest.json,
+    scenarios/ (copies of the files) and figures/; it is reserved before anything
+    is simulated, so an output that cannot be written fails at once.
     """
     from contextlib import ExitStack
 
