@@ -358,7 +358,8 @@ def test_decentralisation_without_local_capacity_costs_quality(roadmaps):
         loss = at(roadmaps, "decentralisation", "Service quality", year) / \
             at(roadmaps, "status quo", "Service quality", year) - 1
         assert loss < -0.01, year
-    assert at(roadmaps, "decentralisation", "Trust", 2035) < at(roadmaps, "status quo", "Trust", 2035)
+    assert at(roadmaps, "decentralisation", "Trust", 2035) < \
+        at(roadmaps, "status quo", "Trust", 2035)
 
 
 def test_engagement_without_response_raises_voice_little_and_trust_less(roadmaps):
@@ -423,7 +424,8 @@ def test_complementarities_carry_the_interaction(model):
     no_leadership = composite(**{"Leadership complementarity": 0.0})
     no_response = composite(**{"Engagement complementarity": 0.0})
     neither = composite(**{"Leadership complementarity": 0.0, "Engagement complementarity": 0.0})
-    assert pair(no_leadership, "institutions", "leadership") < pair(on, "institutions", "leadership")
+    assert pair(no_leadership, "institutions", "leadership") < \
+        pair(on, "institutions", "leadership")
     assert pair(no_response, "leadership", "engagement") < pair(on, "leadership", "engagement")
     assert synergy(neither) < 0 < synergy(on)
 
@@ -433,7 +435,8 @@ def test_ict_alone_does_not_lower_quality(roadmaps, factorial):
     # raised quality. Now a digital case is as good as an offline one at the reference
     # integration, and the single ICT package gains a little (UN E-Government Survey 2008:
     # little efficiency without back-office integration).
-    gain = at(factorial, "ict", "Composite outcome", 2045) - at(factorial, "base", "Composite outcome", 2045)
+    gain = at(factorial, "ict", "Composite outcome", 2045) - \
+        at(factorial, "base", "Composite outcome", 2045)
     assert 0 < gain < 0.02
 
 
@@ -454,7 +457,8 @@ def test_digital_first_excludes_the_vulnerable(roadmaps):
     for year in (2030, 2035):
         assert at(roadmaps, "digital first", "Access vulnerable", year) < 0.8
         assert at(roadmaps, "digital first", "Access gap", year) > 0.05
-    drop_trust = 1 - at(roadmaps, "digital first", "Trust", 2035) / at(roadmaps, "status quo", "Trust", 2035)
+    drop_trust = 1 - at(roadmaps, "digital first", "Trust", 2035) / \
+        at(roadmaps, "status quo", "Trust", 2035)
     drop_legitimacy = 1 - at(roadmaps, "digital first", "Legitimacy", 2035) / \
         at(roadmaps, "status quo", "Legitimacy", 2035)
     assert drop_trust > 0.1 and drop_legitimacy < drop_trust
@@ -465,7 +469,8 @@ def test_digital_first_excludes_the_vulnerable(roadmaps):
 def test_digital_first_shows_an_efficiency_illusion(roadmaps):
     # Excluded demand never reaches the queue: in 2028 the backlog falls and measured quality
     # rises while access falls, which operational indicators alone would read as success.
-    assert at(roadmaps, "digital first", "Backlog", 2028) < 0.85 * at(roadmaps, "status quo", "Backlog", 2028)
+    assert at(roadmaps, "digital first", "Backlog", 2028) < \
+        0.85 * at(roadmaps, "status quo", "Backlog", 2028)
     assert at(roadmaps, "digital first", "Service quality", 2028) > \
         at(roadmaps, "status quo", "Service quality", 2028) + 0.1
     assert at(roadmaps, "digital first", "Access", 2028) < 0.85
@@ -481,7 +486,8 @@ def test_austerity_erodes_the_standard_for_good(roadmaps):
     assert at(roadmaps, "austerity", "Service quality", 2045) < \
         at(roadmaps, "status quo", "Service quality", 2045) - 0.1
     # cost per case falls first while quality collapses: cost is never read alone
-    assert at(roadmaps, "austerity", "Cost per case", 2030) < at(roadmaps, "status quo", "Cost per case", 2030)
+    assert at(roadmaps, "austerity", "Cost per case", 2030) < \
+        at(roadmaps, "status quo", "Cost per case", 2030)
 
 
 def test_trust_falls_faster_than_it_rises(model):

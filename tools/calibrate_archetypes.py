@@ -227,7 +227,8 @@ def table(stats: dict[str, dict[str, dict[str, float]]]) -> str:
     for arch, per in stats.items():
         for key, s in per.items():
             check = " (check, not fitted)" if key in ARCHETYPES[arch].checks else ""
-            lines.append(f"| {ARCHETYPES[arch].label.split(' (')[0]} | {LABELS[key]}{check} | {s['n']} | "
+            name = ARCHETYPES[arch].label.split(" (")[0]
+            lines.append(f"| {name} | {LABELS[key]}{check} | {s['n']} | "
                          f"{s['MSE']:.4f} | {100 * s['RMSPE']:.1f}% | {s['UM']:.2f} | "
                          f"{s['US']:.2f} | {s['UC']:.2f} |")
     return "\n".join(lines)
@@ -280,7 +281,7 @@ def draw(fits: dict[str, tuple[Runner, np.ndarray]], path: Path) -> None:
         for col, key in enumerate(("coverage", "adoption", "trust")):
             ax = axes[row, col]
             ax.plot(res.times, res[SERIES[key]][0], color="#0072B2", label="model")
-            if key == "adoption":   # the access ceiling beside adoption, with the TII it is fitted to
+            if key == "adoption":   # the access ceiling beside adoption, with the TII fitted to
                 ax.plot(res.times, res[SERIES["access"]][0], "--", color="#009E73",
                         label="access ceiling (model)")
                 tii = runner.data["access"]

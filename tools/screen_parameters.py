@@ -5,8 +5,9 @@ Usage::
     PYTHONPATH=src python tools/screen_parameters.py [--top 20]
 
 Every constant of ``models/reform.mdl`` that is not a lever (its documentation does not start
-with "Lever:"), a value judgement (the composite's weights) nor a control setting is set, alone, to the low and then the high end of the range
-in its units field (``~ Dmnl [0.3,0.6]``), under every roadmap of
+with "Lever:"), a value judgement (the composite's weights) nor a control setting is set,
+alone, to the low and then the high end of the range in its units field
+(``~ Dmnl [0.3,0.6]``), under every roadmap of
 ``scenarios/reform_roadmaps.yaml`` (its uncertainty section left out). All members of a batch
 run as one ensemble. A parameter's effect is the largest change, over both ends, in three
 verdicts in 2035 and 2045: the composite of every roadmap, the holistic roadmap's composite gain
@@ -26,6 +27,7 @@ import numpy as np
 
 import reformsim
 from reformsim.engine.inputs import Series
+from reformsim.model import ir
 from reformsim.scenarios.ensemble import expand
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -43,15 +45,9 @@ def assumptions(model) -> list[tuple[str, float, float]]:
         if (e.kind == "aux" and not e.is_stock and e.name not in CONTROLS
                 and not e.documentation.startswith("Lever:") and None not in e.limits
                 and "value judgement" not in e.documentation and e.limits[0] < e.limits[1]
-                and slot_is_constant(model, e)):
+                and isinstance(e.expr, ir.Num)):
             out.append((e.name, *e.limits))
     return out
-
-
-def slot_is_constant(model, element) -> bool:
-    from reformsim.model import ir
-
-    return isinstance(element.expr, ir.Num)
 
 
 def tiled(params: dict, copies: int) -> dict:
@@ -88,7 +84,6 @@ def main(argv: list[str] | None = None) -> None:
     copies = 1 + 2 * len(tested)
     batch = tiled(params, copies)
     for k, (name, low, high) in enumerate(tested):
-        default = np.full(len(names) * copies, np.nan)
         column = batch.get(name)
         if column is None:
             column = np.full(len(names) * copies, float(model_value(model, name)))
@@ -96,7 +91,6 @@ def main(argv: list[str] | None = None) -> None:
         for j, value in ((1 + 2 * k, low), (2 + 2 * k, high)):
             column[j * len(names):(j + 1) * len(names)] = value
         batch[name] = column
-        del default
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         res = reformsim.simulate(model, params=batch, initial=ens.initial, lookups=ens.lookups,
@@ -106,7 +100,7 @@ def main(argv: list[str] | None = None) -> None:
     effects = np.abs(v[1:] - base).reshape(len(tested), 2, -1).max(axis=(1, 2))
     gain = v[1:, -2 * len(YEARS):-len(YEARS)].reshape(len(tested), 2, -1)
     order = np.argsort(-effects)
-    print(f"| rank | parameter | range | largest effect | holistic gain at low / high (2045) |")
+    print("| rank | parameter | range | largest effect | holistic gain at low / high (2045) |")
     print("|---:|---|---|---:|---|")
     for rank, i in enumerate(order[:args.top], start=1):
         name, low, high = tested[i]

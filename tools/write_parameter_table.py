@@ -68,7 +68,8 @@ def parameter_table(elements: list[ir.Element], sector: dict[str, str]) -> str:
             groups.setdefault(sector[e.name], []).append(e)
     lines = []
     for title, members in groups.items():
-        lines += [f"**{title}**", "", "| Parameter | Value | Range | Units | Source, or assumed and why |",
+        lines += [f"**{title}**", "",
+                  "| Parameter | Value | Range | Units | Source, or assumed and why |",
                   "|---|---:|---|---|---|", *(row(e, e.documentation) for e in members), ""]
     return "\n".join(lines).rstrip()
 
