@@ -193,3 +193,4 @@ def test_wheel_carries_the_shipped_model_and_scenarios(tmp_path):
     assert "reformsim/shipped/models/examples/service_backlog.yaml" in names
     assert "reformsim/shipped/models/reform.mdl" in names
     assert "reformsim/shipped/scenarios/reform_roadmaps.yaml" in names
+    assert "reformsim/shipped/scenarios/archetypes/finland.yaml" in names
