@@ -244,7 +244,7 @@ def test_format_markdown(small_kpis):
 
 def test_format_table_for_people(small_kpis):
     assert format_table(small_kpis, "table") == (
-        "Δ: difference from Base case (base); Δ%: relative to it.\n"
+        "Δ: difference from Base case; Δ%: relative to it.\n"
         "\n"
         "quality [index]\n"
         "             ─────── 2030 ───────\n"

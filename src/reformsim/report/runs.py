@@ -6,7 +6,9 @@ these functions.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+import time
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime
 from importlib import resources
@@ -26,6 +28,37 @@ class Run:
     variables: tuple[str, ...]   # what tables and figures show
     method: str
     time_step: float
+    factorial: Any = None        # the scenario files' Factorial, if they combine packages
+
+
+class Stopwatch:
+    """Where a run's time goes: named phases in order, each announced as it starts. A phase
+    inside another (figures while files are written) counts for itself only."""
+
+    def __init__(self, announce: Callable[[str], None] | None = None) -> None:
+        self.announce = announce
+        self.spent: dict[str, float] = {}
+        self._inner: list[float] = []       # time spent in inner phases, per open phase
+
+    @contextmanager
+    def phase(self, name: str, note: str = "") -> Iterator[None]:
+        if note and self.announce is not None:
+            self.announce(note)
+        started = time.perf_counter()
+        self._inner.append(0.0)
+        try:
+            yield
+        finally:
+            elapsed = time.perf_counter() - started
+            inner = self._inner.pop()
+            self.spent[name] = self.spent.get(name, 0.0) + elapsed - inner
+            if self._inner:
+                self._inner[-1] += elapsed
+
+    def summary(self) -> str:
+        """``read and compile 1.02 s, simulate 0.31 s, ...; total 1.60 s``."""
+        parts = [f"{name} {seconds:.2f} s" for name, seconds in self.spent.items()]
+        return ", ".join(parts) + f"; total {sum(self.spent.values()):.2f} s"
 
 
 def shipped_scenarios() -> list[Path]:
@@ -56,7 +89,8 @@ def group_by_model(files: Sequence[Path], model: Path | None = None) -> dict[Pat
 def simulate_scenarios(model_path: Path, files: Sequence[Path], *, method: str = "euler",
                        samples: int | None = None, seed: int | None = None,
                        progress: Callable[[int, int], None] | None = None,
-                       models: dict[Path, Any] | None = None) -> Run:
+                       models: dict[Path, Any] | None = None,
+                       stopwatch: Stopwatch | None = None) -> Run:
     """Load the model (or take it from ``models``, a cache by path), expand every
     scenario x sample, simulate them in one pass."""
     from dataclasses import replace
@@ -65,25 +99,92 @@ def simulate_scenarios(model_path: Path, files: Sequence[Path], *, method: str =
     from ..scenarios.ensemble import expand, run
     from ..scenarios.loading import load_scenarios
 
+    clock = Stopwatch() if stopwatch is None else stopwatch
     models = {} if models is None else models
     if model_path not in models:
-        models[model_path] = load_model(model_path)
+        with clock.phase("read and compile", f"reading {Path(model_path).name}"):
+            models[model_path] = load_model(model_path)
     model = models[model_path]
-    scenario_set = load_scenarios(files)
-    if scenario_set.uncertainty is not None and (samples is not None or seed is not None):
-        uncertainty = replace(scenario_set.uncertainty,
-                              samples=samples or scenario_set.uncertainty.samples,
-                              seed=scenario_set.uncertainty.seed if seed is None else seed)
-        scenario_set = replace(scenario_set, uncertainty=uncertainty)
-    ensemble = expand(scenario_set, model)
-    dataset = run(ensemble, model, method=method, progress=progress)
-    clock = {e.ident: e for e in model.elements if e.kind == "control"}
-    dataset.time.attrs["units"] = clock["initial_time"].units
+    with clock.phase("scenarios"):
+        scenario_set = load_scenarios(files)
+        if scenario_set.uncertainty is not None and (samples is not None or seed is not None):
+            uncertainty = replace(scenario_set.uncertainty,
+                                  samples=samples or scenario_set.uncertainty.samples,
+                                  seed=scenario_set.uncertainty.seed if seed is None else seed)
+            scenario_set = replace(scenario_set, uncertainty=uncertainty)
+        ensemble = expand(scenario_set, model)
+    with clock.phase("simulate", f"simulating {len(ensemble.scenarios)} scenarios x "
+                                 f"{ensemble.samples} samples ({ensemble.size} members)"):
+        dataset = run(ensemble, model, method=method, progress=progress)
+    elements = {e.ident: e for e in model.elements}
+    dataset.time.attrs["units"] = elements["initial_time"].units
+    _add_ranges(dataset, model)
     variables = with_cells(ensemble.outputs or [e.name for e in model.stocks],
                            list(dataset.data_vars))
     step = scenario_set.time.get("TIME STEP")
     return Run(Path(model_path), tuple(files), dataset, variables, method,
-               float(step) if step is not None else _time_step(model))
+               float(step) if step is not None else _time_step(model), scenario_set.factorial)
+
+
+def simulate_apart(model_path: Path, files: Sequence[Path], **options: Any) -> Run | None:
+    """Scenario files whose scenario names collide, each simulated on its own and put side by
+    side, every scenario's name and label prefixed by its file's name (``mine: holistic``);
+    None when no name collides (then the files run together, as ``run`` runs them)."""
+    from ..scenarios.loading import load_scenarios
+    from ..scenarios.spec import scenario_names
+
+    seen: set[str] = set()
+    collide = False
+    for names in (set(scenario_names(load_scenarios([f]))) for f in files):
+        collide, seen = collide or bool(seen & names), seen | names
+    if not collide:
+        return None
+    models = options.pop("models", None) or {}
+    runs = [simulate_scenarios(model_path, [f], models=models, **options) for f in files]
+    return Run(Path(model_path), tuple(files),
+               side_by_side({Path(f).stem: r.dataset for f, r in zip(files, runs)}),
+               tuple(dict.fromkeys(v for r in runs for v in r.variables)),
+               runs[0].method, runs[0].time_step)
+
+
+def side_by_side(datasets: dict[str, Any]) -> Any:
+    """Datasets of the same model and time grid as one, along ``scenario``, names and labels
+    prefixed by their key; the first one's baseline is the baseline."""
+    import numpy as np
+    import xarray as xr
+
+    from .rundir import RunDirError
+
+    first_key, first = next(iter(datasets.items()))
+    parts = []
+    for key, ds in datasets.items():
+        if ds.sizes["sample"] != first.sizes["sample"] or \
+                not np.array_equal(ds["time"].values, first["time"].values):
+            raise RunDirError(f"{key}: its samples or save times differ from {first_key}'s, so "
+                              "they cannot be shown side by side\n  hint: give the files the "
+                              "same 'time' and 'uncertainty', or compare them one at a time")
+        labels = ds["label"].values if "label" in ds.coords else ds["scenario"].values
+        parts.append(ds.assign_coords(
+            scenario=[f"{key}: {s}" for s in ds["scenario"].values],
+            label=("scenario", [f"{key}: {label}" for label in labels])))
+    combined = xr.concat(parts, dim="scenario", data_vars="minimal", coords="minimal",
+                         compat="override", join="outer")
+    base = first.attrs.get("baseline") or str(first["scenario"].values[0])
+    combined.attrs["baseline"] = f"{first_key}: {base}"
+    return combined
+
+
+def _add_ranges(dataset: Any, model: Any) -> None:
+    """Each variable's documented range (Vensim's units field ``[lo,hi]``) as a ``range``
+    attribute (NaN for an open end), for units in words (``index 0-1``)."""
+    import numpy as np
+
+    by_name = {e.name: e for e in model.elements}
+    for name, variable in dataset.data_vars.items():
+        element = by_name.get(str(name).split("[")[0])
+        if element is not None and any(v is not None for v in element.limits):
+            variable.attrs["range"] = np.array([np.nan if v is None else v
+                                                for v in element.limits], dtype=float)
 
 
 def with_cells(names: Any, known: list[str]) -> tuple[str, ...]:
@@ -114,16 +215,70 @@ def default_years(dataset: Any, count: int = 2) -> list[float]:
     return [float(times[int(np.argmin(np.abs(times - w)))]) for w in wanted]
 
 
-def figures_for(run_: Run) -> dict[str, Callable[[Path], object]]:
-    """The figures a run directory holds, as writers: lines always, fans when there is
-    uncertainty."""
-    from .figures import plot_fans, plot_lines, save_figure
+FIGURE_FORMATS = ("png", "svg", "pdf")
 
-    lines = plot_lines(run_.dataset, run_.variables)
-    figures = {"lines.png": lines, "lines.svg": lines}
-    if run_.dataset.sizes["sample"] > 1:
-        figures["fan.png"] = plot_fans(run_.dataset, run_.variables)
-    return {name: (lambda path, f=figure: save_figure(f, path)) for name, figure in figures.items()}
+
+def figures_for(run_: Run, formats: Sequence[str] = ("png",),
+                stopwatch: Stopwatch | None = None) -> dict[str, Callable[[Path], object]]:
+    """The slides a run directory holds, as writers (file name -> write it at this path):
+    an overview of up to six variables and a slide per variable (its fan, or with more
+    scenarios than a chart keeps apart, its ranking at the end), in each of ``formats``.
+
+    Each slide is drawn only when written, on one reused layout (``figures.Deck``).
+    """
+    from .figures import MAX_PANELS, Deck, plot_fans, save_figure
+    from .labels import slug
+    from .style import MAX_LINES
+
+    ds, variables = run_.dataset, list(run_.variables)
+    clock = Stopwatch() if stopwatch is None else stopwatch
+    many = ds.sizes["scenario"] > MAX_LINES
+    decks: dict[str, Any] = {}
+
+    def deck() -> Any:
+        if "deck" not in decks:
+            decks["deck"] = Deck(ds, "ranking" if many else "fan")
+        return decks["deck"]
+
+    def slide(variable: str) -> Callable[[Path], object]:
+        def write(path: Path) -> object:
+            with clock.phase("figures"):
+                return deck().save(variable, path)
+        return write
+
+    def overview(path: Path) -> object:
+        with clock.phase("figures"):
+            if "overview" not in decks:
+                decks["overview"] = plot_fans(ds, variables[:MAX_PANELS])
+            return save_figure(decks["overview"], path)
+
+    writers: dict[str, Callable[[Path], object]] = {}
+    names = _unique([slug(v) for v in variables])
+    for fmt in formats:
+        if not many and len(variables) > 1:
+            writers[f"overview.{fmt}"] = overview
+        for n, (variable, name) in enumerate(zip(variables, names), start=1):
+            writers[f"{n:02d}-{name}.{fmt}"] = slide(variable)
+        writers.update(factorial_figures(run_, fmt))
+    return writers
+
+
+def factorial_figures(run_: Run, fmt: str) -> dict[str, Callable[[Path], object]]:
+    """Slides of a factorial run's summary (file name -> writer), beside the per-variable ones.
+
+    Where the factorial analysis's main-effect and interaction charts belong (issue 11):
+    ``run_.factorial`` names the packages and the base; none are drawn yet.
+    """
+    return {}
+
+
+def _unique(names: list[str]) -> list[str]:
+    seen: dict[str, int] = {}
+    out = []
+    for name in names:
+        seen[name] = seen.get(name, 0) + 1
+        out.append(name if seen[name] == 1 else f"{name}-{seen[name]}")
+    return out
 
 
 def default_directory(root: Path, name: str) -> Path:
@@ -137,11 +292,23 @@ def default_directory(root: Path, name: str) -> Path:
     return candidate
 
 
-def write(run_: Run, directory: Path, kpis: Any, seed: int | None) -> Path:
+def write(run_: Run, directory: Path, kpis: Any, seed: int | None,
+          formats: Sequence[str] = ("png",), stopwatch: Stopwatch | None = None) -> Path:
+    """The run directory of ``run_``: results, ``kpis`` (as files read it: the time column
+    named by the model's time unit, float noise rounded away), manifest and slides."""
     from .rundir import make_manifest, write_run
+    from .tables import for_files
 
     manifest = make_manifest(run_.model, run_.scenario_files, method=run_.method,
                              time_step=run_.time_step, seed=seed,
                              members=int(run_.dataset.sizes["scenario"]
                                          * run_.dataset.sizes["sample"]))
-    return write_run(directory, run_.dataset, kpis, manifest, figures_for(run_))
+    return write_run(directory, run_.dataset, for_files(kpis, time_column(run_.dataset)),
+                     manifest, figures_for(run_, formats, stopwatch))
+
+
+def time_column(dataset: Any) -> str:
+    """The name of a table's time column: the model's time unit in lower case (``year``,
+    ``month``), or ``time`` when the model gives none."""
+    units = " ".join(str(dataset["time"].attrs.get("units", "")).split()).casefold()
+    return units or "time"
