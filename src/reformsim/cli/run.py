@@ -86,6 +86,10 @@ def run(ctx: click.Context, scenario_files: tuple[Path, ...], model: Path | None
             documents.append(document | {"name": name, "model": str(model_path),
                                          "scenario_files": [str(p) for p in group],
                                          "directory": str(directory)})
+        if result.findings and not quiet:
+            _note(f"{label}: {len(result.findings)} warning{'s' * (len(result.findings) > 1)}, "
+                  f"e.g. {result.findings[0]}\n  hint: 'reformsim check "
+                  f"{' '.join(str(p) for p in group)}' lists them")
         if verbose:
             _note(f"{label}: {clock.summary()}")
         if not quiet:

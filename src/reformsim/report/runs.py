@@ -29,6 +29,7 @@ class Run:
     method: str
     time_step: float
     factorial: Any = None        # the scenario files' Factorial, if they combine packages
+    findings: tuple[str, ...] = ()   # what scenarios.checks.lint says of the files
 
 
 class Stopwatch:
@@ -96,6 +97,7 @@ def simulate_scenarios(model_path: Path, files: Sequence[Path], *, method: str =
     from dataclasses import replace
 
     from ..engine.loading import load_model
+    from ..scenarios.checks import lint
     from ..scenarios.ensemble import expand, run
     from ..scenarios.loading import load_scenarios
 
@@ -113,6 +115,7 @@ def simulate_scenarios(model_path: Path, files: Sequence[Path], *, method: str =
                                   seed=scenario_set.uncertainty.seed if seed is None else seed)
             scenario_set = replace(scenario_set, uncertainty=uncertainty)
         ensemble = expand(scenario_set, model)
+        findings = tuple(map(str, lint(scenario_set, model)))
     with clock.phase("simulate", f"simulating {len(ensemble.scenarios)} scenarios x "
                                  f"{ensemble.samples} samples ({ensemble.size} members)"):
         dataset = run(ensemble, model, method=method, progress=progress)
@@ -123,7 +126,8 @@ def simulate_scenarios(model_path: Path, files: Sequence[Path], *, method: str =
                            list(dataset.data_vars))
     step = scenario_set.time.get("TIME STEP")
     return Run(Path(model_path), tuple(files), dataset, variables, method,
-               float(step) if step is not None else _time_step(model), scenario_set.factorial)
+               float(step) if step is not None else _time_step(model), scenario_set.factorial,
+               findings)
 
 
 def simulate_apart(model_path: Path, files: Sequence[Path], **options: Any) -> Run | None:
