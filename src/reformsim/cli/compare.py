@@ -86,7 +86,7 @@ def compare(sources: tuple[Path, ...], years: tuple[tuple[float, ...], ...], bas
                         time_to_target(dataset, run_variables(dataset, (name,), ())[0], value,
                                        direction))
                        for name, direction, value in parsed]
-    if sort_by or kpis["scenario"].nunique() > 12:
+    if sort_by:
         kpis = rank(kpis, sort_by, ascending=ascending)
     _print(kpis, targets_out, dataset, fmt, show_all, output, runs)
 
@@ -129,7 +129,13 @@ def _across_runs(directories: list[Path], years: tuple[float, ...], variables: t
 def _print(kpis: Any, targets: list[tuple[str, Any]], dataset: Any, fmt: str, show_all: bool,
            output: Path | None, runs: dict[str, str]) -> None:
     from ..report.runs import time_column
-    from ..report.tables import SCREEN_LINES, for_files, format_table, summarise
+    from ..report.tables import (
+        SCREEN_LINES,
+        for_files,
+        format_table,
+        ranked_if_many,
+        summarise,
+    )
 
     time_name = time_column(dataset)
     if fmt == "json":
@@ -150,7 +156,7 @@ def _print(kpis: Any, targets: list[tuple[str, Any]], dataset: Any, fmt: str, sh
             (output / name).write_text(format_table(table, "csv"), encoding="utf-8")
             click.echo(output / name)
         return
-    shown, note = (kpis, "") if show_all else summarise(kpis)
+    shown, note = (kpis, "") if show_all else summarise(ranked_if_many(kpis))
     if runs:
         click.echo("".join(f"run {letter}: {path}\n" for letter, path in runs.items()))
     click.echo(format_table(shown, fmt, lines=None if show_all else SCREEN_LINES)

@@ -10,7 +10,7 @@ import click
 from .app import main
 from .options import ExistingFile, at_option, flat, var_option
 
-MODEL_SUFFIXES = (".mdl", ".xmile", ".stmx", ".xml")
+SCENARIO_SUFFIXES = (".yaml", ".yml", ".cin")
 
 
 @main.command()
@@ -27,8 +27,8 @@ def check(paths: tuple[Path, ...], model: Path | None) -> None:
     something reformsim cannot simulate is an error naming the element and the
     construct.
     """
-    models = [p for p in paths if p.suffix.lower() in MODEL_SUFFIXES]
-    files = [p for p in paths if p not in models]
+    files = [p for p in paths if p.suffix.lower() in SCENARIO_SUFFIXES]
+    models = [p for p in paths if p not in files]
     for path in models:
         _check_model(path)
     if files:
@@ -148,7 +148,7 @@ def simulate(model: Path, params: tuple[str, ...], variables: tuple[tuple[str, .
             units = [results.units.get(c, "") for c in frame.columns]
             blocks.append((f"{label}\n" if label else "")
                           + _aligned(frame, units, time_units))
-    click.echo(("" if as_csv else "\n").join(blocks), nl=not as_csv)
+    click.echo(("" if as_csv else "\n\n").join(blocks), nl=not as_csv)
     for member in results.failures:
         click.echo(f"warning: member {member}: {results.status(member)}", err=True)
 

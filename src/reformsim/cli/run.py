@@ -87,9 +87,10 @@ def run(ctx: click.Context, scenario_files: tuple[Path, ...], model: Path | None
                                          "scenario_files": [str(p) for p in group],
                                          "directory": str(directory)})
         if result.findings and not quiet:
-            _note(f"{label}: {len(result.findings)} warning{'s' * (len(result.findings) > 1)}, "
-                  f"e.g. {result.findings[0]}\n  hint: 'reformsim check "
-                  f"{' '.join(str(p) for p in group)}' lists them")
+            more = len(result.findings) - 1
+            _note(f"warning: {result.findings[0]}" + (
+                f"\n  and {more} more: 'reformsim check {' '.join(str(p) for p in group)}' "
+                "lists them" if more else ""))
         if verbose:
             _note(f"{label}: {clock.summary()}")
         if not quiet:
@@ -115,7 +116,7 @@ def _run_one(name: str, model_path: Path, group: list[Path], target: Path | None
         chosen = run_variables(dataset, options["variables"], result.variables)
         kpis = kpi_table(dataset, chosen, list(options["years"]) or default_years(dataset),
                          options["baseline"])
-        if options["sort_by"] or dataset.sizes["scenario"] > _summary_threshold():
+        if options["sort_by"]:
             kpis = rank(kpis, options["sort_by"], ascending=options["ascending"])
     slides = len(result.variables) * len(formats)
     with clock.phase("files", f"writing the run directory ({slides} slides)" if slides
@@ -125,22 +126,16 @@ def _run_one(name: str, model_path: Path, group: list[Path], target: Path | None
     return result, directory, kpis
 
 
-def _summary_threshold() -> int:
-    from ..report.tables import SUMMARY_ROWS
-
-    return SUMMARY_ROWS + 2
-
-
 def _show(kpis: Any, dataset: Any, fmt: str, show_all: bool, *, several: bool,
           name: str) -> dict[str, Any] | None:
     """Print one run's table (table, markdown) or return it for the one document printed at
     the end (json, csv)."""
     from ..report.runs import time_column
-    from ..report.tables import SCREEN_LINES, for_files, format_table, summarise
+    from ..report.tables import SCREEN_LINES, for_files, format_table, ranked_if_many, summarise
 
     if fmt in ("json", "csv"):
         return {"time_unit": time_column(dataset), "kpis": for_files(kpis, time_column(dataset))}
-    shown, note = (kpis, "") if show_all else summarise(kpis)
+    shown, note = (kpis, "") if show_all else summarise(ranked_if_many(kpis))
     text = format_table(shown, fmt, lines=None if show_all else SCREEN_LINES)
     heading = f"{name}\n\n" if several else ""
     click.echo(heading + text + (f"\n{note}\n" if note else ""))

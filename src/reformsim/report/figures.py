@@ -28,7 +28,7 @@ from matplotlib.gridspec import GridSpec
 from matplotlib.ticker import MaxNLocator
 
 from ..errors import ReformsimError
-from .kpis import bands, quantiles, resolve_baseline, sample_values
+from .kpis import bands, quantiles, resolve_baseline, sample_values, scenario_labels
 from .labels import short_labels
 from .style import (
     BASELINE_COLOUR,
@@ -347,8 +347,7 @@ def _draw_ranking(ax: Axes, ds: xr.Dataset, variable: str, at: float | None) -> 
     base = names.index(resolve_baseline(ds))
     order = sorted(range(len(names)), key=lambda i: (-mid[i] if np.isfinite(mid[i]) else np.inf))
     shown = _ranked_rows(len(order), order.index(base), RANK_ROWS)
-    labels = short_labels([plain(x) for x in ds["label"].values] if "label" in ds.coords
-                          else names, RANK_LABEL)
+    labels = short_labels(scenario_labels(ds), RANK_LABEL)
     scale = float(np.nanmax(np.abs(mid))) if np.isfinite(mid).any() else 0.0
     ticks, texts = [], []
     for y, rank in enumerate(shown):

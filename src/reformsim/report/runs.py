@@ -68,6 +68,37 @@ def shipped_scenarios() -> list[Path]:
     return sorted(p for p in folder.glob("*") if p.suffix.lower() in SCENARIO_SUFFIXES)
 
 
+EXAMPLE_SUFFIXES = (".mdl", ".xmile", ".stmx", ".yaml", ".yml", ".cin", ".csv", ".tab")
+
+
+def shipped_files() -> dict[str, Path]:
+    """The models and scenario files that come with reformsim, by their path relative to the
+    shipped folder (``models/reform.mdl``, ``scenarios/reform_roadmaps.yaml``...)."""
+    root = Path(str(resources.files("reformsim") / "shipped"))
+    return {path.relative_to(root).as_posix(): path
+            for folder in ("models", "scenarios") for path in sorted((root / folder).rglob("*"))
+            if path.is_file() and path.suffix.lower() in EXAMPLE_SUFFIXES}
+
+
+def copy_examples(target: Path) -> list[Path]:
+    """Copy the shipped models and scenario files into ``target`` (keeping their folders, so
+    the scenario files still find their models); nothing is copied if any file exists."""
+    import shutil
+
+    from .rundir import RunDirError
+
+    files = {Path(target) / name: source for name, source in shipped_files().items()}
+    present = [path for path in files if path.exists()]
+    if present:
+        raise RunDirError(f"{present[0]}: already exists; reformsim never overwrites a file"
+                          f"{f' ({len(present)} would be)' if len(present) > 1 else ''}"
+                          "\n  hint: copy the examples into an empty folder")
+    for path, source in files.items():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(source, path)
+    return list(files)
+
+
 def group_by_model(files: Sequence[Path], model: Path | None = None) -> dict[Path, list[Path]]:
     """Scenario files keyed by the model they name (or ``model`` for all of them)."""
     from ..scenarios.loading import load_scenarios
@@ -116,8 +147,9 @@ def simulate_scenarios(model_path: Path, files: Sequence[Path], *, method: str =
             scenario_set = replace(scenario_set, uncertainty=uncertainty)
         ensemble = expand(scenario_set, model)
         findings = tuple(map(str, lint(scenario_set, model)))
-    with clock.phase("simulate", f"simulating {len(ensemble.scenarios)} scenarios x "
-                                 f"{ensemble.samples} samples ({ensemble.size} members)"):
+    with clock.phase("simulate", f"simulating {_count(len(ensemble.scenarios), 'scenario')} x "
+                                 f"{_count(ensemble.samples, 'sample')} "
+                                 f"({_count(ensemble.size, 'member')})"):
         dataset = run(ensemble, model, method=method, progress=progress)
     elements = {e.ident: e for e in model.elements}
     dataset.time.attrs["units"] = elements["initial_time"].units
@@ -176,6 +208,10 @@ def side_by_side(datasets: dict[str, Any]) -> Any:
     base = first.attrs.get("baseline") or str(first["scenario"].values[0])
     combined.attrs["baseline"] = f"{first_key}: {base}"
     return combined
+
+
+def _count(n: int, noun: str) -> str:
+    return f"{n:,} {noun}{'s' * (n != 1)}"
 
 
 def _add_ranges(dataset: Any, model: Any) -> None:

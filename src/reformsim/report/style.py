@@ -39,7 +39,7 @@ LEGEND_LABEL = 28                           # characters of a scenario's label i
 CHANGE_GID = "change_start"                 # gid prefix of change-start markers
 TITLE_GIDS = ("title", "subtitle")          # gids of a slide's title texts
 
-_IN_WORDS = {"dmnl": "", "dimensionless": "", "1": "", "fraction": "", "unitless": ""}
+_IN_WORDS = ("dmnl", "dimensionless", "1", "fraction", "unitless")   # no units at all
 _SHARE = re.compile(r"^\W*(?:lever\.\s*)?(share|fraction|proportion|percentage)\b", re.I)
 
 
@@ -55,9 +55,10 @@ class ScenarioStyle:
 
 def scenario_styles(ds: xr.Dataset) -> dict[str, ScenarioStyle]:
     """Colour and line style per scenario: the baseline near-black and solid, the others in
-    palette order; labels shortened for a legend (and told apart)."""
+    palette order; labels shortened for a legend (and told apart), as written (``plain``
+    makes them safe to draw)."""
     base = resolve_baseline(ds)
-    labels = short_labels([plain(x) for x in scenario_labels(ds)], LEGEND_LABEL)
+    labels = short_labels(scenario_labels(ds), LEGEND_LABEL)
     styles, i = {}, 0
     for name, label in zip(map(str, ds["scenario"].values), labels):
         if name == base:
@@ -79,7 +80,7 @@ def human_units(units: str, description: str = "", limits: Sequence[float] = ())
     documentation says so, else an ``index`` (with its documented range: ``index 0-1``);
     other units as the model writes them."""
     text = " ".join(str(units).split())
-    if text.casefold() not in _IN_WORDS:
+    if not text or text.casefold() not in _IN_WORDS:
         return text
     if _SHARE.match(str(description)):
         return "share"
@@ -142,7 +143,7 @@ def set_titles(fig: Figure, title: str, subtitle: str) -> None:
 
 def legend_handles(styles: Sequence[ScenarioStyle], *, markers: bool, bands: bool) -> list[Any]:
     handles: list[Any] = [Line2D([], [], color=s.color, linestyle=s.linestyle,
-                                 linewidth=LINE_WIDTH, label=s.label) for s in styles]
+                                 linewidth=LINE_WIDTH, label=plain(s.label)) for s in styles]
     if markers:
         handles.append(Line2D([], [], color=BASELINE_COLOUR, marker="^", linestyle="none",
                               markersize=10, label="changes start"))

@@ -55,8 +55,10 @@ def rank(df: pd.DataFrame, by: str | None = None, *, at: float | None = None,
     place = {s: i for i, s in enumerate(order)}
     block = {v: i for i, v in enumerate([by] + [v for v in variables if v != by])}
     ranked = df.assign(_block=df["variable"].map(block), _place=df["scenario"].map(place))
-    return ranked.sort_values(["_block", "_place"], kind="stable") \
+    out = ranked.sort_values(["_block", "_place"], kind="stable") \
         .drop(columns=["_block", "_place"]).reset_index(drop=True)
+    out.attrs["ranked"] = True
+    return out
 
 
 def _known_variable(name: str, variables: list[str]) -> str:
@@ -66,6 +68,14 @@ def _known_variable(name: str, variables: list[str]) -> str:
         hint = did_you_mean(name, variables) or f"the table holds {variables}"
         raise AnalysisError(f"cannot sort by {name!r}: it is not in the table; {hint}")
     return found
+
+
+def ranked_if_many(df: pd.DataFrame, rows: int = SUMMARY_ROWS) -> pd.DataFrame:
+    """``df`` ranked by its first variable when it holds more scenarios than ``summarise``
+    shows (the best then come first), as it is otherwise (or when already ranked)."""
+    if df["scenario"].nunique() <= rows + 2 or df.attrs.get("ranked"):
+        return df
+    return rank(df)
 
 
 def summarise(df: pd.DataFrame, rows: int = SUMMARY_ROWS) -> tuple[pd.DataFrame, str]:
