@@ -201,3 +201,79 @@ def test_wheel_carries_the_shipped_model_and_scenarios(tmp_path):
     assert "reformsim/shipped/models/examples/service_backlog.yaml" in names
     assert "reformsim/shipped/models/reform.mdl" in names
     assert "reformsim/shipped/scenarios/reform_roadmaps.yaml" in names
+
+
+def test_describe_gives_constants_their_values(runner):
+    result = runner.invoke(main, ["describe", str(EXAMPLE)])
+    assert result.exit_code == 0, result.output
+    assert "  Surge start = 12 [Month]: When the rise in demand begins (assumption)." in \
+        result.output.splitlines()
+
+
+def test_describe_levers_is_a_table_of_values_units_and_ranges(runner, write_mdl):
+    model = write_mdl("levers.mdl", {})
+    model.write_text(model.read_text().replace("{UTF-8}\n", """{UTF-8}
+Budget share= 0.25
+	~	Dmnl [0,1]
+	~	LEVER. Share of the budget on it.
+	|
+Start year= 2026
+	~	Year [2025,?]
+	~	LEVER. When it starts.
+	|
+Price= 3
+	~	EUR
+	~	Not a lever.
+	|
+Spend= Budget share * Price * (Time >= Start year)
+	~	EUR
+	~	What goes out.
+	|
+"""))
+    result = runner.invoke(main, ["describe", str(model), "--levers"])
+    assert result.exit_code == 0, result.output
+    assert result.output.splitlines() == [
+        '2 levers (documented "LEVER.") of 3 constants',
+        "name          value  units  range      what it is",
+        "Budget share   0.25  Dmnl   [0, 1]     Share of the budget on it.",
+        "Start year     2026  Year   [2025, ?]  When it starts."]
+
+
+def test_describe_filter_keeps_what_holds_the_text(runner):
+    result = runner.invoke(main, ["describe", str(EXAMPLE), "--filter", "STAFF"])
+    assert result.exit_code == 0, result.output
+    assert result.output.splitlines() == [
+        "Stocks (1 of 3)", "  Staff [official]: Officials working on the service.",
+        "Flows (1 of 5)", "  Hiring [official/Month]: Replacing leavers and closing the "
+                          "staffing gap."]
+
+
+def test_describe_filter_finding_nothing_says_so(runner):
+    result = runner.invoke(main, ["describe", str(EXAMPLE), "--filter", "zebra"])
+    assert result.output == "nothing in the model holds 'zebra'\n"
+
+
+def test_check_a_scenario_file_warns_of_shares_and_late_steps(runner, tmp_path):
+    roadmap = ROOT / "models" / "examples" / "roadmap.mdl"
+    path = tmp_path / "plans.yaml"
+    path.write_text(f"""model: {roadmap}
+scenarios:
+  none: {{}}
+  all on ict: {{set: {{ICT Share: 1}}}}
+  too much:
+    set: {{ICT Share: 2, Training Share: 2, Engagement Share: 1.4}}
+  late:
+    set: {{ICT Share: 1}}
+    schedule:
+      Training Share: [{{at: 2099, value: 0.5}}]
+""")
+    result = runner.invoke(main, ["check", str(path)])
+    assert result.exit_code == 0, result.output
+    assert result.output.splitlines() == [
+        "plans.yaml on roadmap.mdl: 4 scenarios, 3 warnings:",
+        "  plans.yaml: scenario 'too much': the shares of the reform budget (ICT Share, "
+        "Training Share, Engagement Share) sum to 5.4, not 1",
+        "  plans.yaml: scenario 'late': 'schedule': 'Training Share': a step at 2099 is outside "
+        "the run (2025 to 2045), so it never applies",
+        "  plans.yaml: scenario 'late': the shares of the reform budget (ICT Share, Training "
+        "Share, Engagement Share) sum to 1.5 from 2099, not 1"]

@@ -724,5 +724,158 @@ def test_help_imports_no_heavy_library(args):
 
 
 def test_registries_agree():
+    from reformsim.report.runs import FIGURE_FORMATS
+
     assert cli_runs.FORMATS == tuple(analysis.FORMATS)
     assert set(cli_runs.KINDS) == set(plots.KINDS)
+    assert cli_runs.FIGURE_FORMATS == FIGURE_FORMATS
+    assert {f".{f}" for f in FIGURE_FORMATS} == set(plots.SAVE_OPTIONS)
+
+
+# --- options shared by the commands -----------------------------------------------------------
+
+
+def test_run_json_is_one_document_whatever_the_number_of_runs(runner, tmp_path):
+    """Two files naming two models make two runs, and still one JSON document."""
+    result = runner.invoke(main, ["-q", "run", str(EXAMPLES / "roadmap.yaml"),
+                                  str(EXAMPLES / "service_backlog.yaml"), "-o",
+                                  str(tmp_path / "out"), "--format", "json", "--figures", "none"])
+    assert result.exit_code == 0, result.output
+    document = json.loads(result.stdout)
+    assert [r["name"] for r in document["runs"]] == ["roadmap", "service_backlog"]
+    assert [r["time_unit"] for r in document["runs"]] == ["year", "month"]
+    backlog = document["runs"][1]
+    assert Path(backlog["directory"]) == tmp_path / "out" / "service_backlog"
+    assert "month" in backlog["kpis"][0] and "year" not in backlog["kpis"][0]
+    assert list((tmp_path / "out" / "service_backlog" / "figures").iterdir()) == []
+
+
+def test_run_csv_is_one_table_naming_each_run(runner, tmp_path):
+    result = runner.invoke(main, ["-q", "run", str(EXAMPLES / "roadmap.yaml"),
+                                  str(EXAMPLES / "service_backlog.yaml"), "-o",
+                                  str(tmp_path / "out"), "--format", "csv", "--figures", "none"])
+    assert result.exit_code == 0, result.output
+    rows = list(csv.DictReader(io.StringIO(result.stdout)))
+    assert list(rows[0])[:2] == ["run", "scenario"]
+    assert {r["run"] for r in rows} == {"roadmap", "service_backlog"}
+    assert {r["time_unit"] for r in rows} == {"year", "month"}
+
+
+def test_kpis_csv_names_time_by_the_model_s_unit(runner, tmp_path):
+    out = tmp_path / "backlog"
+    _invoke(["-q", "run", str(EXAMPLES / "service_backlog.yaml"), "-o", str(out),
+             "--figures", "none"])
+    with (out / "kpis.csv").open(newline="") as handle:
+        header = next(csv.reader(handle))
+    assert "month" in header and "year" not in header
+
+
+@pytest.mark.parametrize(("formats", "suffixes"), [("svg,pdf", {".svg", ".pdf"}),
+                                                   ("png", {".png"}), ("none", set())],
+                         ids=["svg-pdf", "png", "none"])
+def test_run_writes_the_figure_formats_asked_for(runner, tmp_path, formats, suffixes):
+    out = tmp_path / "run"
+    _invoke(["-q", "run", str(EXAMPLES / "roadmap.yaml"), "-o", str(out), "--figures", formats])
+    assert {p.suffix for p in (out / "figures").iterdir()} == suffixes
+
+
+def test_every_option_is_checked_before_any_work(runner, tmp_path, monkeypatch):
+    from reformsim.report import runs
+
+    def refuse(*args, **kwargs):
+        raise AssertionError("simulated before checking the options")
+
+    monkeypatch.setattr(runs, "simulate_scenarios", refuse)
+    monkeypatch.chdir(tmp_path)
+    for args in (["run", str(EXAMPLES / "roadmap.yaml"), "--figures", "gif"],
+                 ["run", str(EXAMPLES / "roadmap.yaml"), "--at", "2030,,2040"],
+                 ["run", str(EXAMPLES / "roadmap.yaml"), "--at", "soon"],
+                 ["compare", str(EXAMPLES / "roadmap.yaml"), "--target", "Service Quality>1"],
+                 ["compare", str(EXAMPLES / "roadmap.yaml"), "--format", "csv", "--target",
+                  "Service Quality>=1"]):
+        result = runner.invoke(main, args)
+        assert result.exit_code == 2, (args, result.output)
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_at_takes_commas_like_repeats(runner, roadmap_run):
+    def table(*at: str) -> str:
+        args = ["compare", str(roadmap_run), "--var", "Service Quality", "--format", "csv"]
+        return runner.invoke(main, args + [a for t in at for a in ("--at", t)]).output
+    assert table("2030,2040") == table("2030", "2040") != table("2030")
+
+
+def test_var_takes_commas_and_v_means_verbose(runner, roadmap_run):
+    result = runner.invoke(main, ["compare", str(roadmap_run), "--var",
+                                  "Service Quality,Trust in Government", "--format", "csv"])
+    assert {r["variable"] for r in csv.DictReader(io.StringIO(result.output))} == {
+        "Service Quality", "Trust in Government"}
+    result = runner.invoke(main, ["compare", str(roadmap_run), "-v", "Service Quality"])
+    assert result.exit_code == 2                        # -v is not --var anywhere
+
+
+def test_baseline_by_label(runner, roadmap_run):
+    result = runner.invoke(main, ["compare", str(roadmap_run), "--baseline", "Holistic roadmap",
+                                  "--var", "Service Quality", "--format", "json"])
+    assert {r["baseline"] for r in json.loads(result.output)["kpis"]} == {"holistic"}
+
+
+def test_sort_orders_scenarios_keeping_the_baseline_first(runner, roadmap_run):
+    def order(*extra: str) -> list[str]:
+        result = runner.invoke(main, ["compare", str(roadmap_run), "--at", "2040", "--var",
+                                      "Service Quality", "--format", "json", *extra])
+        assert result.exit_code == 0, result.output
+        return [r["scenario"] for r in json.loads(result.output)["kpis"]]
+    assert order() == ["status quo", "ict first", "holistic"]
+    assert order("--sort", "Service Quality") == ["status quo", "holistic", "ict first"]
+    assert order("--sort", "service quality", "--ascending") == [
+        "status quo", "ict first", "holistic"]
+    result = runner.invoke(main, ["compare", str(roadmap_run), "--sort", "Service Qualty"])
+    assert result.exit_code == 1
+    assert "did you mean 'Service Quality'?" in result.output
+
+
+def test_verbose_run_says_where_the_time_went(runner, tmp_path):
+    result = runner.invoke(main, ["-v", "run", str(EXAMPLES / "roadmap.yaml"), "-o",
+                                  str(tmp_path / "run")])
+    assert result.exit_code == 0, result.output
+    (timings,) = [line for line in result.stderr.splitlines() if "total" in line]
+    phases = [part.split()[0] for part in timings.split(": ", 1)[1].split(", ")]
+    assert phases[:3] == ["read", "scenarios", "simulate"]
+    assert {"tables", "figures", "files"} <= set(phases)
+
+
+def test_plot_subset_of_scenarios_and_years(runner, roadmap_run, tmp_path):
+    target = tmp_path / "two.png"
+    result = runner.invoke(main, ["plot", str(roadmap_run), "Service Quality", "--scenarios",
+                                  "Status quo,holistic", "--from", "2030", "--to", "2035",
+                                  "-o", str(target)])
+    assert result.exit_code == 0, result.output
+    result = runner.invoke(main, ["plot", str(roadmap_run), "--scenarios", "nope"])
+    assert result.exit_code == 1 and "'nope' is not a scenario" in result.output
+
+
+def test_plot_of_many_variables_writes_one_slide_per_six(runner, tmp_path):
+    out = tmp_path / "run"
+    text = (EXAMPLES / "roadmap.yaml").read_text().split("outputs:")[0].replace(
+        "model: roadmap.mdl", f"model: {ROADMAP}").replace("budgets.csv",
+                                                         str(EXAMPLES / "budgets.csv"))
+    (tmp_path / "all.yaml").write_text(text)
+    _invoke(["-q", "run", str(tmp_path / "all.yaml"), "-o", str(out), "--figures", "none"])
+    dataset, _ = read_run(out)
+    count = len([v for v in dataset.data_vars if "time" in dataset[v].dims])
+    result = runner.invoke(main, ["plot", str(out), "-o", str(tmp_path / "s.png")])
+    assert result.exit_code == 0, result.output
+    pages = -(-count // 6)
+    assert pages >= 2
+    assert result.output.splitlines() == [str(tmp_path / "s.png")] + [
+        str(tmp_path / f"s-{n}.png") for n in range(2, pages + 1)]
+
+
+def test_examples_copies_the_shipped_files_and_never_overwrites(runner, tmp_path):
+    result = runner.invoke(main, ["examples", str(tmp_path / "ex")])
+    assert result.exit_code == 0, result.output
+    assert (tmp_path / "ex" / "models" / "examples" / "service_backlog.yaml").is_file()
+    assert (tmp_path / "ex" / "scenarios" / "reform_roadmaps.yaml").is_file()
+    again = runner.invoke(main, ["examples", str(tmp_path / "ex")])
+    assert again.exit_code == 1 and "never overwrites" in again.output
