@@ -56,13 +56,14 @@ def _check_model(model: Path) -> None:
 def _check_scenarios(files: list[Path], model: Path | None) -> None:
     from ..engine.loading import load_model
     from ..report.runs import group_by_model
-    from ..scenarios.checks import lint
+    from ..scenarios.checks import lint, validate
     from ..scenarios.loading import load_scenarios
     from ..scenarios.spec import scenario_names
 
     for model_path, group in group_by_model(files, model).items():
-        scenarios = load_scenarios(group)
-        findings = lint(scenarios, load_model(model_path))
+        scenarios, compiled = load_scenarios(group), load_model(model_path)
+        validate(scenarios, compiled)
+        findings = lint(scenarios, compiled)
         names = ", ".join(p.name for p in group)
         click.echo(f"{names} on {model_path.name}: {len(scenario_names(scenarios))} scenarios, "
                    f"{len(findings)} warnings" + (":" if findings else ""))

@@ -66,7 +66,8 @@ def run(ctx: click.Context, scenario_files: tuple[Path, ...], model: Path | None
     if output is not None and output.exists():  # say so before the work, not after
         raise click.ClickException(f"{output}: already exists; reformsim never overwrites a run"
                                    "\n  hint: choose another output directory with -o")
-    jobs = _jobs(list(scenario_files), model)
+    loaded: dict[Path, Any] = {}  # each scenario file is read once
+    jobs = _jobs(list(scenario_files), model, loaded)
     models: dict[Path, Any] = {}  # each model is read and compiled once
     documents = []
     for name, model_path, group in jobs:
@@ -78,7 +79,7 @@ def run(ctx: click.Context, scenario_files: tuple[Path, ...], model: Path | None
             _note(f"running {label} on {model_path.name}")
         options = dict(method=method, samples=samples, seed=seed, years=flat(years),
                        variables=flat(variables), baseline=baseline, sort_by=sort_by,
-                       ascending=ascending)
+                       ascending=ascending, loaded=loaded)
         result, directory, kpis = _run_one(name, model_path, group, target, options, formats,
                                            models, clock, quiet)
         document = _show(kpis, result.dataset, fmt, show_all, several=len(jobs) > 1, name=name)
@@ -110,7 +111,8 @@ def _run_one(name: str, model_path: Path, group: list[Path], target: Path | None
 
     result = simulate_scenarios(model_path, group, method=options["method"],
                                 samples=options["samples"], seed=options["seed"],
-                                progress=Progress(quiet), models=models, stopwatch=clock)
+                                progress=Progress(quiet), models=models, stopwatch=clock,
+                                loaded=options["loaded"])
     with clock.phase("tables"):
         dataset = result.dataset
         chosen = run_variables(dataset, options["variables"], result.variables)
@@ -184,18 +186,18 @@ def _note(text: str) -> None:
     click.echo(text, err=True)
 
 
-def _jobs(files: list[Path], model: Path | None) -> list[tuple[str, Path, list[Path]]]:
+def _jobs(files: list[Path], model: Path | None,
+          loaded: dict[Path, Any]) -> list[tuple[str, Path, list[Path]]]:
     """(name, model, files) of each run: the files given, one run per model they name; or,
     with none given, each shipped file as a run of its own, files that combine packages
     factorially last (the roadmaps' table comes first)."""
     from ..report.runs import group_by_model, shipped_scenarios
-    from ..scenarios.loading import load_scenarios
 
     if files:
-        return [(m.stem, m, group) for m, group in group_by_model(files, model).items()]
+        return [(m.stem, m, group) for m, group in group_by_model(files, model, loaded).items()]
     shipped = shipped_scenarios()
     if not shipped:
         raise click.ClickException("no scenario files given, and none are shipped")
-    shipped.sort(key=lambda p: (load_scenarios([p]).factorial is not None, p.name))
-    return [(path.stem, m, group) for path in shipped
-            for m, group in group_by_model([path], model).items()]
+    jobs = [(path.stem, m, group) for path in shipped
+            for m, group in group_by_model([path], model, loaded).items()]
+    return sorted(jobs, key=lambda job: (loaded[job[2][0]].factorial is not None, job[0]))

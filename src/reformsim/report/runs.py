@@ -99,12 +99,20 @@ def copy_examples(target: Path) -> list[Path]:
     return list(files)
 
 
-def group_by_model(files: Sequence[Path], model: Path | None = None) -> dict[Path, list[Path]]:
-    """Scenario files keyed by the model they name (or ``model`` for all of them)."""
+def group_by_model(files: Sequence[Path], model: Path | None = None,
+                   loaded: dict[Path, Any] | None = None) -> dict[Path, list[Path]]:
+    """Scenario files keyed by the model they name (or ``model`` for all of them).
+
+    Each file read is kept in ``loaded`` (path -> ScenarioSet) when given, so that
+    ``simulate_scenarios`` need not read it again."""
     from ..scenarios.loading import load_scenarios
     from ..scenarios.spec import ScenarioError
 
-    named = {Path(p): (model or load_scenarios([p]).model) for p in files}
+    loaded = {} if loaded is None else loaded
+    for p in map(Path, files):
+        if p not in loaded:
+            loaded[p] = load_scenarios([p])
+    named = {Path(p): (model or loaded[Path(p)].model) for p in files}
     models = {Path(m).resolve() for m in named.values() if m is not None}
     groups: dict[Path, list[Path]] = {}
     for path, target in named.items():
@@ -122,9 +130,11 @@ def simulate_scenarios(model_path: Path, files: Sequence[Path], *, method: str =
                        samples: int | None = None, seed: int | None = None,
                        progress: Callable[[int, int], None] | None = None,
                        models: dict[Path, Any] | None = None,
-                       stopwatch: Stopwatch | None = None) -> Run:
+                       stopwatch: Stopwatch | None = None,
+                       loaded: dict[Path, Any] | None = None) -> Run:
     """Load the model (or take it from ``models``, a cache by path), expand every
-    scenario x sample, simulate them in one pass."""
+    scenario x sample, simulate them in one pass. A single file already read by
+    ``group_by_model`` is taken from ``loaded``."""
     from dataclasses import replace
 
     from ..engine.loading import load_model
@@ -139,7 +149,8 @@ def simulate_scenarios(model_path: Path, files: Sequence[Path], *, method: str =
             models[model_path] = load_model(model_path)
     model = models[model_path]
     with clock.phase("scenarios"):
-        scenario_set = load_scenarios(files)
+        single = len(files) == 1 and loaded is not None and Path(files[0]) in loaded
+        scenario_set = loaded[Path(files[0])] if single else load_scenarios(files)
         if scenario_set.uncertainty is not None and (samples is not None or seed is not None):
             uncertainty = replace(scenario_set.uncertainty,
                                   samples=samples or scenario_set.uncertainty.samples,

@@ -221,10 +221,9 @@ def lint(scenarios: ScenarioSet, model: CompiledModel) -> list[Finding]:
     """Shares of one whole (constants documented "Share of the X spent on ...") that do not sum
     to 1 in a scenario (nor to 0: nothing shared out), at the start or after a schedule
     step; and schedule steps outside the run (before INITIAL TIME or after FINAL TIME).
-    CSV schedules are not checked."""
+    CSV schedules are not checked. ``scenarios`` must have passed ``validate``."""
     import numpy as np
 
-    validate(scenarios, model)
     names = model_names(model)
     defaults = _defaults(model, scenarios.time)
     start, end = defaults["initial_time"], defaults["final_time"]
@@ -234,11 +233,12 @@ def lint(scenarios: ScenarioSet, model: CompiledModel) -> list[Finding]:
         if match:
             wholes.setdefault(" ".join(match.group(1).split()).lower(), []).append(e.name)
     found = []
+    model_values = {e.name: defaults[e.ident] for e in model.constants() if e.ident in defaults}
     for s in resolve(scenarios):
         where = f"scenario {s.name!r}"
         schedules = {names.constants[fold_name(n)]: v for n, v in s.changes.schedule.items()}
-        values = {e.name: defaults[e.ident] for e in model.constants() if e.ident in defaults}
-        values.update({names.constants[fold_name(n)]: v for n, v in s.changes.set.items()})
+        values = model_values | {names.constants[fold_name(n)]: v
+                                 for n, v in s.changes.set.items()}
         for name, schedule in schedules.items():
             for step in schedule.steps:
                 if not start - _TOLERANCE <= step.at <= end + _TOLERANCE:

