@@ -406,3 +406,14 @@ def test_compare_runs_matches_scenarios_by_name(tiny):
         ["A", "A:fast", 6.0, 0.0, "A:fast"], ["B", "B:fast", 7.0, 1.0, "A:fast"]]
     assert table["label"].tolist() == ["Base case (A)", "Base case (B)", "Fast track (A)",
                                        "Fast track (B)"]
+
+
+def test_scenarios_in_a_comma_list_even_when_a_label_holds_a_comma():
+    ds = make_dataset({"q": [[1, 2, 3], [1, 2, 4], [1, 2, 5]]}, scenarios=("a", "b", "c"),
+                      labels=("Plain", "Surge, fast hiring", "Other"),
+                      change_start=(math.nan,) * 3)
+    from reformsim.report.kpis import find_scenarios
+
+    assert find_scenarios(ds, ["c,Surge, fast hiring", "plain"]) == ["c", "b", "a"]
+    with pytest.raises(AnalysisError, match="'Surge' is not a scenario"):
+        find_scenarios(ds, ["Surge,fast hirin"])

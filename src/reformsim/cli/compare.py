@@ -42,7 +42,7 @@ from .options import (
 @click.option("-o", "--output", type=click.Path(file_okay=False, path_type=Path),
               help="Folder for the CSV files (kpis.csv, and one per --target).")
 def compare(sources: tuple[Path, ...], years: tuple[tuple[float, ...], ...], baseline: str | None,
-            variables: tuple[tuple[str, ...], ...], scenarios: tuple[tuple[str, ...], ...],
+            variables: tuple[tuple[str, ...], ...], scenarios: tuple[str, ...],
             targets: tuple[str, ...], model: Path | None, sort_by: str | None, ascending: bool,
             show_all: bool, fmt: str, output: Path | None) -> None:
     """Compare scenarios at chosen times.
@@ -71,12 +71,12 @@ def compare(sources: tuple[Path, ...], years: tuple[tuple[float, ...], ...], bas
 
     runs: dict[str, str] = {}
     if len(directories) > 1:
-        kpis, dataset = _across_runs(directories, flat(years), flat(variables), flat(scenarios))
+        kpis, dataset = _across_runs(directories, flat(years), flat(variables), scenarios)
         runs = kpis.attrs["runs"]
         targets_out: list[tuple[str, Any]] = []
     else:
         dataset, default = _dataset(sources, directories, model)
-        dataset = subset(dataset, flat(scenarios))
+        dataset = subset(dataset, scenarios)
         chosen = run_variables(dataset, flat(variables), default)
         from ..report.runs import default_years
 

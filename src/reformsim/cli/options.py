@@ -82,7 +82,8 @@ def var_option(help_text: str) -> Any:
 
 
 def scenarios_option() -> Any:
-    return click.option("--scenarios", "scenarios", multiple=True, type=CommaList(str, "NAME"),
+    # kept whole here: a label may hold a comma (report.kpis.find_scenarios splits the rest)
+    return click.option("--scenarios", "scenarios", multiple=True, metavar="NAME[,NAME...]",
                         help="Only these scenarios, by name or label (commas or repeats).")
 
 

@@ -7,7 +7,7 @@ from pathlib import Path
 import click
 
 from .app import main
-from .options import KINDS, flat, run_variables, scenarios_option
+from .options import KINDS, run_variables, scenarios_option
 
 
 @main.command()
@@ -26,7 +26,7 @@ from .options import KINDS, flat, run_variables, scenarios_option
                    "or <kind>-2.png... if that exists). A request that needs several slides "
                    "writes NAME.png, NAME-2.png...")
 def plot(run_dir: Path, variables: tuple[str, ...], kind: str,
-         scenarios: tuple[tuple[str, ...], ...], start: float | None, end: float | None,
+         scenarios: tuple[str, ...], start: float | None, end: float | None,
          at: float | None, output: Path | None) -> None:
     """Slides (16:9) of VARIABLES (default: all) of a run directory: one variable with a
     takeaway, or up to six side by side; more make several slides."""
@@ -40,7 +40,7 @@ def plot(run_dir: Path, variables: tuple[str, ...], kind: str,
     if output is not None:
         check_suffix(output)                 # before any work
     dataset, _ = read_run(run_dir)
-    dataset = subset(dataset, flat(scenarios), start, end)
+    dataset = subset(dataset, scenarios, start, end)
     chosen = run_variables(dataset, variables, tuple(model_variables(dataset)))
     figures = pages(kind, dataset, chosen, **({"at": at} if kind == "ranking" else {}))
     first = output or _unused(run_dir / FIGURES / f"{kind}.png")

@@ -112,7 +112,7 @@ def _run_one(name: str, model_path: Path, group: list[Path], target: Path | None
     result = simulate_scenarios(model_path, group, method=options["method"],
                                 samples=options["samples"], seed=options["seed"],
                                 progress=Progress(quiet), models=models, stopwatch=clock,
-                                loaded=options["loaded"])
+                                loaded=options["loaded"], check=lambda e: _check(e, options))
     with clock.phase("tables"):
         dataset = result.dataset
         chosen = run_variables(dataset, options["variables"], result.variables)
@@ -126,6 +126,27 @@ def _run_one(name: str, model_path: Path, group: list[Path], target: Path | None
         directory = write(result, target or default_directory(Path("runs"), name), kpis,
                           int(dataset.attrs.get("seed", -1)), formats, clock)
     return result, directory, kpis
+
+
+def _check(ensemble: Any, options: dict[str, Any]) -> None:
+    """--baseline, --var and --sort against the scenarios and outputs, before simulating."""
+    from ..errors import ReformsimError, did_you_mean
+    from ..model.ir import fold_name
+    from ..report.kpis import match_scenario
+
+    if options["baseline"] is not None:
+        match_scenario(ensemble.names, [s.title for s in ensemble.scenarios],
+                       options["baseline"], "baseline")
+    if ensemble.outputs is None:
+        return                                  # every variable is kept: any name will do
+    known = {fold_name(n.split("[")[0]) for n in ensemble.outputs} | {
+        fold_name(n) for n in ensemble.outputs}
+    for name in [*options["variables"], *([options["sort_by"]] if options["sort_by"] else [])]:
+        if fold_name(name) not in known and fold_name(name.split("[")[0]) not in known:
+            hint = did_you_mean(name, ensemble.outputs)
+            raise ReformsimError(f"{name!r} is not among the files' outputs"
+                                 + (f"; {hint}" if hint else "")
+                                 + "\n  hint: the outputs are " + ", ".join(ensemble.outputs))
 
 
 def _show(kpis: Any, dataset: Any, fmt: str, show_all: bool, *, several: bool,

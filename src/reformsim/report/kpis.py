@@ -45,17 +45,22 @@ def resolve_baseline(ds: xr.Dataset, baseline: str | None = None) -> str:
 def find_scenario(ds: xr.Dataset, wanted: str, role: str = "scenario") -> str:
     """The name of the scenario ``wanted`` names: its name, else its label (case and
     spacing aside); an error with "did you mean" otherwise."""
-    names = [str(s) for s in ds["scenario"].values]
+    return match_scenario([str(s) for s in ds["scenario"].values], scenario_labels(ds), wanted,
+                          role)
+
+
+def match_scenario(names: Sequence[str], labels: Sequence[str], wanted: str,
+                   role: str = "scenario") -> str:
+    """``find_scenario`` on lists of names and labels (before there is a Dataset)."""
     if wanted in names:
         return wanted
-    labels = scenario_labels(ds)
     folded = " ".join(wanted.split()).casefold()
     for candidates in (labels, names):
         matches = [names[i] for i, text in enumerate(candidates)
                    if " ".join(text.split()).casefold() == folded]
         if len(matches) == 1:
             return matches[0]
-    hint = did_you_mean(wanted, names + labels) or f"the scenarios are {names}"
+    hint = did_you_mean(wanted, list(names) + list(labels)) or f"the scenarios are {names}"
     raise AnalysisError(f"{role} {wanted!r} is not a scenario of this run; {hint}")
 
 
@@ -223,14 +228,34 @@ def bands(ds: xr.Dataset, variable: str,
                         name=variable, attrs=dict(ds[variable].attrs))
 
 
+def find_scenarios(ds: xr.Dataset, items: Sequence[str]) -> list[str]:
+    """The scenarios ``items`` name, in order, each once. An item is a comma-separated list
+    of names or labels; as a label may hold a comma, the longest run of parts that names a
+    scenario is taken first ("surge,Surge, fast hiring" is two scenarios)."""
+    found = []
+    for item in items:
+        parts = item.split(",")
+        start = 0
+        while start < len(parts):
+            for end in range(len(parts), start, -1):
+                text = ",".join(parts[start:end]).strip()
+                try:
+                    found.append(find_scenario(ds, text, "scenario"))
+                    break
+                except AnalysisError:
+                    if end == start + 1:
+                        raise
+            start = end
+    return list(dict.fromkeys(found))
+
+
 def subset(ds: xr.Dataset, scenarios: Sequence[str] = (), start: float | None = None,
            end: float | None = None) -> xr.Dataset:
     """``ds`` cut to some scenarios (by name or label, in the order given) and to the save
     times from ``start`` to ``end``; the baseline attribute kept when it is among them."""
     out = ds
     if scenarios:
-        names = list(dict.fromkeys(find_scenario(ds, s, "scenario") for s in scenarios))
-        out = out.sel(scenario=names)
+        out = out.sel(scenario=find_scenarios(ds, scenarios))
     if start is not None or end is not None:
         times = ds["time"].values.astype(float)
         low = times[0] if start is None else start

@@ -131,10 +131,12 @@ def simulate_scenarios(model_path: Path, files: Sequence[Path], *, method: str =
                        progress: Callable[[int, int], None] | None = None,
                        models: dict[Path, Any] | None = None,
                        stopwatch: Stopwatch | None = None,
-                       loaded: dict[Path, Any] | None = None) -> Run:
+                       loaded: dict[Path, Any] | None = None,
+                       check: Callable[[Any], None] | None = None) -> Run:
     """Load the model (or take it from ``models``, a cache by path), expand every
     scenario x sample, simulate them in one pass. A single file already read by
-    ``group_by_model`` is taken from ``loaded``."""
+    ``group_by_model`` is taken from ``loaded``; ``check`` sees the expanded Ensemble
+    before anything is simulated (to refuse a request that names what it lacks)."""
     from dataclasses import replace
 
     from ..engine.loading import load_model
@@ -158,6 +160,8 @@ def simulate_scenarios(model_path: Path, files: Sequence[Path], *, method: str =
             scenario_set = replace(scenario_set, uncertainty=uncertainty)
         ensemble = expand(scenario_set, model)
         findings = tuple(map(str, lint(scenario_set, model)))
+        if check is not None:
+            check(ensemble)
     with clock.phase("simulate", f"simulating {_count(len(ensemble.scenarios), 'scenario')} x "
                                  f"{_count(ensemble.samples, 'sample')} "
                                  f"({_count(ensemble.size, 'member')})"):
