@@ -57,13 +57,15 @@ def _pages_with_commands() -> list[Path]:
 def test_every_command_of_the_page_runs_as_written(page, tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
     runner = CliRunner()
-    assert runner.invoke(main, ["examples", "."]).exit_code == 0
-    for command, shown in commands(page):
+    steps = commands(page)
+    if "reformsim examples ." not in [command for command, _ in steps]:   # else the page does it
+        assert runner.invoke(main, ["examples", "."]).exit_code == 0
+    for command, shown in steps:
         args = shlex.split(command)[1:]
         result = runner.invoke(main, args)
         printed = (result.stdout + result.stderr).splitlines()
         expected = [line for line in shown if line.strip() and line.strip() != "..."]
-        if expected and expected[0].startswith("Error:"):
+        if any(line.startswith("Error:") for line in expected):
             assert result.exit_code == 1, (command, result.output)
             assert [line for line in expected if line in printed] == expected, (command, printed)
             continue

@@ -106,7 +106,8 @@ def many(count: int, samples: int = 1) -> xr.Dataset:
     return xr.Dataset({"x": (("scenario", "sample", "time"), values, {"units": "Dmnl"})},
                       coords={"scenario": names, "label": ("scenario", [f"S {i}" for i in
                                                                           range(count)]),
-                              "sample": np.arange(samples), "time": time},
+                              "sample": np.arange(samples),
+                              "time": ("time", time, {"units": "Year"})},
                       attrs={"baseline": "s5"})
 
 
@@ -339,6 +340,12 @@ def test_ranking_draws_the_same_whatever_the_number_of_scenarios():
     """Cost linear in the scenarios: a ranking of 2,000 draws no more than one of 30."""
     small, large = (plot_ranking(many(n), ["x"]).axes[0] for n in (30, 2000))
     assert len(large.get_lines()) == len(small.get_lines()) <= 2 * RANK_ROWS + 1
+
+
+def test_ranking_of_a_model_in_months_says_so():
+    ds = many(3)
+    ds["time"].attrs["units"] = "Month"
+    assert slide_text(plot_ranking(ds, ["x"]), "title") == "x at month 2030: 3 scenarios ranked"
 
 
 @pytest.mark.parametrize("at", [2027, 2027.2], ids=["on-a-save-time", "nearest"])

@@ -82,16 +82,16 @@ def run(ctx: click.Context, scenario_files: tuple[Path, ...], model: Path | None
                        ascending=ascending, loaded=loaded)
         result, directory, kpis = _run_one(name, model_path, group, target, options, formats,
                                            models, clock, quiet)
-        document = _show(kpis, result.dataset, fmt, show_all, several=len(jobs) > 1, name=name)
-        if document is not None:
-            documents.append(document | {"name": name, "model": str(model_path),
-                                         "scenario_files": [str(p) for p in group],
-                                         "directory": str(directory)})
         if result.findings and not quiet:
             more = len(result.findings) - 1
             _note(f"warning: {result.findings[0]}" + (
                 f"\n  and {more} more: 'reformsim check {' '.join(str(p) for p in group)}' "
                 "lists them" if more else ""))
+        document = _show(kpis, result.dataset, fmt, show_all, several=len(jobs) > 1, name=name)
+        if document is not None:
+            documents.append(document | {"name": name, "model": str(model_path),
+                                         "scenario_files": [str(p) for p in group],
+                                         "directory": str(directory)})
         if verbose:
             _note(f"{label}: {clock.summary()}")
         if not quiet:

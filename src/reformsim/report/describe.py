@@ -85,7 +85,7 @@ def lever_table(model: CompiledModel, values: dict[str, Any], text: str | None =
     shown = [e for e in levers if _matches(e, text)]
     what = (f"{len(marked)} levers (documented \"LEVER.\") of {len(constants)} constants"
             if marked else f"{len(constants)} constants")
-    head = what + (f"; {len(shown)} hold {text!r}" if text else "")
+    head = what + (f"; {len(shown)} hold{'s' * (len(shown) == 1)} {text!r}" if text else "")
     if not shown:
         return head
     rows = [["name", "value", "units", "range", "what it is"]]

@@ -49,6 +49,7 @@ from .style import (
     set_titles,
     time_label,
     variable_units,
+    when,
 )
 
 MAX_PANELS = 6                 # variables on one slide of small multiples (2 x 3)
@@ -180,10 +181,11 @@ def takeaway(ds: xr.Dataset, variable: str, styles: Styles | None = None) -> str
     names = [str(s) for s in ds["scenario"].values]
     top, bottom = int(np.nanargmax(final)), int(np.nanargmin(final))
     scale = float(np.nanmax(np.abs(final)))
-    at = f"{float(ds['time'].values[-1]):g}"
+    at = when(ds, float(ds["time"].values[-1]))
+    at = at[0].upper() + at[1:]
     if final[top] - final[bottom] <= 1e-9 * max(scale, 1e-300):
-        return f"In {at} every scenario is at {_number(final[top], scale)}"
-    return (f"In {at}, highest: {styles[names[top]].label} ({_number(final[top], scale)}); "
+        return f"{at} every scenario is at {_number(final[top], scale)}"
+    return (f"{at}, highest: {styles[names[top]].label} ({_number(final[top], scale)}); "
             f"lowest: {styles[names[bottom]].label} ({_number(final[bottom], scale)})")
 
 
@@ -246,9 +248,7 @@ def _small_multiples(ds: xr.Dataset, variables: Sequence[str], fan: bool) -> Fig
     rows = 1 if len(variables) <= 3 else 2
     columns = math.ceil(len(variables) / rows)
     left, bottom, right, top = layout.plot
-    time = ds["time"].values
-    ticks = [t for t in MaxNLocator(nbins=4, steps=[1, 2, 2.5, 5, 10], integer=True)
-             .tick_values(time[0], time[-1]) if time[0] <= t <= time[-1]]
+    ticks = _few_ticks(ds["time"].values)
     grid = GridSpec(rows, columns, figure=fig, left=left, bottom=bottom, right=right, top=top,
                     wspace=0.4, hspace=0.5)
     for i, variable in enumerate(variables):
@@ -257,7 +257,19 @@ def _small_multiples(ds: xr.Dataset, variables: Sequence[str], fan: bool) -> Fig
         ax.set_xticks(ticks)
         ax.set_title(plain(textwrap.fill(variable, 26)), fontsize=FONT["panel"])
         ax.set_ylabel(plain(variable_units(ds, variable)), fontsize=FONT["ticks"])
+        if i + columns >= len(variables):          # nothing below: this panel names the time
+            ax.set_xlabel(time_label(ds), fontsize=FONT["ticks"])
     return fig
+
+
+def _few_ticks(time: np.ndarray, most: int = 4) -> list[float]:
+    """At most ``most`` round time ticks within the run (the same on every small panel)."""
+    for bins in range(most, 0, -1):
+        ticks = [t for t in MaxNLocator(nbins=bins, steps=[1, 2, 2.5, 5, 10], integer=True)
+                 .tick_values(time[0], time[-1]) if time[0] <= t <= time[-1]]
+        if len(ticks) <= most:
+            return ticks
+    return [time[0], time[-1]]
 
 
 def _rect(layout: Layout) -> tuple[float, float, float, float]:
@@ -341,7 +353,7 @@ def _draw_ranking(ax: Axes, ds: xr.Dataset, variable: str, at: float | None) -> 
     slide's title and subtitle."""
     values = sample_values(ds, variable)
     index = -1 if at is None else int(np.argmin(np.abs(ds["time"].values - at)))
-    when = float(ds["time"].values[index])
+    moment = float(ds["time"].values[index])
     low, mid, high = quantiles(values.isel(time=index).values, [0.05, 0.5, 0.95], axis=1)
     names = [str(s) for s in ds["scenario"].values]
     base = names.index(resolve_baseline(ds))
@@ -376,7 +388,7 @@ def _draw_ranking(ax: Axes, ds: xr.Dataset, variable: str, at: float | None) -> 
     for side in ("top", "right"):
         ax.spines[side].set_visible(False)
     ax.set_xlabel(plain(variable_units(ds, variable)), fontsize=FONT["label"])
-    title = f"{variable} in {when:g}: {len(names)} scenarios ranked"
+    title = f"{variable} {when(ds, moment)}: {len(names)} scenarios ranked"
     top = order[0]
     subtitle = (f"Highest: {labels[top]} ({_number(mid[top], scale)}); {labels[base]} "
                 f"(dotted line) ranks {order.index(base) + 1} of {len(names)}")

@@ -97,6 +97,12 @@ def variable_units(ds: xr.Dataset, variable: str) -> str:
     return human_units(attrs.get("units", ""), attrs.get("description", ""), limits)
 
 
+def when(ds: xr.Dataset, t: float) -> str:
+    """A time as a sentence says it: "in 2045" for a model in years, "at month 60" else."""
+    label = time_label(ds)
+    return f"in {t:g}" if label in ("year", "years") else f"at {label} {t:g}"
+
+
 def time_label(ds: xr.Dataset) -> str:
     units = " ".join(str(ds["time"].attrs.get("units", "")).split())
     return units.casefold() if units else "time"
