@@ -18,7 +18,6 @@ from matplotlib.figure import Figure
 from reformsim.report.figures import (
     KINDS,
     MAX_PANELS,
-    RANK_ROWS,
     Deck,
     PlotError,
     draw,
@@ -33,6 +32,7 @@ from reformsim.report.figures import (
     takeaway,
 )
 from reformsim.report.kpis import AnalysisError
+from reformsim.report.ranking import RANK_ROWS
 from reformsim.report.style import (
     BASELINE_COLOUR,
     CHANGE_GID,

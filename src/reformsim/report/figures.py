@@ -27,9 +27,8 @@ from matplotlib.figure import Figure
 from matplotlib.gridspec import GridSpec
 from matplotlib.ticker import MaxNLocator
 
-from ..errors import ReformsimError
-from .kpis import bands, quantiles, resolve_baseline, sample_values, scenario_labels
-from .labels import short_labels
+from .kpis import bands, quantiles, resolve_baseline, sample_values
+from .ranking import draw_ranking, plot_ranking, ranking_slide
 from .style import (
     BASELINE_COLOUR,
     CHANGE_GID,
@@ -40,10 +39,13 @@ from .style import (
     MAX_LINES,
     TITLE_GIDS,
     Layout,
+    PlotError,
     ScenarioStyle,
     add_legend,
+    check_variables,
     legend_handles,
     new_slide,
+    number,
     plain,
     scenario_styles,
     set_titles,
@@ -54,16 +56,8 @@ from .style import (
 
 MAX_PANELS = 6                 # variables on one slide of small multiples (2 x 3)
 MAX_GRID = (6, 3)              # scenarios (columns) and variables (rows) of a grid slide
-RANK_ROWS = 20                 # rows a ranking slide shows; more scenarios are summarised
-RANK_LABEL = 40                # characters of a scenario's label on a ranking slide
 Styles = dict[str, ScenarioStyle]
 
-
-class PlotError(ReformsimError):
-    """A plot request cannot be drawn or saved as asked."""
-
-
-# -- one variable on one Axes ----------------------------------------------------------------
 
 def plot_variable(ds: xr.Dataset, variable: str, *, ax: Axes | None = None,
                   styles: Styles | None = None) -> Axes:
@@ -147,13 +141,6 @@ def _style_axes(ax: Axes) -> None:
         ax.spines[side].set_visible(False)
 
 
-def _check_variables(ds: xr.Dataset, variables: Sequence[str]) -> None:
-    if not variables:
-        raise PlotError("no variables to plot; name at least one")
-    for variable in variables:
-        sample_values(ds, variable)          # raises AnalysisError with "did you mean"
-
-
 def _check_lines(ds: xr.Dataset) -> None:
     count = ds.sizes["scenario"]
     if count > MAX_LINES:
@@ -163,11 +150,6 @@ def _check_lines(ds: xr.Dataset) -> None:
 
 
 # -- what a slide says -----------------------------------------------------------------------
-
-def _number(x: float, scale: float) -> str:
-    digits = min(6, max(0, 2 - math.floor(math.log10(scale)))) if scale > 0 else 2
-    return f"{x:,.{digits}f}"
-
 
 def takeaway(ds: xr.Dataset, variable: str, styles: Styles | None = None) -> str:
     """The message of a variable's slide: the highest and lowest scenario (median) at the
@@ -184,9 +166,9 @@ def takeaway(ds: xr.Dataset, variable: str, styles: Styles | None = None) -> str
     at = when(ds, float(ds["time"].values[-1]))
     at = at[0].upper() + at[1:]
     if final[top] - final[bottom] <= 1e-9 * max(scale, 1e-300):
-        return f"{at} every scenario is at {_number(final[top], scale)}"
-    return (f"{at}, highest: {styles[names[top]].label} ({_number(final[top], scale)}); "
-            f"lowest: {styles[names[bottom]].label} ({_number(final[bottom], scale)})")
+        return f"{at} every scenario is at {number(final[top], scale)}"
+    return (f"{at}, highest: {styles[names[top]].label} ({number(final[top], scale)}); "
+            f"lowest: {styles[names[bottom]].label} ({number(final[bottom], scale)})")
 
 
 def _samples_note(ds: xr.Dataset, fan: bool) -> str:
@@ -227,7 +209,7 @@ def _label_single(ax: Axes, ds: xr.Dataset, variable: str) -> None:
 
 
 def _small_multiples(ds: xr.Dataset, variables: Sequence[str], fan: bool) -> Figure:
-    _check_variables(ds, variables)
+    check_variables(ds, variables)
     _check_lines(ds)
     if len(variables) > MAX_PANELS:
         raise PlotError(f"{len(variables)} variables are too many for one slide (at most "
@@ -238,7 +220,7 @@ def _small_multiples(ds: xr.Dataset, variables: Sequence[str], fan: bool) -> Fig
     if len(variables) == 1:
         (variable,) = variables
         fig, layout = _trajectory_slide(ds, variable, takeaway(ds, variable, styles), fan, styles)
-        ax = fig.add_axes(_rect(layout))
+        ax = fig.add_axes(layout.rect())
         _plot_one(ds, variable, ax, fan, styles)
         _label_single(ax, ds, variable)
         return fig
@@ -272,11 +254,6 @@ def _few_ticks(time: np.ndarray, most: int = 4) -> list[float]:
     return [time[0], time[-1]]
 
 
-def _rect(layout: Layout) -> tuple[float, float, float, float]:
-    left, bottom, right, top = layout.plot
-    return (left, bottom, right - left, top - bottom)
-
-
 def plot_lines(ds: xr.Dataset, variables: Sequence[str]) -> Figure:
     """A slide of median lines: one variable with a takeaway, or small multiples of up to six."""
     return _small_multiples(ds, variables, fan=False)
@@ -290,7 +267,7 @@ def plot_fans(ds: xr.Dataset, variables: Sequence[str]) -> Figure:
 def plot_grid(ds: xr.Dataset, variables: Sequence[str]) -> Figure:
     """A row per variable, a column per scenario, each with its bands against the baseline's
     median (a thin dark line), so fans never hide one another."""
-    _check_variables(ds, variables)
+    check_variables(ds, variables)
     scenarios = [str(s) for s in ds["scenario"].values]
     if len(scenarios) > MAX_GRID[0] or len(variables) > MAX_GRID[1]:
         raise PlotError(f"a grid of {len(scenarios)} scenarios x {len(variables)} variables is "
@@ -330,92 +307,6 @@ def plot_grid(ds: xr.Dataset, variables: Sequence[str]) -> Figure:
     return fig
 
 
-# -- ranking many scenarios ------------------------------------------------------------------
-
-def _ranked_rows(count: int, base_rank: int, rows: int) -> list[int | None]:
-    """The ranks to show (None for a gap): all ``count`` when they fit in ``rows``, else the
-    best, the worst three and the baseline where it ranks."""
-    if count <= rows:
-        return list(range(count))
-    bottom = 3
-    keep = set(range(rows - bottom - 3)) | set(range(count - bottom, count))
-    keep.add(base_rank)
-    shown: list[int | None] = []
-    for rank in sorted(keep):
-        if shown and shown[-1] is not None and rank > shown[-1] + 1:
-            shown.append(None)
-        shown.append(rank)
-    return shown
-
-
-def _draw_ranking(ax: Axes, ds: xr.Dataset, variable: str, at: float | None) -> tuple[str, str]:
-    """A dot (median) and whisker (5-95%) per scenario at one time, highest first; returns the
-    slide's title and subtitle."""
-    values = sample_values(ds, variable)
-    index = -1 if at is None else int(np.argmin(np.abs(ds["time"].values - at)))
-    moment = float(ds["time"].values[index])
-    low, mid, high = quantiles(values.isel(time=index).values, [0.05, 0.5, 0.95], axis=1)
-    names = [str(s) for s in ds["scenario"].values]
-    base = names.index(resolve_baseline(ds))
-    order = sorted(range(len(names)), key=lambda i: (-mid[i] if np.isfinite(mid[i]) else np.inf))
-    shown = _ranked_rows(len(order), order.index(base), RANK_ROWS)
-    labels = short_labels(scenario_labels(ds), RANK_LABEL)
-    scale = float(np.nanmax(np.abs(mid))) if np.isfinite(mid).any() else 0.0
-    ticks, texts = [], []
-    for y, rank in enumerate(shown):
-        if rank is None:
-            hidden = shown[y + 1] - shown[y - 1] - 1
-            ticks.append(y)
-            texts.append(f"… {hidden} more …")
-            continue
-        i = order[rank]
-        colour = BASELINE_COLOUR if i == base else "#0072B2"
-        ax.plot([low[i], high[i]], [y, y], color=colour, linewidth=2.5, alpha=0.55,
-                solid_capstyle="butt", gid=f"whisker:{names[i]}")
-        ax.plot([mid[i]], [y], marker="o", markersize=9, color=colour, linestyle="none",
-                gid=f"dot:{names[i]}")
-        ax.annotate(_number(mid[i], scale), (1.0, y), xycoords=("axes fraction", "data"),
-                    xytext=(6, 0), textcoords="offset points", va="center",
-                    fontsize=FONT["note"], color=colour)
-        ticks.append(y)
-        texts.append(f"{rank + 1}. {labels[i]}")
-    if np.isfinite(mid[base]):
-        ax.axvline(mid[base], color=BASELINE_COLOUR, linestyle=":", linewidth=1.5, zorder=1)
-    ax.set_yticks(ticks, [plain(t) for t in texts], fontsize=FONT["ticks"])
-    ax.set_ylim(len(shown) - 0.5, -0.5)
-    ax.tick_params(axis="x", labelsize=FONT["ticks"])
-    ax.grid(True, axis="x", alpha=0.3)
-    for side in ("top", "right"):
-        ax.spines[side].set_visible(False)
-    ax.set_xlabel(plain(variable_units(ds, variable)), fontsize=FONT["label"])
-    title = f"{variable} {when(ds, moment)}: {len(names)} scenarios ranked"
-    top = order[0]
-    subtitle = (f"Highest: {labels[top]} ({_number(mid[top], scale)}); {labels[base]} "
-                f"(dotted line) ranks {order.index(base) + 1} of {len(names)}")
-    if top == base:
-        subtitle = f"Highest: {labels[base]} ({_number(mid[base], scale)}), the baseline"
-    if ds.sizes["sample"] > 1:
-        ax.set_xlabel(plain(f"{variable_units(ds, variable)}: dots median, bars 5-95% of "
-                            f"{ds.sizes['sample']} samples"), fontsize=FONT["label"])
-    return title, subtitle
-
-
-def plot_ranking(ds: xr.Dataset, variables: Sequence[str], *, at: float | None = None) -> Figure:
-    """A ranked dot-and-whisker slide of the first of ``variables`` at ``at`` (default: the
-    end): median and 5-95% per scenario, highest first; with more than RANK_ROWS scenarios
-    the best, the worst and the baseline."""
-    _check_variables(ds, variables)
-    fig, ax = _ranking_slide()
-    set_titles(fig, *_draw_ranking(ax, ds, variables[0], at))
-    return fig
-
-
-def _ranking_slide() -> tuple[Figure, Axes]:
-    """A slide with room on the left for scenario labels and on the right for values."""
-    fig, layout = new_slide("", "", left=0.34)
-    return fig, fig.add_axes(_rect(Layout((layout.plot[0], layout.plot[1], 0.93, 0.82), None)))
-
-
 KINDS: dict[str, Callable[..., Figure]] = {"lines": plot_lines, "fan": plot_fans,
                                            "grid": plot_grid, "ranking": plot_ranking}
 
@@ -432,7 +323,7 @@ def draw(kind: str, ds: xr.Dataset, variables: Sequence[str], **options: Any) ->
 def pages(kind: str, ds: xr.Dataset, variables: Sequence[str], **options: Any) -> list[Figure]:
     """As many slides as the request needs: rankings one per variable, lines and fans six
     variables a slide, a grid on one."""
-    _check_variables(ds, variables)
+    check_variables(ds, variables)
     if kind == "ranking":
         return [draw(kind, ds, [v], **options) for v in variables]
     if kind in ("lines", "fan"):
@@ -456,12 +347,12 @@ class Deck:
     def __init__(self, ds: xr.Dataset, kind: str, *, at: float | None = None) -> None:
         self.ds, self.kind, self.at = ds, kind, at
         if kind == "ranking":
-            self.fig, self.ax = _ranking_slide()
+            self.fig, self.ax = ranking_slide()
         else:
             _check_lines(ds)
             self.styles = scenario_styles(ds)
             self.fig, layout = _trajectory_slide(ds, "", "", True, self.styles)
-            self.ax = self.fig.add_axes(_rect(layout))
+            self.ax = self.fig.add_axes(layout.rect())
         self.canvas = FigureCanvasAgg(self.fig)
         self.moving = [self.ax] + [t for t in self.fig.texts if t.get_gid() in TITLE_GIDS]
         self.background: Any = None
@@ -470,7 +361,7 @@ class Deck:
         """The slide of ``variable`` (the same Figure object, redrawn)."""
         self.ax.clear()
         if self.kind == "ranking":
-            set_titles(self.fig, *_draw_ranking(self.ax, self.ds, variable, self.at))
+            set_titles(self.fig, *draw_ranking(self.ax, self.ds, variable, self.at))
             return self.fig
         plot_fan(self.ds, variable, ax=self.ax, styles=self.styles)
         _label_single(self.ax, self.ds, variable)

@@ -19,7 +19,8 @@ from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 from matplotlib.patches import Patch
 
-from .kpis import resolve_baseline, scenario_labels
+from ..errors import ReformsimError
+from .kpis import resolve_baseline, sample_values, scenario_labels
 from .labels import short_labels
 
 SLIDE = (40 / 3, 7.5)          # inches: PowerPoint's 16:9 slide; 1920 x 1080 at DPI
@@ -41,6 +42,26 @@ TITLE_GIDS = ("title", "subtitle")          # gids of a slide's title texts
 
 _IN_WORDS = ("dmnl", "dimensionless", "1", "fraction", "unitless")   # no units at all
 _SHARE = re.compile(r"^\W*(?:lever\.\s*)?(share|fraction|proportion|percentage)\b", re.I)
+
+
+class PlotError(ReformsimError):
+    """A plot request cannot be drawn or saved as asked."""
+
+
+# -- one variable on one Axes ----------------------------------------------------------------
+
+def check_variables(ds: xr.Dataset, variables: Sequence[str]) -> None:
+    """At least one variable, each in the run (AnalysisError with "did you mean" if not)."""
+    if not variables:
+        raise PlotError("no variables to plot; name at least one")
+    for variable in variables:
+        sample_values(ds, variable)
+
+
+def number(x: float, scale: float) -> str:
+    """``x`` with about three significant digits of ``scale`` (the largest value shown)."""
+    digits = min(6, max(0, 2 - math.floor(math.log10(scale)))) if scale > 0 else 2
+    return f"{x:,.{digits}f}"
 
 
 @dataclass(frozen=True)
@@ -117,6 +138,11 @@ class Layout:
 
     plot: tuple[float, float, float, float]
     legend_x: float | None
+
+    def rect(self) -> tuple[float, float, float, float]:
+        """The plot area as ``Figure.add_axes`` takes it: left, bottom, width, height."""
+        left, bottom, right, top = self.plot
+        return (left, bottom, right - left, top - bottom)
 
 
 def new_slide(title: str, subtitle: str = "", *, legend_labels: Sequence[str] = (),
