@@ -342,6 +342,11 @@ def test_ranking_draws_the_same_whatever_the_number_of_scenarios():
     assert len(large.get_lines()) == len(small.get_lines()) <= 2 * RANK_ROWS + 1
 
 
+def test_ranking_at_a_time_outside_the_run_is_an_error():
+    with pytest.raises(AnalysisError, match="time 1990 is outside the run"):
+        plot_ranking(many(3), ["x"], at=1990)
+
+
 def test_ranking_of_a_model_in_months_says_so():
     ds = many(3)
     ds["time"].attrs["units"] = "Month"

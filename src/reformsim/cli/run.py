@@ -160,7 +160,7 @@ def _show(kpis: Any, dataset: Any, fmt: str, show_all: bool, *, several: bool,
         return {"time_unit": time_column(dataset), "kpis": for_files(kpis, time_column(dataset))}
     shown, note = (kpis, "") if show_all else summarise(ranked_if_many(kpis))
     text = format_table(shown, fmt, lines=None if show_all else SCREEN_LINES)
-    heading = f"{name}\n\n" if several else ""
+    heading = (f"{'## ' * (fmt == 'markdown')}{name}\n\n") if several else ""
     click.echo(heading + text + (f"\n{note}\n" if note else ""))
     return None
 

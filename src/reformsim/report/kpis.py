@@ -114,7 +114,7 @@ def _time_units(ds: xr.Dataset) -> str:
     return str(ds["time"].attrs.get("units", ""))
 
 
-def _time_indices(ds: xr.Dataset, years: Iterable[float]) -> list[int]:
+def time_indices(ds: xr.Dataset, years: Iterable[float]) -> list[int]:
     """Index of the nearest save time for each year; error for a year outside the run."""
     times = ds["time"].values.astype(float)
     first, last = times.min(), times.max()
@@ -141,7 +141,7 @@ def values_at(ds: xr.Dataset, variables: Sequence[str], years: Sequence[float]) 
     Built column by column (no Python loop over rows), so it keeps pace with big runs.
     """
     years = list(dict.fromkeys(float(y) for y in years))      # a repeat would double rows
-    indices = _time_indices(ds, years)
+    indices = time_indices(ds, years)
     variables = list(dict.fromkeys(variables))
     uncertain = ds.sizes["sample"] > 1
     n_scenarios, n_years = ds.sizes["scenario"], len(years)

@@ -12,7 +12,7 @@ import xarray as xr
 from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 
-from .kpis import quantiles, resolve_baseline, sample_values, scenario_labels
+from .kpis import quantiles, resolve_baseline, sample_values, scenario_labels, time_indices
 from .labels import short_labels
 from .style import (
     BASELINE_COLOUR,
@@ -51,7 +51,7 @@ def draw_ranking(ax: Axes, ds: xr.Dataset, variable: str, at: float | None) -> t
     """A dot (median) and whisker (5-95%) per scenario at one time, highest first; returns the
     slide's title and subtitle."""
     values = sample_values(ds, variable)
-    index = -1 if at is None else int(np.argmin(np.abs(ds["time"].values - at)))
+    index = -1 if at is None else time_indices(ds, [at])[0]   # an error outside the run
     moment = float(ds["time"].values[index])
     low, mid, high = quantiles(values.isel(time=index).values, [0.05, 0.5, 0.95], axis=1)
     names = [str(s) for s in ds["scenario"].values]
