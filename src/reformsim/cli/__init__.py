@@ -4,7 +4,18 @@
 package registers every command on the group.
 """
 
-from . import compare, examples, model, plot, run  # noqa: F401  (each registers its commands)
+# each module registers its commands on the group
+from . import (  # noqa: F401
+    calibrate,
+    compare,
+    examples,
+    factorial,
+    model,
+    optimize,
+    plot,
+    run,
+    sensitivity,
+)
 from .app import main
 
 __all__ = ["main"]
