@@ -321,8 +321,10 @@ def figures_for(run_: Run, formats: Sequence[str] = ("png",),
 def factorial_figures(run_: Run, fmt: str) -> dict[str, Callable[[Path], object]]:
     """Slides of a factorial run's summary (file name -> writer), beside the per-variable ones.
 
-    Where the factorial analysis's main-effect and interaction charts belong (issue 11):
-    ``run_.factorial`` names the packages and the base; none are drawn yet.
+    Where the factorial's main-effect and interaction charts belong: ``run_.factorial`` names
+    the packages and the base, so ``analysis.factorial.factorial_effects(run_.dataset,
+    run_.factorial, ...)`` and ``report.analysis_figures.plot_factorial`` can draw them here
+    (not wired yet: the lead decides whether every run pays for them).
     """
     return {}
 
