@@ -9,16 +9,20 @@ from typing import Any
 
 import click
 
+from ..errors import printable
 from .app import main
 from .options import (
     FORMATS,
     ExistingFile,
+    allow_outside_data,
     at_option,
     flat,
     parse_target,
     run_variables,
     scenarios_option,
+    simulated,
     sort_options,
+    table_text,
     var_option,
 )
 
@@ -41,10 +45,11 @@ from .options import (
               help="json prints one document; csv one table per file (several need -o DIR).")
 @click.option("-o", "--output", type=click.Path(file_okay=False, path_type=Path),
               help="Folder for the CSV files (kpis.csv, and one per --target).")
+@allow_outside_data
 def compare(sources: tuple[Path, ...], years: tuple[tuple[float, ...], ...], baseline: str | None,
             variables: tuple[tuple[str, ...], ...], scenarios: tuple[str, ...],
             targets: tuple[str, ...], model: Path | None, sort_by: str | None, ascending: bool,
-            show_all: bool, fmt: str, output: Path | None) -> None:
+            show_all: bool, fmt: str, output: Path | None, allow_outside_data: bool) -> None:
     """Compare scenarios at chosen times.
 
     SOURCES are one run directory, or scenario files (run in memory; scenarios whose names
@@ -75,7 +80,7 @@ def compare(sources: tuple[Path, ...], years: tuple[tuple[float, ...], ...], bas
         runs = kpis.attrs["runs"]
         targets_out: list[tuple[str, Any]] = []
     else:
-        dataset, default = _dataset(sources, directories, model)
+        dataset, default = _dataset(sources, directories, model, allow_outside_data)
         dataset = subset(dataset, scenarios)
         chosen = run_variables(dataset, flat(variables), default)
         from ..report.runs import default_years
@@ -91,21 +96,26 @@ def compare(sources: tuple[Path, ...], years: tuple[tuple[float, ...], ...], bas
     _print(kpis, targets_out, dataset, fmt, show_all, output, runs)
 
 
-def _dataset(sources: tuple[Path, ...], directories: list[Path],
-             model: Path | None) -> tuple[Any, tuple[str, ...]]:
-    from ..report.kpis import model_variables
+def _dataset(sources: tuple[Path, ...], directories: list[Path], model: Path | None,
+             allow_outside_data: bool) -> tuple[Any, tuple[str, ...]]:
+    from ..report.kpis import failure_note, model_variables
     from ..report.rundir import read_run
     from ..report.runs import group_by_model, simulate_apart, simulate_scenarios
 
     if directories:
         dataset, _ = read_run(directories[0])
+        if failure_note(dataset):
+            click.echo(printable(f"warning: {failure_note(dataset)}"), err=True)
         return dataset, tuple(model_variables(dataset))
-    groups = group_by_model(list(sources), model)
+    groups = group_by_model(list(sources), model, allow_outside_data=allow_outside_data)
     if len(groups) > 1:
         raise click.ClickException("the scenario files name several models; compare them "
                                    "one model at a time")
     (model_path, files), = groups.items()
-    result = simulate_apart(model_path, files) or simulate_scenarios(model_path, files)
+    def either(*args: Any, **kwargs: Any) -> Any:   # apart when names collide, else together
+        return simulate_apart(*args, **kwargs) or simulate_scenarios(*args, **kwargs)
+
+    result = simulated(either, model_path, files, allow_outside_data=allow_outside_data)
     return result.dataset, result.variables
 
 
@@ -159,9 +169,9 @@ def _print(kpis: Any, targets: list[tuple[str, Any]], dataset: Any, fmt: str, sh
     shown, note = (kpis, "") if show_all else summarise(ranked_if_many(kpis))
     if runs:
         click.echo("".join(f"run {letter}: {path}\n" for letter, path in runs.items()))
-    click.echo(format_table(shown, fmt, lines=None if show_all else SCREEN_LINES)
+    click.echo(table_text(shown, fmt, lines=None if show_all else SCREEN_LINES)
                + (f"\n{note}\n" if note else ""), nl=False)
     for text, table in targets:
-        click.echo(f"\ntime to {text}:")
-        click.echo(format_table(table, fmt), nl=False)
+        click.echo(printable(f"\ntime to {text}:"))
+        click.echo(table_text(table, fmt), nl=False)
 

@@ -7,8 +7,14 @@ from typing import Any
 
 import click
 
+from ..errors import printable
 from .app import main
 from .options import ExistingFile, at_option, flat, var_option
+
+
+def echo(text: str = "", **kwargs: object) -> None:
+    """click.echo of text that may hold a model's names: control characters stripped."""
+    click.echo(printable(text), **kwargs)  # type: ignore[arg-type]
 
 SCENARIO_SUFFIXES = (".yaml", ".yml", ".cin")
 
@@ -43,14 +49,14 @@ def _check_model(model: Path) -> None:
     elements = [e for e in compiled.elements if e.kind == "aux"]
     stocks = compiled.stocks
     lookups = sum(e.kind == "lookup" for e in compiled.elements)
-    click.echo(f"{model.name}: {len(elements)} variables, {len(stocks)} stocks, "
+    echo(f"{model.name}: {len(elements)} variables, {len(stocks)} stocks, "
                f"{lookups} lookups, {len(compiled.states) - len(stocks)} other states")
     for stock in stocks:
-        click.echo(f"  {stock.name}" + (f" [{stock.units}]" if stock.units else ""))
+        echo(f"  {stock.name}" + (f" [{stock.units}]" if stock.units else ""))
     findings = lint(compiled)
-    click.echo(f"{len(findings)} findings" + (":" if findings else ""))
+    echo(f"{len(findings)} findings" + (":" if findings else ""))
     for finding in findings:
-        click.echo(f"  {finding}")
+        echo(f"  {finding}")
 
 
 def _check_scenarios(files: list[Path], model: Path | None) -> None:
@@ -65,10 +71,10 @@ def _check_scenarios(files: list[Path], model: Path | None) -> None:
         validate(scenarios, compiled)
         findings = lint(scenarios, compiled)
         names = ", ".join(p.name for p in group)
-        click.echo(f"{names} on {model_path.name}: {len(scenario_names(scenarios))} scenarios, "
+        echo(f"{names} on {model_path.name}: {len(scenario_names(scenarios))} scenarios, "
                    f"{len(findings)} warnings" + (":" if findings else ""))
         for finding in findings:
-            click.echo(f"  {finding}")
+            echo(f"  {finding}")
 
 
 @main.command()
@@ -86,9 +92,9 @@ def describe(model: Path, levers: bool, text: str | None) -> None:
 
     compiled = load_model(model)
     if levers:
-        click.echo(lever_table(compiled, constant_values(compiled), text))
+        echo(lever_table(compiled, constant_values(compiled), text))
         return
-    click.echo(describe_model(compiled, constant_values(compiled), text), nl=False)
+    echo(describe_model(compiled, constant_values(compiled), text), nl=False)
 
 
 def _assignments(pairs: tuple[str, ...]) -> dict[str, list[float]]:
@@ -118,6 +124,8 @@ def _assignments(pairs: tuple[str, ...]) -> dict[str, list[float]]:
 def simulate(model: Path, params: tuple[str, ...], variables: tuple[tuple[str, ...], ...],
              years: tuple[tuple[float, ...], ...], method: str, as_csv: bool) -> None:
     """Simulate MODEL and print chosen variables at chosen times, one table per member."""
+    import warnings
+
     import numpy as np
 
     from ..engine.loading import load_model
@@ -132,7 +140,9 @@ def simulate(model: Path, params: tuple[str, ...], variables: tuple[tuple[str, .
         target = find(compiled, name, "parameter")
         given[name] = values if target.scalar else \
             np.asarray(values, dtype=float).reshape((-1,) + (1,) * len(target.shape))
-    results = run(compiled, params=given, method=method, outputs=names)
+    with warnings.catch_warnings():  # failed members: one summary line below instead
+        warnings.filterwarnings("ignore", message=r".*members went NaN/inf")
+        results = run(compiled, params=given, method=method, outputs=names)
     times = flat(years)
     wanted = np.array(times) if times else np.quantile(results.times, [0, 0.25, 0.5, 0.75, 1])
     rows = [int(np.argmin(np.abs(results.times - t))) for t in wanted]
@@ -149,9 +159,12 @@ def simulate(model: Path, params: tuple[str, ...], variables: tuple[tuple[str, .
             units = [results.units.get(c, "") for c in frame.columns]
             blocks.append((f"{label}\n" if label else "")
                           + _aligned(frame, units, time_units))
-    click.echo(("" if as_csv else "\n\n").join(blocks), nl=not as_csv)
-    for member in results.failures:
-        click.echo(f"warning: member {member}: {results.status(member)}", err=True)
+    echo(("" if as_csv else "\n\n").join(blocks), nl=not as_csv)
+    failed = [f"member {m}: {results.status(m)}" for m in results.failures]
+    if failed:
+        echo(f"warning: {len(failed)} of {results.size} members went NaN/inf: "
+             + "; ".join(failed[:3]) + (f"; and {len(failed) - 3} more" if len(failed) > 3
+                                        else ""), err=True)
 
 
 def _aligned(frame: Any, units: list[str], time_units: str) -> str:
@@ -178,11 +191,11 @@ def verify(model: Path, output: Path) -> None:
     report = compare(load_model(model), output)
     if report.problem:
         raise click.ClickException(f"{output.name}: {report.problem}")
-    click.echo(f"{len(report.compared)} variables at {report.times} times compared"
+    echo(f"{len(report.compared)} variables at {report.times} times compared"
                + (f"; {len(report.ignored)} columns not in the model" if report.ignored else ""))
     if report.ok:
-        click.echo("all within |ours - expected| <= 1e-5 + 1e-5 |expected|")
+        echo("all within |ours - expected| <= 1e-5 + 1e-5 |expected|")
         return
     for mismatch in report.mismatches:
-        click.echo(f"  differs: {mismatch}")
+        echo(f"  differs: {mismatch}")
     raise SystemExit(1)

@@ -6,6 +6,7 @@ from pathlib import Path
 
 import click
 
+from ..errors import printable
 from .app import main
 from .options import KINDS, run_variables, scenarios_option
 
@@ -25,9 +26,10 @@ from .options import KINDS, run_variables, scenarios_option
               help="Image to write: .png, .svg or .pdf (default: RUN_DIR/figures/<kind>.png, "
                    "or <kind>-2.png... if that exists). A request that needs several slides "
                    "writes NAME.png, NAME-2.png...")
+@click.option("--force", is_flag=True, help="Let -o replace an existing file.")
 def plot(run_dir: Path, variables: tuple[str, ...], kind: str,
          scenarios: tuple[str, ...], start: float | None, end: float | None,
-         at: float | None, output: Path | None) -> None:
+         at: float | None, output: Path | None, force: bool) -> None:
     """Slides (16:9) of VARIABLES (default: all) of a run directory: one variable with a
     takeaway, or up to six side by side; more make several slides."""
     if at is not None and kind != "ranking":
@@ -39,6 +41,9 @@ def plot(run_dir: Path, variables: tuple[str, ...], kind: str,
 
     if output is not None:
         check_suffix(output)                 # before any work
+        if output.exists() and not force:
+            raise click.ClickException(f"{output}: already exists\n  hint: choose another "
+                                       "file, or pass --force to replace it")
     dataset, _ = read_run(run_dir)
     dataset = subset(dataset, scenarios, start, end)
     chosen = run_variables(dataset, variables, tuple(model_variables(dataset)))
@@ -46,7 +51,7 @@ def plot(run_dir: Path, variables: tuple[str, ...], kind: str,
     first = output or _unused(run_dir / FIGURES / f"{kind}.png")
     for n, figure in enumerate(figures, start=1):
         target = first if n == 1 else _unused(first.with_name(f"{first.stem}-{n}{first.suffix}"))
-        click.echo(save_figure(figure, target))
+        click.echo(printable(save_figure(figure, target)))
 
 
 def _unused(path: Path) -> Path:

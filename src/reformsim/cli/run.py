@@ -14,9 +14,12 @@ from .options import (
     CommaList,
     ExistingFile,
     Progress,
+    allow_outside_data,
     at_option,
     flat,
+    simulated,
     sort_options,
+    table_text,
     var_option,
 )
 
@@ -30,7 +33,8 @@ from .options import (
 @click.option("--method", default="euler", show_default=True,
               help="euler, rk4, or a scipy solve_ivp method (RK45, LSODA, ...).")
 @click.option("--samples", type=click.IntRange(min=1), help="Override the files' sample count.")
-@click.option("--seed", type=int, help="Override the files' random seed.")
+@click.option("--seed", type=click.IntRange(0, 2**63 - 1),
+              help="Override the files' random seed (0 to 2^63-1).")
 @at_option("Times for the KPI table (default: halfway and the end).")
 @var_option("Variables for the KPI table (default: the files' outputs).")
 @click.option("--baseline", metavar="NAME", help="Scenario (name or label) the deltas are "
@@ -44,21 +48,27 @@ from .options import (
                    "column.")
 @click.option("-q", "--quiet", is_flag=True, help="Print only the table.")
 @click.option("-v", "--verbose", is_flag=True, help="Also print where the time went.")
+@allow_outside_data
 @click.pass_context
 def run(ctx: click.Context, scenario_files: tuple[Path, ...], model: Path | None,
         output: Path | None, method: str, samples: int | None, seed: int | None,
         years: tuple[tuple[float, ...], ...], variables: tuple[tuple[str, ...], ...],
         baseline: str | None, sort_by: str | None, ascending: bool, show_all: bool,
-        figure_formats: tuple[str, ...], fmt: str, quiet: bool, verbose: bool) -> None:
+        figure_formats: tuple[str, ...], fmt: str, quiet: bool, verbose: bool,
+        allow_outside_data: bool) -> None:
     """Run scenario files (default: each shipped one) and write a run directory.
 
     Files naming the same model run together: every scenario and sample in one
     vectorised pass. A run directory holds results.nc, kpis.csv, manifest.json
-    and figures/ (16:9 slides: an overview and one per variable, or with many
-    scenarios a ranking per variable). The table shows what fits a screen; --all
-    shows everything.
+    scenarios/ (copies of the files) and figures/ (16:9 slides: an overview and one
+    per variable, or with many scenarios a ranking per variable); it is reserved
+    before anything is simulated, so an output that cannot be written fails at once.
+    The table shows what fits a screen; --all shows everything.
     """
-    from ..report.runs import Stopwatch
+    from contextlib import ExitStack
+
+    from ..report.rundir import prepare
+    from ..report.runs import Stopwatch, default_directory
 
     quiet = quiet or ctx.obj.get("quiet", False)
     verbose = (verbose or ctx.obj.get("verbose", False)) and not quiet
@@ -67,52 +77,63 @@ def run(ctx: click.Context, scenario_files: tuple[Path, ...], model: Path | None
         raise click.ClickException(f"{output}: already exists; reformsim never overwrites a run"
                                    "\n  hint: choose another output directory with -o")
     loaded: dict[Path, Any] = {}  # each scenario file is read once
-    jobs = _jobs(list(scenario_files), model, loaded)
+    jobs = _jobs(list(scenario_files), model, loaded, allow_outside_data)
     models: dict[Path, Any] = {}  # each model is read and compiled once
     documents = []
-    for name, model_path, group in jobs:
+    with ExitStack() as stack:
+        # every run directory is reserved (and checked writable) before anything is simulated;
         # with several runs, -o DIR holds one run directory per run: DIR/<name>
-        target = output if len(jobs) == 1 or output is None else output / name
-        label = ", ".join(p.name for p in group)
-        clock = Stopwatch(None if quiet else lambda note, f=label: _note(f"{f}: {note}"))
-        if not quiet:
-            _note(f"running {label} on {model_path.name}")
-        options = dict(method=method, samples=samples, seed=seed, years=flat(years),
-                       variables=flat(variables), baseline=baseline, sort_by=sort_by,
-                       ascending=ascending, loaded=loaded)
-        result, directory, kpis = _run_one(name, model_path, group, target, options, formats,
-                                           models, clock, quiet)
-        if result.findings and not quiet:
-            more = len(result.findings) - 1
-            _note(f"warning: {result.findings[0]}" + (
-                f"\n  and {more} more: 'reformsim check {' '.join(str(p) for p in group)}' "
-                "lists them" if more else ""))
-        document = _show(kpis, result.dataset, fmt, show_all, several=len(jobs) > 1, name=name)
-        if document is not None:
-            documents.append(document | {"name": name, "model": str(model_path),
-                                         "scenario_files": [str(p) for p in group],
-                                         "directory": str(directory)})
-        if verbose:
-            _note(f"{label}: {clock.summary()}")
-        if not quiet:
-            _note(f"run directory: {directory}")
+        stagings = [stack.enter_context(prepare(
+            output if len(jobs) == 1 and output is not None else
+            output / name if output is not None else default_directory(Path("runs"), name)))
+            for name, _, _ in jobs]
+        for (name, model_path, group), staging in zip(jobs, stagings):
+            label = ", ".join(p.name for p in group)
+            clock = Stopwatch(None if quiet else lambda note, f=label: _note(f"{f}: {note}"))
+            if not quiet:
+                _note(f"running {label} on {model_path.name}")
+            options = dict(method=method, samples=samples, seed=seed, years=flat(years),
+                           variables=flat(variables), baseline=baseline, sort_by=sort_by,
+                           ascending=ascending, loaded=loaded,
+                           allow_outside_data=allow_outside_data, argv=ctx.meta.get("argv"))
+            result, directory, kpis = _run_one(model_path, group, staging, options, formats,
+                                               models, clock, quiet)
+            if result.findings and not quiet:
+                more = len(result.findings) - 1
+                _note(f"warning: {result.findings[0]}" + (
+                    f"\n  and {more} more: 'reformsim check {' '.join(str(p) for p in group)}' "
+                    "lists them" if more else ""))
+            document = _show(kpis, result.dataset, fmt, show_all, several=len(jobs) > 1,
+                             name=name)
+            if document is not None:
+                documents.append(document | {"name": name, "model": str(model_path),
+                                             "scenario_files": [str(p) for p in group],
+                                             "directory": str(directory)})
+            if staging.moved and output is not None:  # a default name simply takes the next
+                _note(f"warning: {staging.target} appeared during the run; the run was "
+                      f"written beside it, to {directory}")
+            if verbose:
+                _note(f"{label}: {clock.summary()}")
+            if not quiet:
+                _note(f"run directory: {directory}")
     _print_documents(documents, fmt)
 
 
-def _run_one(name: str, model_path: Path, group: list[Path], target: Path | None,
-             options: dict[str, Any], formats: tuple[str, ...], models: dict[Path, Any],
-             clock: Any, quiet: bool) -> tuple[Any, Path, Any]:
+def _run_one(model_path: Path, group: list[Path], staging: Any, options: dict[str, Any],
+             formats: tuple[str, ...], models: dict[Path, Any], clock: Any,
+             quiet: bool) -> tuple[Any, Path, Any]:
     """Simulate one run, make its KPI table (checking --var, --at, --sort, --baseline) and
-    write its directory."""
+    write its directory (reserved by ``rundir.prepare``)."""
     from ..report.kpis import kpi_table
-    from ..report.runs import default_directory, default_years, simulate_scenarios, write
+    from ..report.runs import default_years, simulate_scenarios, write
     from ..report.tables import rank
     from .options import run_variables
 
-    result = simulate_scenarios(model_path, group, method=options["method"],
-                                samples=options["samples"], seed=options["seed"],
-                                progress=Progress(quiet), models=models, stopwatch=clock,
-                                loaded=options["loaded"], check=lambda e: _check(e, options))
+    result = simulated(simulate_scenarios, model_path, group, method=options["method"],
+                       samples=options["samples"], seed=options["seed"],
+                       progress=Progress(quiet), models=models, stopwatch=clock,
+                       loaded=options["loaded"], check=lambda e: _check(e, options),
+                       allow_outside_data=options["allow_outside_data"])
     with clock.phase("tables"):
         dataset = result.dataset
         chosen = run_variables(dataset, options["variables"], result.variables)
@@ -123,8 +144,8 @@ def _run_one(name: str, model_path: Path, group: list[Path], target: Path | None
     slides = len(result.variables) * len(formats)
     with clock.phase("files", f"writing the run directory ({slides} slides)" if slides
                      else "writing the run directory"):
-        directory = write(result, target or default_directory(Path("runs"), name), kpis,
-                          int(dataset.attrs.get("seed", -1)), formats, clock)
+        directory = write(result, staging, kpis, int(dataset.attrs.get("seed", -1)), formats,
+                          clock, options["argv"])
     return result, directory, kpis
 
 
@@ -154,12 +175,12 @@ def _show(kpis: Any, dataset: Any, fmt: str, show_all: bool, *, several: bool,
     """Print one run's table (table, markdown) or return it for the one document printed at
     the end (json, csv)."""
     from ..report.runs import time_column
-    from ..report.tables import SCREEN_LINES, for_files, format_table, ranked_if_many, summarise
+    from ..report.tables import SCREEN_LINES, for_files, ranked_if_many, summarise
 
     if fmt in ("json", "csv"):
         return {"time_unit": time_column(dataset), "kpis": for_files(kpis, time_column(dataset))}
     shown, note = (kpis, "") if show_all else summarise(ranked_if_many(kpis))
-    text = format_table(shown, fmt, lines=None if show_all else SCREEN_LINES)
+    text = table_text(shown, fmt, lines=None if show_all else SCREEN_LINES)
     heading = (f"{'## ' * (fmt == 'markdown')}{name}\n\n") if several else ""
     click.echo(heading + text + (f"\n{note}\n" if note else ""))
     return None
@@ -207,18 +228,20 @@ def _note(text: str) -> None:
     click.echo(text, err=True)
 
 
-def _jobs(files: list[Path], model: Path | None,
-          loaded: dict[Path, Any]) -> list[tuple[str, Path, list[Path]]]:
+def _jobs(files: list[Path], model: Path | None, loaded: dict[Path, Any],
+          allow_outside_data: bool = False) -> list[tuple[str, Path, list[Path]]]:
     """(name, model, files) of each run: the files given, one run per model they name; or,
     with none given, each shipped file as a run of its own, files that combine packages
     factorially last (the roadmaps' table comes first)."""
     from ..report.runs import group_by_model, shipped_scenarios
 
     if files:
-        return [(m.stem, m, group) for m, group in group_by_model(files, model, loaded).items()]
+        return [(m.stem, m, group) for m, group in group_by_model(
+            files, model, loaded, allow_outside_data=allow_outside_data).items()]
     shipped = shipped_scenarios()
     if not shipped:
         raise click.ClickException("no scenario files given, and none are shipped")
     jobs = [(path.stem, m, group) for path in shipped
-            for m, group in group_by_model([path], model, loaded).items()]
+            for m, group in group_by_model([path], model, loaded,
+                                           allow_outside_data=allow_outside_data).items()]
     return sorted(jobs, key=lambda job: (loaded[job[2][0]].factorial is not None, job[0]))

@@ -71,9 +71,38 @@ def sample_values(ds: xr.Dataset, variable: str) -> xr.DataArray:
         hint = did_you_mean(variable, known) or f"the run holds {sorted(known)}"
         raise AnalysisError(f"variable {variable!r} is not in this run; {hint}")
     values = ds[variable].transpose("scenario", "sample", "time").astype(float)
-    if "status" in ds:
-        values = values.where(ds["status"] == "ok")
+    status = status_variable(ds)
+    if status is not None:
+        values = values.where(ds[status] == "ok")
     return values
+
+
+def status_variable(ds: xr.Dataset) -> str | None:
+    """Name of the per-member status in ``ds`` (``status``, unless a model variable has that
+    name), or None when ``ds`` holds none."""
+    name = str(ds.attrs.get("status_variable", "status"))
+    return name if name in ds.data_vars and "time" not in ds[name].dims else None
+
+
+def failed_members(ds: xr.DataArray | xr.Dataset) -> np.ndarray:
+    """Number of failed members (NaN/inf) per scenario, shape (S,)."""
+    status = status_variable(ds)
+    if status is None:
+        return np.zeros(ds.sizes["scenario"], dtype=int)
+    return (ds[status] != "ok").transpose("scenario", "sample").values.sum(axis=1)
+
+
+def failure_note(ds: xr.Dataset) -> str:
+    """"" when every member finished; else how many failed and are left out of the statistics."""
+    failed = failed_members(ds)
+    if not failed.any():
+        return ""
+    samples = ds.sizes["sample"]
+    worst = [f"{s!s} {n} of {samples}" for s, n in zip(ds["scenario"].values, failed) if n]
+    return (f"{int(failed.sum())} of {failed.size * samples} members failed (went NaN/inf) and "
+            "are left out of every median and percentile (" + ", ".join(worst[:5])
+            + (", ..." if len(worst) > 5 else "") + "); see the 'failed' column and the run's "
+            "status variable")
 
 
 def quantiles(values: np.ndarray, qs: Sequence[float], axis: int = 1) -> np.ndarray:
@@ -137,7 +166,8 @@ def values_at(ds: xr.Dataset, variables: Sequence[str], years: Sequence[float]) 
     """Median of each variable at each chosen time (nearest save time), per scenario.
 
     Long form: one row per scenario x variable x year with columns scenario, label,
-    variable, units, year, value, and p5, p95 when there is more than one sample.
+    variable, units, year, value, and p5, p95 when there is more than one sample, and
+    ``failed`` (members of the scenario left out because they went NaN/inf) when any failed.
     Built column by column (no Python loop over rows), so it keeps pace with big runs.
     """
     years = list(dict.fromkeys(float(y) for y in years))      # a repeat would double rows
@@ -159,6 +189,9 @@ def values_at(ds: xr.Dataset, variables: Sequence[str], years: Sequence[float]) 
         "value": stats[:, 1].reshape(-1)}
     if uncertain:
         columns |= {"p5": stats[:, 0].reshape(-1), "p95": stats[:, 2].reshape(-1)}
+    failed = failed_members(ds)
+    if failed.any():
+        columns["failed"] = np.tile(np.repeat(failed.astype(int), n_years), len(variables))
     frame = pd.DataFrame(columns)
     frame["scenario"] = frame["scenario"].astype(object)
     return frame

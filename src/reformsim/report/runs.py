@@ -100,7 +100,8 @@ def copy_examples(target: Path) -> list[Path]:
 
 
 def group_by_model(files: Sequence[Path], model: Path | None = None,
-                   loaded: dict[Path, Any] | None = None) -> dict[Path, list[Path]]:
+                   loaded: dict[Path, Any] | None = None, *,
+                   allow_outside_data: bool = False) -> dict[Path, list[Path]]:
     """Scenario files keyed by the model they name (or ``model`` for all of them).
 
     Each file read is kept in ``loaded`` (path -> ScenarioSet) when given, so that
@@ -111,7 +112,7 @@ def group_by_model(files: Sequence[Path], model: Path | None = None,
     loaded = {} if loaded is None else loaded
     for p in map(Path, files):
         if p not in loaded:
-            loaded[p] = load_scenarios([p])
+            loaded[p] = load_scenarios([p], allow_outside_data=allow_outside_data)
     named = {Path(p): (model or loaded[Path(p)].model) for p in files}
     models = {Path(m).resolve() for m in named.values() if m is not None}
     groups: dict[Path, list[Path]] = {}
@@ -132,11 +133,13 @@ def simulate_scenarios(model_path: Path, files: Sequence[Path], *, method: str =
                        models: dict[Path, Any] | None = None,
                        stopwatch: Stopwatch | None = None,
                        loaded: dict[Path, Any] | None = None,
-                       check: Callable[[Any], None] | None = None) -> Run:
+                       check: Callable[[Any], None] | None = None,
+                       allow_outside_data: bool = False) -> Run:
     """Load the model (or take it from ``models``, a cache by path), expand every
     scenario x sample, simulate them in one pass. A single file already read by
     ``group_by_model`` is taken from ``loaded``; ``check`` sees the expanded Ensemble
-    before anything is simulated (to refuse a request that names what it lacks)."""
+    before anything is simulated (to refuse a request that names what it lacks).
+    ``allow_outside_data``: the files' CSV series may be outside their folders."""
     from dataclasses import replace
 
     from ..engine.loading import load_model
@@ -152,7 +155,8 @@ def simulate_scenarios(model_path: Path, files: Sequence[Path], *, method: str =
     model = models[model_path]
     with clock.phase("scenarios"):
         single = len(files) == 1 and loaded is not None and Path(files[0]) in loaded
-        scenario_set = loaded[Path(files[0])] if single else load_scenarios(files)
+        scenario_set = loaded[Path(files[0])] if single else \
+            load_scenarios(files, allow_outside_data=allow_outside_data)
         if scenario_set.uncertainty is not None and (samples is not None or seed is not None):
             uncertainty = replace(scenario_set.uncertainty,
                                   samples=samples or scenario_set.uncertainty.samples,
@@ -186,7 +190,8 @@ def simulate_apart(model_path: Path, files: Sequence[Path], **options: Any) -> R
 
     seen: set[str] = set()
     collide = False
-    for names in (set(scenario_names(load_scenarios([f]))) for f in files):
+    for names in (set(scenario_names(load_scenarios(
+            [f], allow_outside_data=options.get("allow_outside_data", False)))) for f in files):
         collide, seen = collide or bool(seen & names), seen | names
     if not collide:
         return None
@@ -349,19 +354,22 @@ def default_directory(root: Path, name: str) -> Path:
     return candidate
 
 
-def write(run_: Run, directory: Path, kpis: Any, seed: int | None,
-          formats: Sequence[str] = ("png",), stopwatch: Stopwatch | None = None) -> Path:
-    """The run directory of ``run_``: results, ``kpis`` (as files read it: the time column
-    named by the model's time unit, float noise rounded away), manifest and slides."""
-    from .rundir import make_manifest, write_run
+def write(run_: Run, staging: Any, kpis: Any, seed: int | None,
+          formats: Sequence[str] = ("png",), stopwatch: Stopwatch | None = None,
+          command: Sequence[str] | None = None) -> Path:
+    """Write a simulated run into the run directory reserved by ``rundir.prepare``: results,
+    ``kpis`` (as files read it: the time column named by the model's time unit, float noise
+    rounded away), manifest, the scenario files and the slides."""
+    from .rundir import make_manifest
     from .tables import for_files
 
     manifest = make_manifest(run_.model, run_.scenario_files, method=run_.method,
                              time_step=run_.time_step, seed=seed,
                              members=int(run_.dataset.sizes["scenario"]
-                                         * run_.dataset.sizes["sample"]))
-    return write_run(directory, run_.dataset, for_files(kpis, time_column(run_.dataset)),
-                     manifest, figures_for(run_, formats, stopwatch))
+                                         * run_.dataset.sizes["sample"]),
+                             directory=staging.target, command=command)
+    return staging.write(run_.dataset, for_files(kpis, time_column(run_.dataset)), manifest,
+                         figures_for(run_, formats, stopwatch), run_.scenario_files)
 
 
 def time_column(dataset: Any) -> str:

@@ -19,7 +19,7 @@ from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 from matplotlib.patches import Patch
 
-from ..errors import ReformsimError
+from ..errors import ReformsimError, printable
 from .kpis import resolve_baseline, sample_values, scenario_labels
 from .labels import short_labels
 
@@ -92,8 +92,9 @@ def scenario_styles(ds: xr.Dataset) -> dict[str, ScenarioStyle]:
 
 
 def plain(text: object) -> str:
-    """Text from a model or scenario file, shown literally ("$" would start mathtext)."""
-    return str(text).replace("$", r"\$")
+    """Text from a model or scenario file, shown literally ("$" would start mathtext) and
+    without control characters (no font has glyphs for them)."""
+    return printable(text).replace("$", r"\$")
 
 
 def human_units(units: str, description: str = "", limits: Sequence[float] = ()) -> str:
