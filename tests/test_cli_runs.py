@@ -46,7 +46,7 @@ def _invoke(args: list[str]):
 
 @pytest.fixture(scope="module")
 def roadmap_run(tmp_path_factory) -> Path:
-    """tests/scenarios/roadmap.yaml run once: status quo, ICT first, holistic."""
+    """models/examples/roadmap.yaml run once: status quo, ICT first, holistic."""
     out = tmp_path_factory.mktemp("roadmap") / "run"
     _invoke(["-q", "run", str(EXAMPLES / "roadmap.yaml"), "-o", str(out), "--at", "2030",
              "--at", "2040"])
@@ -55,7 +55,7 @@ def roadmap_run(tmp_path_factory) -> Path:
 
 @pytest.fixture(scope="module")
 def uncertain_run(tmp_path_factory) -> Path:
-    """tests/scenarios/uncertain.yaml: two scenarios x 16 samples."""
+    """models/examples/roadmap_uncertain.yaml: two scenarios x 16 samples."""
     out = tmp_path_factory.mktemp("uncertain") / "run"
     _invoke(["-q", "run", str(EXAMPLES / "roadmap_uncertain.yaml"), "-o", str(out), "--at", "2030"])
     return out
@@ -610,9 +610,9 @@ def test_compare_accepts_a_cin_file_beside_a_yaml_file(runner):
 def test_compare_two_run_directories_matches_scenarios_by_name(runner, roadmap_run, tmp_path):
     """Before and after an edit: the same scenario in each run, the difference shown."""
     edited = tmp_path / "edited.yaml"
+    shutil.copy(EXAMPLES / "budgets.csv", tmp_path)
     edited.write_text((EXAMPLES / "roadmap.yaml").read_text()
                       .replace("model: roadmap.mdl", f"model: {ROADMAP}")
-                      .replace("budgets.csv", str(EXAMPLES / "budgets.csv"))
                       .replace("value: 0.4, ramp: 2", "value: 0.6, ramp: 2"))
     after = tmp_path / "after"
     _invoke(["-q", "run", str(edited), "-o", str(after)])
@@ -859,8 +859,8 @@ def test_plot_subset_of_scenarios_and_years(runner, roadmap_run, tmp_path):
 def test_plot_of_many_variables_writes_one_slide_per_six(runner, tmp_path):
     out = tmp_path / "run"
     text = (EXAMPLES / "roadmap.yaml").read_text().split("outputs:")[0].replace(
-        "model: roadmap.mdl", f"model: {ROADMAP}").replace("budgets.csv",
-                                                         str(EXAMPLES / "budgets.csv"))
+        "model: roadmap.mdl", f"model: {ROADMAP}")
+    shutil.copy(EXAMPLES / "budgets.csv", tmp_path)
     (tmp_path / "all.yaml").write_text(text)
     _invoke(["-q", "run", str(tmp_path / "all.yaml"), "-o", str(out), "--figures", "none"])
     dataset, _ = read_run(out)
