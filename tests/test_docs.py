@@ -4,10 +4,10 @@ the page shows.
 
 A page's commands run in order, in one folder per page: in ``console`` blocks the lines
 starting ``$ reformsim``, followed by what they print; in other blocks the lines starting
-``reformsim`` (a trailing ``# comment`` dropped; a line ending in a backslash goes on). A command shown printing ``Error: ...``
-must fail with exit code 1 and that message; any other must succeed, and every line shown
-under it (but ``...``) must be a line it prints, except on the reform model, whose numbers
-are its own (tests/test_reform_model.py pins what matters of them).
+``reformsim`` (a trailing ``# comment`` dropped; a line ending in a backslash goes on). A
+command shown printing ``Error: ...`` must fail with exit code 1 and that message; any other
+must succeed, and every line shown under it (but ``...``) must be a line it prints, except on
+the reform model, whose numbers are its own (tests/test_reform_model.py pins what matters).
 """
 
 from __future__ import annotations
