@@ -290,7 +290,7 @@ def test_error_without_quiet_still_names_the_problem_last(runner, tmp_path):
 
 def test_run_writes_a_run_directory(roadmap_run):
     assert sorted(_digests(roadmap_run)) == ["figures/lines.png", "figures/lines.svg", "kpis.csv",
-                                             "manifest.json", "results.nc"]
+                                             "manifest.json", "report.html", "results.nc"]
     with (roadmap_run / "kpis.csv").open(newline="") as handle:
         rows = list(csv.DictReader(handle))
     assert list(rows[0]) == KPI_COLUMNS
@@ -373,7 +373,7 @@ def test_python_m_reformsim_run_in_a_real_process(tmp_path):
     assert "Composite outcome [Dmnl]" in done.stdout
     assert sorted(p.name for p in out.iterdir()) == ["reform_factorial", "reform_roadmaps"]
     assert sorted(p.name for p in (out / "reform_roadmaps").iterdir()) == [
-        "figures", "kpis.csv", "manifest.json", "results.nc"]
+        "figures", "kpis.csv", "manifest.json", "report.html", "results.nc"]
     assert sorted(p.name for p in tmp_path.iterdir()) == ["run"]
 
 

@@ -144,4 +144,12 @@ def write(run_: Run, directory: Path, kpis: Any, seed: int | None) -> Path:
                              time_step=run_.time_step, seed=seed,
                              members=int(run_.dataset.sizes["scenario"]
                                          * run_.dataset.sizes["sample"]))
-    return write_run(directory, run_.dataset, kpis, manifest, figures_for(run_))
+    return write_run(directory, run_.dataset, kpis, manifest, figures_for(run_),
+                     documents=documents_for(run_, manifest, kpis))
+
+
+def documents_for(run_: Run, manifest: Any, kpis: Any) -> dict[str, Callable[[Path], object]]:
+    """The files beside the results: the HTML report."""
+    from .html import REPORT, write_report
+
+    return {REPORT: lambda path: write_report(path, run_.dataset, manifest, kpis, run_.variables)}
