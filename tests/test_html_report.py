@@ -15,9 +15,8 @@ import xarray as xr
 from click.testing import CliRunner
 
 from reformsim.cli import main
-from reformsim.report.html import REPORT, render_report
+from reformsim.report.html import REPORT, page, render_report
 from reformsim.report.html import charts as html_charts
-from reformsim.report.html import page
 from reformsim.report.kpis import kpi_table
 from reformsim.report.rundir import make_manifest
 from reformsim.report.runs import default_years, simulate_scenarios

@@ -50,8 +50,9 @@ def render_report(ds: xr.Dataset, manifest: Mapping[str, Any], kpis: pd.DataFram
         for root in (charts.controls, *charts.charts.values()):
             document.add_root(root)
     return file_html(document, resources=INLINE, title=title, template=Template(page.TEMPLATE),
-                     template_variables={"css": page.CSS, "header": page.header(ds, manifest, title),
-                                         "parts": parts, "footer": page.footer()})
+                     template_variables={"css": page.CSS, "parts": parts,
+                                         "header": page.header(ds, manifest, title),
+                                         "footer": page.footer()})
 
 
 def write_report(path: Path, ds: xr.Dataset, manifest: Mapping[str, Any], kpis: pd.DataFrame,

@@ -46,7 +46,9 @@ td.n { white-space: nowrap; }
 tr.base td { font-weight: 600; } .range { color: #666; font-size: 0.88em; }
 dl { display: grid; grid-template-columns: max-content auto; gap: 2px 18px; }
 dt { color: #555; } dd { margin: 0; } code { font-size: 0.95em; }
-.wide { overflow-x: auto; } .wide table { font-size: 0.85em; width: 100%; } .note { color: #555; font-size: 0.93em; } footer { margin-top: 3em; color: #777; font-size: 0.9em; }
+.wide { overflow-x: auto; } .wide table { font-size: 0.85em; width: 100%; }
+.note { color: #555; font-size: 0.93em; }
+footer { margin-top: 3em; color: #777; font-size: 0.9em; }
 """
 MANY_ROWS = 12   # a longer KPI table is folded away (<details>) under its chart
 
@@ -157,7 +159,8 @@ def summary(kpis: pd.DataFrame, variables: Sequence[str]) -> str:
         rows.append(f"{_row_start(group, scenario)}<td>{escape(str(label))}</td>{cells}</tr>")
     return (f"<section id='kpis'><h2>Key results at {when(year)}</h2>"
             "<p class='note'>Median over samples; below it, the change from the baseline "
-            f"scenario in per cent. Each chart below has the full table.</p><div class='wide'><table><tr><th>scenario</th>{heads}</tr>"
+            "scenario in per cent. Each chart below has the full table.</p>"
+            f"<div class='wide'><table><tr><th>scenario</th>{heads}</tr>"
             f"{''.join(rows)}</table></div></section>")
 
 
@@ -224,9 +227,9 @@ def charts_intro(uncertain: bool, shown: int, total: int) -> str:
             f"<p class='note'>{escape(' '.join(lines))}</p></section>")
 
 
-def footer(size_note: str = "") -> str:
+def footer() -> str:
     return ("<footer>Written by reformsim. This page is self-contained: its charts (Bokeh) are "
-            f"embedded and it opens without a network connection.{escape(size_note)}</footer>")
+            "embedded and it opens without a network connection.</footer>")
 
 
 def _anchor(variable: str) -> str:
