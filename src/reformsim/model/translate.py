@@ -268,10 +268,9 @@ class _Converter:
             for arg in reversed(args[:-1]):
                 acc = self._power(arg, acc)
             return acc
-        acc = args[0]
-        for op, arg in zip(ops, args[1:]):
-            acc = ir.Op(op, (acc, arg))
-        return acc
+        if len(args) == 2:
+            return ir.Op(ops[0], tuple(args))
+        return ir.Chain(tuple(ops), tuple(args))
 
     @staticmethod
     def _power(base: ir.Expr, exponent: ir.Expr) -> ir.Expr:
