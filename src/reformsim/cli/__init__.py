@@ -4,7 +4,7 @@
 package registers every command on the group.
 """
 
-from . import compare, model, plot, report, run  # noqa: F401  (each registers its commands)
+from . import compare, explore, model, plot, report, run  # noqa: F401  (each registers its commands)
 from .app import main
 
 __all__ = ["main"]
