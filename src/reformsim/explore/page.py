@@ -15,6 +15,7 @@ from html import escape
 from typing import Any
 
 from ..errors import ReformsimError, ReformsimWarning
+from ..report.html.page import number, percent
 from .levers import Lever
 from .session import Curves, Explorer, Move
 
@@ -185,8 +186,9 @@ class Chart:
                              tools="pan,wheel_zoom,box_zoom,reset,save", name=f"chart:{kpi}",
                              y_axis_label=units or None, x_axis_label=_time_units(explorer))
         self.bands = [self.figure.varea("time", "low", "high", source=s, fill_color=c,
-                                        fill_alpha=a)
-                      for s, c, a in ((self.base, BASE, 0.15), (self.now, NOW, 0.22))]
+                                        fill_alpha=a, name=f"band:{which}:{kpi}")
+                      for s, c, a, which in ((self.base, BASE, 0.15, "base"),
+                                             (self.now, NOW, 0.22, "now"))]
         self.figure.line("time", "median", source=self.base, line_color=BASE, line_width=2.5,
                          line_dash="dashed")
         line = self.figure.line("time", "median", source=self.now, line_color=NOW,
@@ -203,8 +205,8 @@ class Chart:
         for band in self.bands:
             band.visible = bands
         end, ref = float(now.median[kpi][-1]), float(base.median[kpi][-1])
-        change = f", {100 * (end - ref) / abs(ref):+.1f}% on the baseline" if ref else ""
-        self.figure.title.text = f"{kpi}: {end:.3g} in {now.time[-1]:g}{change}"
+        change = f", {percent(100 * (end - ref) / abs(ref))} on the baseline" if ref else ""
+        self.figure.title.text = f"{kpi}: {number(end)} in {now.time[-1]:g}{change}"
 
 
 def _slider(lever: Lever, value: float, scheduled: bool, moved: Any) -> Any:
