@@ -7,6 +7,7 @@ Oracle: a move must give what ``reformsim.simulate`` gives for the same constant
 from __future__ import annotations
 
 import math
+import socket
 from dataclasses import replace
 from pathlib import Path
 
@@ -232,3 +233,16 @@ def test_explore_command_needs_a_model(tmp_path):
     assert result.exit_code == 1
     assert result.output == (f"Error: {cin}: the file names no model\n"
                              "  hint: pass --model path/to/model.mdl\n")
+
+
+def test_a_busy_port_is_a_clear_error(explorer):
+    from reformsim.explore.server import make_server
+
+    with socket.socket() as busy:
+        busy.bind(("127.0.0.1", 0))
+        busy.listen()
+        port = busy.getsockname()[1]
+        with pytest.raises(ReformsimError) as caught:
+            make_server(explorer, port)
+    assert str(caught.value) == (f"cannot serve on 127.0.0.1:{port}: Address already in use\n"
+                                 "  hint: choose another port with --port")

@@ -28,7 +28,9 @@ _DRAWN = """
 const started = window.reformsimMoved;
 if (started === undefined) return;
 window.reformsimMoved = undefined;
-// two frames: the first runs before the browser paints the new data, the second after
+// the new data is in the page now; it is on screen two frames later (the first frame's
+// callbacks run before the browser paints, the second's after)
+(window.reformsimArrivals = window.reformsimArrivals || []).push(performance.now() - started);
 requestAnimationFrame(() => requestAnimationFrame(() => {
   const ms = performance.now() - started;
   (window.reformsimLatencies = window.reformsimLatencies || []).push(ms);
@@ -132,7 +134,7 @@ class Page:
             self.doc.hold("combine")   # one message to the browser for the whole redraw
         try:
             for kpi in kpis:
-                self.charts[kpi].show(now, base, kpi, bands, self.explorer.presets[self.preset])
+                self.charts[kpi].show(now, base, kpi, bands)
             if kpis != self.shown:
                 figures = [self.charts[k].figure for k in kpis]
                 self.grid.children = [_row(figures[i:i + COLUMNS])
@@ -193,17 +195,25 @@ class Chart:
                          line_dash="dashed")
         line = self.figure.line("time", "median", source=self.now, line_color=NOW,
                                 line_width=3, name=f"now:{kpi}")
+        self.shown_base: Curves | None = None   # the baseline the browser holds
         self.figure.add_tools(HoverTool(renderers=[line], mode="vline", tooltips=[
             ("time", "@time{0.[00]}"), ("this roadmap", "@median{0,0.[000]}"),
             ("baseline", "@base{0,0.[000]}")]))
 
-    def show(self, now: Curves, base: Curves, kpi: str, bands: bool, preset: Any) -> None:
-        self.base.data = {"time": base.time, "median": base.median[kpi], "low": base.low[kpi],
-                          "high": base.high[kpi]}
-        self.now.data = {"time": now.time, "median": now.median[kpi], "low": now.low[kpi],
-                         "high": now.high[kpi], "base": base.median[kpi]}
+    def show(self, now: Curves, base: Curves, kpi: str, bands: bool) -> None:
+        """Push what changed: a lever's move sends this roadmap's columns only (the time
+        column and the baseline stay in the browser)."""
+        if base is not self.shown_base:
+            self.base.data = {"time": base.time, "median": base.median[kpi],
+                              "low": base.low[kpi], "high": base.high[kpi]}
+            self.now.data = {"time": now.time, "median": now.median[kpi], "low": now.low[kpi],
+                             "high": now.high[kpi], "base": base.median[kpi]}
+            self.shown_base = base
+        else:
+            self.now.data.update(median=now.median[kpi], low=now.low[kpi], high=now.high[kpi])
         for band in self.bands:
-            band.visible = bands
+            if band.visible != bands:
+                band.visible = bands
         end, ref = float(now.median[kpi][-1]), float(base.median[kpi][-1])
         change = f", {percent(100 * (end - ref) / abs(ref))} on the baseline" if ref else ""
         self.figure.title.text = f"{kpi}: {number(end)} in {now.time[-1]:g}{change}"
