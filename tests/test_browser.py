@@ -124,6 +124,22 @@ def test_report_hides_an_unticked_scenario_in_every_chart(page, report_path):
     assert chart.screenshot() != before
 
 
+def test_report_sorts_a_kpi_table_by_the_column_clicked(page, report_path):
+    page.goto(report_path.as_uri())
+    table = page.locator("#kpis table")
+    first = table.locator("tr").nth(1).locator("td").first
+    assert first.inner_text() == "status quo"          # file order: the baseline first
+    heading = table.locator("th", has_text="Trust in Government")   # the fifth column
+    values = [float(v.split("\n")[0]) for v in
+              table.locator("tr td:nth-child(5)").all_inner_texts()]
+    assert values[0] != values[1]
+    heading.click()                                     # largest first
+    expected = "ict" if values[1] > values[0] else "status quo"
+    assert first.inner_text() == expected
+    heading.click()                                     # then smallest first
+    assert first.inner_text() == ({"ict", "status quo"} - {expected}).pop()
+
+
 def test_report_years_slider_zooms_every_chart(page, report_path):
     page.goto(report_path.as_uri())
     page.wait_for_function("() => window.Bokeh && Bokeh.documents.length > 0")

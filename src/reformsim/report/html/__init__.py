@@ -51,6 +51,7 @@ def render_report(ds: xr.Dataset, manifest: Mapping[str, Any], kpis: pd.DataFram
             document.add_root(root)
     return file_html(document, resources=INLINE, title=title, template=Template(page.TEMPLATE),
                      template_variables={"css": page.CSS, "parts": parts,
+                                         "sort_script": page.SORT_SCRIPT,
                                          "header": page.header(ds, manifest, title),
                                          "footer": page.footer()})
 

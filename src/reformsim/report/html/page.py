@@ -28,7 +28,27 @@ TEMPLATE = """{% extends base %}
 {% endfor %}
 {{ footer }}
 </main>
+<script>{{ sort_script }}</script>
 {% endblock %}
+"""
+# Click a column's heading to sort a KPI table by it (again: the other way round).
+SORT_SCRIPT = """
+document.querySelectorAll("table.sortable tr:first-child th").forEach((th, col) => {
+  th.style.cursor = "pointer";
+  th.title = "sort by this column";
+  th.addEventListener("click", () => {
+    const rows = [...th.closest("table").querySelectorAll("tr")].slice(1);
+    const key = (row) => {
+      const text = row.children[col].innerText.split("\\n")[0].replace(/,/g, "");
+      const value = parseFloat(text);
+      return isNaN(value) ? text : value;
+    };
+    const down = th.dataset.order !== "down";
+    th.dataset.order = down ? "down" : "up";
+    rows.sort((a, b) => (key(a) > key(b) ? 1 : key(a) < key(b) ? -1 : 0) * (down ? -1 : 1));
+    rows.forEach((row) => row.parentNode.appendChild(row));
+  });
+});
 """
 
 CSS = """
@@ -50,7 +70,7 @@ dt { color: #555; } dd { margin: 0; } code { font-size: 0.95em; }
 .note { color: #555; font-size: 0.93em; }
 footer { margin-top: 3em; color: #777; font-size: 0.9em; }
 """
-MANY_ROWS = 12   # a longer KPI table is folded away (<details>) under its chart
+MANY_ROWS = 12   # a longer table is folded away (<details>)
 
 
 def decimals(values: Iterable[float], digits: int = 3) -> int:
@@ -131,15 +151,15 @@ def scenarios(ds: xr.Dataset) -> str:
     for i, name in enumerate(map(str, ds["scenario"].values)):
         start = coords["change_start"][i]
         start_text = when(float(start)) if isinstance(start, (float, np.floating)) else ""
-        mark = " (baseline)" if name == base else ""
+        mark = " <span class='range'>the baseline</span>" if name == base else ""
         rows.append(f"<tr{' class=base' if mark else ''}><td>{escape(str(coords['label'][i]))}"
-                    f"{mark}</td><td><code>{escape(name)}</code></td>"
+                    f"</td><td><code>{escape(name)}</code>{mark}</td>"
                     f"<td>{escape(str(coords['description'][i]))}</td>"
                     f"<td class='n'>{escape(start_text)}</td></tr>")
     head = ("<tr><th>scenario</th><th>name in the file</th><th>what it changes</th>"
             "<th class='n'>changes start</th></tr>")
-    return (f"<section id='scenarios'><h2>Scenarios</h2><table>{head}{''.join(rows)}</table>"
-            "</section>")
+    table = _folded(f"<table>{head}{''.join(rows)}</table>", len(rows), "scenarios")
+    return f"<section id='scenarios'><h2>Scenarios</h2>{table}</section>"
 
 
 def summary(kpis: pd.DataFrame, variables: Sequence[str]) -> str:
@@ -160,7 +180,7 @@ def summary(kpis: pd.DataFrame, variables: Sequence[str]) -> str:
     return (f"<section id='kpis'><h2>Key results at {when(year)}</h2>"
             "<p class='note'>Median over samples; below it, the change from the baseline "
             "scenario in per cent. Each chart below has the full table.</p>"
-            f"<div class='wide'><table><tr><th>scenario</th>{heads}</tr>"
+            f"<div class='wide'><table class='sortable'><tr><th>scenario</th>{heads}</tr>"
             f"{''.join(rows)}</table></div></section>")
 
 
@@ -199,10 +219,15 @@ def variable_table(kpis: pd.DataFrame, variable: str) -> str:
         at = group.set_index("year")
         cells = "".join(_kpi_cells(at.loc[y], places) for y in years)
         body.append(f"{_row_start(group, scenario)}<td>{escape(str(label))}</td>{cells}</tr>")
-    table = f"<table><tr><th>scenario</th>{heads}</tr>{''.join(body)}</table>"
-    if len(body) > MANY_ROWS:
-        return f"<details><summary>Table ({len(body)} scenarios)</summary>{table}</details>"
-    return table
+    return _folded(f"<table class='sortable'><tr><th>scenario</th>{heads}</tr>{''.join(body)}"
+                   "</table>", len(body), "scenarios in a table")
+
+
+def _folded(table: str, rows: int, what: str) -> str:
+    """A long table folded away behind a line that says what it holds."""
+    if rows <= MANY_ROWS:
+        return table
+    return f"<details><summary>The {rows} {what}</summary>{table}</details>"
 
 
 def _kpi_cells(row: pd.Series, places: int) -> str:
