@@ -4,7 +4,19 @@
 package registers every command on the group.
 """
 
-from . import compare, explore, model, plot, report, run  # noqa: F401  (each registers its commands)
+# each module registers its commands on the group
+from . import (  # noqa: F401
+    calibrate,
+    compare,
+    explore,
+    factorial,
+    model,
+    optimize,
+    plot,
+    report,
+    run,
+    sensitivity,
+)
 from .app import main
 
 __all__ = ["main"]

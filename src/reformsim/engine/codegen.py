@@ -15,10 +15,9 @@ import numpy as np
 
 from ..model import ir
 from . import builtins as functions
-from .states import INIT_ARGS
 
 if TYPE_CHECKING:
-    from .compiled import CompiledModel, State
+    from .compiled import CompiledModel
 
 CHAIN_INFIX = 100   # operands of a chain written infix; longer chains call F.chain
 _ARITH = {"+": "+", "-": "-", "*": "*", "/": "/", "^": "**"}
@@ -73,7 +72,7 @@ class Emitter:
         return rule(self, e, want_bool)
 
     def _num(self, e: ir.Num, want_bool: bool) -> str:
-        return self._literal(e.value)
+        return self.literal(e.value)
 
     def _ref(self, e: ir.Ref, want_bool: bool) -> str:
         if e.ident == "time":
@@ -155,7 +154,7 @@ class Emitter:
                                    for p in e.parts))
         return f"F.assemble({e.shape}, ({values},), {layout})"
 
-    def _literal(self, value: float) -> str:
+    def literal(self, value: float) -> str:
         self.literals.append(float(value))
         return f"L{len(self.literals) - 1}"
 
@@ -223,7 +222,7 @@ class Emitter:
         site = int(e.args[0].value)  # type: ignore[union-attr]  # numbered by the compiler
         args = [self.expr(a) for a in e.args]
         values, seed = ((args[1:-1], args[-1]) if e.func != "random_0_1"
-                        else ([], self._literal(0.0)))
+                        else ([], self.literal(0.0)))
         draw = f"F.uniform01(K, {site}, n, {seed})"
         return f"F.{e.func}({', '.join([draw] + values)})"
 
@@ -254,65 +253,3 @@ class Emitter:
         ir.Take: _take, ir.Align: _align, ir.Lift: _lift, ir.Reduce: _reduce,
         ir.VectorCall: _vector_call, ir.Assemble: _assemble,
     }
-
-    # --- the initialisation pass -------------------------------------------------------------
-
-    def init_source(self) -> str:
-        """``init(O, I, K)``: every value at INITIAL TIME, and each state's arguments.
-
-        ``O`` maps element slots to overriding values, ``I`` maps state
-        indices to overriding initial values, ``K`` holds the member keys of
-        the random streams. Returns a dict slot -> value.
-        """
-        m = self.model
-        lines = ["def init(O, I, K):", "    n = -1", f"    t = {self._literal(0.0)}"]
-        names: list[str] = list(m.input_keys())
-        lines += [f"    {key} = O[{key!r}]" for key in names]
-        time_slot = m.slots["initial_time"]
-        dt_slot = m.slots["time_step"]
-        for slot in m.init_order:
-            if slot.startswith("v"):
-                node = m.nodes[slot]
-                code = self.expr(node.expr)
-                lines.append(f"    {slot} = O[{slot!r}] if {slot!r} in O else {code}")
-                if node.element.dims:  # cells of an array set one by one
-                    lines.append(f"    if {slot + '@'!r} in O: {slot} = F.patch({slot}, "
-                                 f"*O[{slot + '@'!r}])")
-                if slot == time_slot:
-                    lines.append(f"    t = {slot}")
-                if slot == dt_slot:
-                    lines.append(f"    dt = {slot}")
-                names.append(slot)
-            else:
-                state = m.states[int(slot[1:])]
-                lines += self._init_state(state, names)
-        lines.append("    return {" + ", ".join(f"{n!r}: {n}" for n in names) + "}")
-        return "\n".join(lines) + "\n"
-
-    def _init_state(self, s: State, names: list[str]) -> list[str]:
-        j, out = s.index, []
-        for k in INIT_ARGS[s.kind]:
-            code = self.expr(s.args[k])
-            if (s.kind, k) in (("integ", 1), ("delay", 2), ("delayn", 2), ("delay_fixed", 2),
-                               ("smooth", 2), ("sample_if_true", 2)):
-                code = f"I[{j}] if {j} in I else {code}"
-            out.append(f"    a{j}_{k} = {code}")
-            names.append(f"a{j}_{k}")
-        a = [f"a{j}_{k}" for k in range(len(s.args))]
-        if s.kind in ("delay", "delayn"):  # PySD keeps init * delay time, outputs state / time
-            output = f"({a[2]} * {a[1]}) / {a[1]}"
-        elif s.kind == "sample_if_true":
-            output = f"np.where({a[0]}, {a[1]}, {a[2]})"
-        elif s.kind == "trend":
-            out.append(f"    av{j} = {a[0]} / (1 + {a[2]} * {a[1]})")
-            output = f"F.zidz({a[0]} - av{j}, {a[1]} * np.abs(av{j}))"
-            names.append(f"av{j}")
-        elif s.kind == "forecast":
-            out.append(f"    av{j} = {a[0]} / (1 + {a[3]})")
-            output = f"{a[0]} * (1 + F.zidz({a[0]} - av{j}, {a[1]} * av{j}) * {a[2]})"
-            names.append(f"av{j}")
-        else:  # integ, smooth, delay_fixed, initial: the initial value itself
-            output = a[{"integ": 1, "smooth": 2, "delay_fixed": 2, "initial": 0}[s.kind]]
-        out.append(f"    s{j} = {output}")
-        names.append(f"s{j}")
-        return out

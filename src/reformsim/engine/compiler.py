@@ -18,9 +18,10 @@ from typing import Any
 from ..errors import ModelError, SimulationError
 from ..model import ir
 from ..model.shapes import shape_model
-from .codegen import Emitter, namespace
+from .codegen import namespace
 from .compiled import CompiledModel, Node, State
 from .dependencies import Graph
+from .initpass import InitWriter
 from .memo import PerModel
 
 
@@ -59,10 +60,10 @@ def compile_model(model: ir.ModelIR, inputs: frozenset[str] = frozenset(),
         random_sites=resolver.random_sites, init_source="",
         table_keys={e.ident: f"Y{i}" for i, e in enumerate(model.elements) if e.kind == "lookup"},
         external_tables=frozenset(tables))
-    emitter = Emitter(compiled)
-    source = emitter.init_source()
+    writer = InitWriter(compiled)
+    source = writer.source()
     names = namespace()
-    emitter.bind(names)
+    writer.emitter.bind(names)
     exec(compile(source, "<reformsim init pass>", "exec"), names)  # noqa: S102
     return replace(compiled, init_source=source, init=names["init"])
 

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import graphlib
-from pathlib import Path
 from collections.abc import Callable
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from ..errors import ModelError

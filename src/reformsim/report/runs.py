@@ -145,10 +145,10 @@ def write(run_: Run, directory: Path, kpis: Any, seed: int | None) -> Path:
                              members=int(run_.dataset.sizes["scenario"]
                                          * run_.dataset.sizes["sample"]))
     return write_run(directory, run_.dataset, kpis, manifest, figures_for(run_),
-                     documents=documents_for(run_, manifest, kpis))
+                     files=files_for(run_, manifest, kpis))
 
 
-def documents_for(run_: Run, manifest: Any, kpis: Any) -> dict[str, Callable[[Path], object]]:
+def files_for(run_: Run, manifest: Any, kpis: Any) -> dict[str, Callable[[Path], object]]:
     """The files beside the results: the HTML report."""
     from .html import REPORT, write_report
 
