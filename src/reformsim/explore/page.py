@@ -180,13 +180,13 @@ class Chart:
         from bokeh.models import ColumnDataSource, HoverTool
         from bokeh.plotting import figure
 
-        units = _units(explorer, kpi)
+        units = explorer.units(kpi)
         self.base = ColumnDataSource({"time": [], "median": [], "low": [], "high": []})
         self.now = ColumnDataSource({"time": [], "median": [], "low": [], "high": [],
                                      "base": []})
         self.figure = figure(height=290, sizing_mode="stretch_width", title=kpi,
                              tools="pan,wheel_zoom,box_zoom,reset,save", name=f"chart:{kpi}",
-                             y_axis_label=units or None, x_axis_label=_time_units(explorer))
+                             y_axis_label=units or None, x_axis_label=explorer.time_units)
         self.bands = [self.figure.varea("time", "low", "high", source=s, fill_color=c,
                                         fill_alpha=a, name=f"band:{which}:{kpi}")
                       for s, c, a, which in ((self.base, BASE, 0.15, "base"),
@@ -245,14 +245,6 @@ def _title(lever: Lever, scheduled: bool) -> str:
     units = f" [{lever.units}]" if lever.units else ""
     return f"{lever.name}{units}" + (" (scheduled; moving it sets it from the start)"
                                      if scheduled else "")
-
-
-def _units(explorer: Explorer, kpi: str) -> str:
-    return next((e.units for e in explorer.model.elements if e.name == kpi), "")
-
-
-def _time_units(explorer: Explorer) -> str:
-    return next((e.units for e in explorer.model.elements if e.ident == "initial_time"), "")
 
 
 def _row(children: list[Any]) -> Any:

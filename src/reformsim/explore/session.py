@@ -63,12 +63,15 @@ class Explorer:
         self.start = self.baseline if start is None else self.preset_named(start)
         self.variables = _chartable(model, scenarios)
         self.default_kpis = self.check_kpis(kpis) if kpis else self.variables[:DEFAULT_KPIS]
+        self.time_units = next((e.units.strip() for e in model.elements
+                                if e.ident == "initial_time"), "")
         names = [e.name for e in lever_elements(model, scenarios)]
-        everyone = run(expand(replace(scenarios, uncertainty=None, outputs=tuple(names)), model),
-                       model)
+        # every preset once, to read its levers' values (a scheduled one's at the end)
+        everyone = run(expand(replace(scenarios, uncertainty=None,
+                                      outputs=tuple(names or self.variables[:1])), model), model)
         self._values = {str(s): {n: float(everyone[n].sel(scenario=s).values[0, -1])
                                  for n in names} for s in everyone["scenario"].values}
-        clock = (_time_units(model), float(everyone["time"][0]), float(everyone["time"][-1]))
+        clock = (self.time_units, float(everyone["time"][0]), float(everyone["time"][-1]))
         self.levers: tuple[Lever, ...] = find_levers(
             model, scenarios, {n: [v[n] for v in self._values.values()] for n in names}, clock)
         self._baselines: dict[tuple[tuple[str, ...], bool], Curves] = {}
@@ -98,6 +101,10 @@ class Explorer:
         if key not in self._baselines:
             self._baselines[key] = self._simulate(self.presets[self.baseline], kpis, bands)
         return self._baselines[key]
+
+    def units(self, variable: str) -> str:
+        """A variable's units as the model writes them."""
+        return next((e.units for e in self.model.elements if e.name == variable), "")
 
     def check_kpis(self, names: Sequence[str]) -> tuple[str, ...]:
         """KPI names as the model spells them; an error with "did you mean" otherwise."""
@@ -170,7 +177,3 @@ def _chartable(model: CompiledModel, scenarios: ScenarioSet) -> tuple[str, ...]:
     known = {fold_name(n): n for n in dynamic + first}
     return tuple(dict.fromkeys(known[fold_name(n)] for n in first + dynamic
                                if fold_name(n) in known))
-
-
-def _time_units(model: CompiledModel) -> str:
-    return next((e.units.strip() for e in model.elements if e.ident == "initial_time"), "")
