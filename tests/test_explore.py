@@ -246,3 +246,11 @@ def test_a_busy_port_is_a_clear_error(explorer):
             make_server(explorer, port)
     assert str(caught.value) == (f"cannot serve on 127.0.0.1:{port}: Address already in use\n"
                                  "  hint: choose another port with --port")
+
+
+def test_a_model_without_levers_still_explores(write_mdl):
+    model = reformsim.load_model(write_mdl("bare.mdl", {"x": "TIME * 2"}))
+    explorer = Explorer(model, ScenarioSet())
+    assert explorer.levers == () and explorer.default_kpis == ("x",)
+    curves = explorer.curves(Move(explorer.start))
+    np.testing.assert_allclose(curves.median["x"], 2 * curves.time)
