@@ -118,7 +118,7 @@ def settings(ds: xr.Dataset, manifest: Mapping[str, Any]) -> str:
     if files:
         rows.append(("scenario files", "<br>".join(_file(f) for f in files)))
     for key, value in manifest.items():
-        if key not in ("model", "scenario_files", "libraries", "reformsim", "created") and \
+        if key not in ("model", "scenario_files", "libraries", "reformsim", "created", "paths") and \
                 isinstance(value, (str, int, float)) and value not in ("", None):
             rows.append((key.replace("_", " "), f"<code>{escape(str(value))}</code>"))
     for name in ds.data_vars:
