@@ -71,6 +71,8 @@ dt { color: #555; } dd { margin: 0; } code { font-size: 0.95em; }
 footer { margin-top: 3em; color: #777; font-size: 0.9em; }
 """
 MANY_ROWS = 12   # a longer table is folded away (<details>)
+# manifest entries shown in their own way (or, for "paths", a note about the manifest itself)
+SHOWN_APART = ("model", "scenario_files", "libraries", "reformsim", "created", "paths")
 
 
 def decimals(values: Iterable[float], digits: int = 3) -> int:
@@ -118,8 +120,7 @@ def settings(ds: xr.Dataset, manifest: Mapping[str, Any]) -> str:
     if files:
         rows.append(("scenario files", "<br>".join(_file(f) for f in files)))
     for key, value in manifest.items():
-        if key not in ("model", "scenario_files", "libraries", "reformsim", "created", "paths") and \
-                isinstance(value, (str, int, float)) and value not in ("", None):
+        if key not in SHOWN_APART and isinstance(value, (str, int, float)) and value != "":
             rows.append((key.replace("_", " "), f"<code>{escape(str(value))}</code>"))
     for name in ds.data_vars:
         if str(name).startswith("param:"):
