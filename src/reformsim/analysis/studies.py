@@ -8,6 +8,8 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+import numpy as np
+
 from ..model.ir import fold_name
 from .batch import Base, Progress, base_of
 from .requests import (
@@ -151,7 +153,8 @@ def calibrate(model: CompiledModel | str | Path, data: str | Path, params: Mappi
 
 def simulate_files(scenario_files: Sequence[str | Path], model: str | Path | None = None, *,
                    integrator: str = "euler", progress: Progress | None = None) -> Any:
-    """Scenario files run in memory, as ``reformsim run`` would: the labelled Dataset."""
+    """Scenario files run in memory, as ``reformsim run`` would: the labelled Dataset (its
+    ``time_step`` attribute the run's TIME STEP) and the ScenarioSet."""
     from ..engine.loading import load_model
     from ..scenarios.ensemble import expand, run
     from ..scenarios.loading import load_scenarios
@@ -162,7 +165,20 @@ def simulate_files(scenario_files: Sequence[str | Path], model: str | Path | Non
         raise RequestError(Path(scenario_files[0]), "model", "the file names no model",
                            hint="add 'model: path/to/model.mdl' or pass the model")
     compiled = load_model(path)
-    return run(expand(scenarios, compiled), compiled, integrator, progress), scenarios
+    ensemble = expand(scenarios, compiled)
+    dataset = run(ensemble, compiled, integrator, progress)
+    step = ensemble.params.get("TIME STEP")
+    dataset.attrs["time_step"] = float(np.asarray(step).reshape(-1)[0]) if step is not None \
+        else _time_step(compiled)
+    return dataset, scenarios
+
+
+def _time_step(model: CompiledModel) -> float:
+    """The model's own TIME STEP."""
+    from ..engine import settings
+
+    values = model.init({}, {}, np.zeros(1, dtype=np.uint64))
+    return float(settings.read(values, settings.find(model, "TIME STEP", "constant"), 1)[0])
 
 
 def factorial(source: Any, *, var: str | Sequence[str] | None = None, at: Any = None,

@@ -11,7 +11,7 @@ from .analysis_options import (
     base_options,
     output_options,
     ranges,
-    refuse_existing,
+    reserve,
     save,
     source_files,
     weights,
@@ -49,22 +49,20 @@ def calibrate(source: Path, data: Path, params: tuple[str, ...], weight: tuple[s
     from ..analysis.studies import calibrate as study
     from ..report.analysis_output import format_document
     from ..report.analysis_runs import calibration_bundle, theil_table
-    from ..report.runs import default_directory
 
-    refuse_existing(output)
-    model_path, files = source_files(source, model)
-    bar = Steps(quiet, "MCMC steps")
-    result = study(model_path, data, ranges(params, "--param"), weights=weights(weight),
-                   objective=objective, intervals=intervals, steps=steps, scenarios=files,
-                   scenario=scenario, seed=seed, integrator=integrator, progress=bar)
-    bar.finish()
-    target = output or default_directory(Path("runs"), "calibrate")
-    bundle = calibration_bundle(result, seed, target)
-    notes = [f"95% intervals: {'emcee posterior' if intervals == 'mcmc' else 'linearised'}; "
-             f"{result.evaluations} members simulated",
-             "Theil (Sterman 1984): UM bias, US unequal variation, UC unequal covariation "
-             "(they sum to 1)"]
-    click.echo(format_document(result.document(), [("Fitted constants", bundle["table"]),
-                                                   ("Fit per series", theil_table(result))],
-                               fmt, notes), nl=False)
-    save(bundle, target, "calibrate", quiet, integrator)
+    with reserve(output, "calibrate") as staging:
+        model_path, files = source_files(source, model)
+        bar = Steps(quiet, "MCMC steps")
+        result = study(model_path, data, ranges(params, "--param"), weights=weights(weight),
+                       objective=objective, intervals=intervals, steps=steps, scenarios=files,
+                       scenario=scenario, seed=seed, integrator=integrator, progress=bar)
+        bar.finish()
+        bundle = calibration_bundle(result, seed, staging.target)
+        notes = [f"95% intervals: {'emcee posterior' if intervals == 'mcmc' else 'linearised'}; "
+                 f"{result.evaluations} members simulated",
+                 "Theil (Sterman 1984): UM bias, US unequal variation, UC unequal covariation "
+                 "(they sum to 1)"]
+        click.echo(format_document(result.document(), [("Fitted constants", bundle["table"]),
+                                                       ("Fit per series", theil_table(result))],
+                                   fmt, notes), nl=False)
+        save(bundle, staging, quiet, integrator)

@@ -172,7 +172,7 @@ def plot_factorial(effects: pd.DataFrame, output: str, time: Any) -> Figure:
                        color="white" if abs(value) > 0.6 * scale else "black")
     fig.colorbar(image, ax=right, label="interaction (+: together better than apart)")
     _style(right, "Two-way interactions")
-    fig.suptitle(f"{output} at {_time_text(time)}: package effects", fontsize=FONT["suptitle"])
+    fig.suptitle(f"{output} at {_time_text(time)}: package effects", fontsize=FONT["title"])
     return fig
 
 

@@ -146,13 +146,11 @@ def _sha(path: Path) -> str:
 
 
 def dataset_bundle(command: str, dataset: Any, table: pd.DataFrame, drawn: dict[str, Any],
-                   manifest: dict[str, Any], analysis: dict[str, Any]) -> dict[str, Any]:
-    """Contents for a study of an existing run (ranking, factorial, robustness): the run's
-    own model and scenario files, as its manifest records them."""
-    model = Path(manifest.get("model", {}).get("path", dataset.attrs.get("model", "")))
-    files = [Path(f["path"]) for f in manifest.get("scenario_files", [])
-             if Path(f["path"]).is_file()]
-    return {"model": model, "scenario_files": files, "dataset": dataset, "table": table,
+                   analysis: dict[str, Any], *, model: Path | None, scenario_files: list[Path],
+                   seed: int | None, time_step: float = math.nan) -> dict[str, Any]:
+    """Contents for a study of an existing run (ranking, factorial, robustness): the model and
+    scenario files it was made from (``report.runfiles.run_inputs`` for a run directory)."""
+    return {"model": model, "scenario_files": scenario_files, "dataset": dataset, "table": table,
             "figures": drawn, "files": {f"{command}.json": to_json(records(table))},
-            "analysis": {"command": command, **analysis}, "seed": manifest.get("seed"),
-            "time_step": manifest.get("time_step", float("nan"))}
+            "analysis": {"command": command, **analysis}, "seed": seed,
+            "time_step": time_step}
