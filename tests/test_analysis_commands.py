@@ -164,3 +164,10 @@ def test_a_comma_inside_an_array_cell_does_not_split():
 
     assert split_commas("Population[north,young],Trust") == ["Population[north,young]", "Trust"]
     assert split_commas("a,b") == ["a", "b"]
+
+
+@pytest.mark.parametrize("command", STUDIES)
+def test_reformsim_q_quiets_a_study_as_its_own_q_does(runner, tmp_path, data, command):
+    result = runner.invoke(main, ["-q", *_args(command, data), "-o", str(tmp_path / "out")])
+    assert result.exit_code == 0, result.output
+    assert result.stderr == "" and result.stdout

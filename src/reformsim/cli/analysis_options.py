@@ -135,6 +135,12 @@ class Steps:
             self.bar = None
 
 
+def quiet_too(quiet: bool) -> bool:
+    """The command's -q, or reformsim's own (``reformsim -q sensitivity ...``)."""
+    ctx = click.get_current_context(silent=True)
+    return quiet or bool(ctx is not None and (ctx.find_root().obj or {}).get("quiet"))
+
+
 def reserve(output: Path | None, command: str) -> Any:
     """The study's run directory, reserved and checked writable before anything is simulated
     (``rundir.prepare``: an existing, read-only or full target fails here); a context manager

@@ -10,6 +10,7 @@ from .analysis_options import (
     Steps,
     base_options,
     output_options,
+    quiet_too,
     ranges,
     reserve,
     save,
@@ -50,6 +51,7 @@ def calibrate(source: Path, data: Path, params: tuple[str, ...], weight: tuple[s
     from ..report.analysis_output import format_document
     from ..report.analysis_runs import calibration_bundle, theil_table
 
+    quiet = quiet_too(quiet)
     with reserve(output, "calibrate") as staging:
         model_path, files = source_files(source, model)
         bar = Steps(quiet, "MCMC steps")

@@ -9,7 +9,7 @@ from typing import Any
 
 import click
 
-from .analysis_options import at_option, items, reserve, save, var_option
+from .analysis_options import at_option, items, quiet_too, reserve, save, var_option
 from .app import main
 from .options import FORMATS
 
@@ -86,6 +86,7 @@ def factorial(source: Path, variables: tuple[tuple[str, ...], ...],
     from ..report import analysis_figures as figures
     from ..report.analysis_output import format_records
 
+    quiet = quiet_too(quiet)
     with reserve(output, "factorial") as staging:
         found = _source(source, model, integrator)
         scenarios = found.scenarios
@@ -131,6 +132,7 @@ def robustness(source: Path, variables: tuple[tuple[str, ...], ...],
 
     if not variables:
         raise click.ClickException("name the output to compare roadmaps on with --var")
+    quiet = quiet_too(quiet)
     with reserve(output, "robustness") as staging:
         found = _source(source, model, integrator)
         table = study(found.dataset, var=items(variables), at=list(items(times)) or None,

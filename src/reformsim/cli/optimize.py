@@ -11,6 +11,7 @@ from .analysis_options import (
     base_options,
     one,
     output_options,
+    quiet_too,
     ranges,
     reserve,
     save,
@@ -60,6 +61,7 @@ def optimize(source: Path, levers: tuple[str, ...], variable: tuple[tuple[str, .
     from ..report.analysis_output import format_document
     from ..report.analysis_runs import optimum_bundle
 
+    quiet = quiet_too(quiet)
     objective = one(variable, "--var", "an objective's variable")
     period = one(time, "--at", "an objective's time or period")
     with reserve(output, "optimize") as staging:

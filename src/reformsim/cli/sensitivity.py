@@ -12,6 +12,7 @@ from .analysis_options import (
     base_options,
     items,
     output_options,
+    quiet_too,
     ranges,
     reserve,
     save,
@@ -52,6 +53,7 @@ def sensitivity(source: Path, params: tuple[str, ...], uncertain: bool, levers: 
     with each output, without rerunning. Writes the indices, bar charts, indices over
     time and a tornado chart of one-at-a-time swings to a run directory.
     """
+    quiet = quiet_too(quiet)
     with reserve(output, "ranking" if source.is_dir() else "sensitivity") as staging:
         if source.is_dir():
             _rank(source, items(variables), items(times), fmt, staging, quiet)
