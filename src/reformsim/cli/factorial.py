@@ -85,6 +85,8 @@ def factorial(source: Path, variables: tuple[tuple[str, ...], ...],
     from ..analysis.studies import factorial as study
     from ..report import analysis_figures as figures
     from ..report.analysis_output import format_records
+    from ..report.effects import package_labels
+    from ..report.labels import when
 
     quiet = quiet_too(quiet)
     with reserve(output, "factorial") as staging:
@@ -98,8 +100,11 @@ def factorial(source: Path, variables: tuple[tuple[str, ...], ...],
         if fmt != "json":
             click.echo("\nAll packages together against the sum of each alone:")
             click.echo(format_records(result.whole, fmt), nl=False)
+        labels = package_labels(found.dataset, scenarios.factorial)
         drawn = {f"factorial-{figures.slug(o)}-{figures.slug(str(t))}.png":
-                 figures.plot_factorial(result.effects, o, t)
+                 figures.plot_factorial(result.effects, o, t, labels, result.whole,
+                                        when(found.dataset, t) if not isinstance(t, list)
+                                        else "")
                  for o, t in figures.first_key(result.effects)}
         bundle = _bundle("factorial", found, result.effects, drawn,
                          {"source": str(source.resolve())})
