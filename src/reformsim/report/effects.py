@@ -50,7 +50,7 @@ def summary(dataset: Any, factorial: Factorial, variable: str, time: float) -> s
     samples = dataset.sizes.get("sample", 1)
     over = f", means over {samples} samples" if samples > 1 else ""
     lines = [f"Package effects on {variable} {when(dataset, time)} "
-             f"({len(dataset['scenario'])} combinations{over}):",
+             f"({2 ** len(factorial.packages)} combinations{over}):",
              f"main effects: {named(main)}"]
     if len(pairs):
         top, bottom = pairs.head(SHOWN), pairs.tail(SHOWN).iloc[::-1]
