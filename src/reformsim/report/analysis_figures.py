@@ -263,7 +263,8 @@ def plot_fit(calibration: Any) -> Figure:
         ax.scatter(calibration.observations.times[name], calibration.observations.values[name],
                    color=VERMILION, zorder=3, label="data")
         stats = calibration.theil[name]
-        _style(ax, f"{name}: RMSPE {stats['RMSPE']:.1%}, U^M {stats['UM']:.2f}, "
+        check = " (check, not fitted)" if name in calibration.checks else ""
+        _style(ax, f"{name}{check}: RMSPE {stats['RMSPE']:.1%}, U^M {stats['UM']:.2f}, "
                f"U^S {stats['US']:.2f}, U^C {stats['UC']:.2f}", ylabel=name)
     axes[0, 0].legend(fontsize=FONT["legend"], frameon=False)
     axes[-1, 0].set_xlabel("time", fontsize=FONT["label"])
