@@ -95,7 +95,8 @@ def plot_indices_over_time(over_time: pd.DataFrame, output: str, method: str) ->
             ax.plot(part["time"], part["S1"], color=colour, linewidth=1.5, linestyle="--")
     label = "μ*" if method == "morris" else "total index ST (solid), first order S1 (dashed)"
     _style(ax, f"Which parameters drive {output}, over time", "time", label)
-    ax.legend(fontsize=FONT["legend"], frameon=False, loc="upper left")
+    ax.legend(fontsize=FONT["legend"], frameon=False, loc="upper left",
+              bbox_to_anchor=(1.01, 1.0))      # beside the lines, never over them
     return fig
 
 
@@ -280,9 +281,9 @@ def plot_regret(table: pd.DataFrame, output: str, time: Any) -> Figure:
     ax.barh(y + 0.2, rows["max_regret"], height=0.38, color=VERMILION, label="largest regret")
     ax.barh(y - 0.2, rows["mean_regret"], height=0.38, color=BLUE, label="mean regret")
     ax.set_yticks(y, rows["label"])
-    _style(ax, f"Regret on {output} ({_time_text(time)}) against the best roadmap of each "
-           "future", f"shortfall in {output}")
-    ax.legend(fontsize=FONT["legend"], frameon=False, loc="lower right")
+    _style(ax, f"Regret on {output} ({_time_text(time)})",
+           f"shortfall in {output} from the best roadmap of each future")
+    ax.legend(fontsize=FONT["legend"], frameon=False, loc="upper right")   # the small regrets
     return fig
 
 
