@@ -9,6 +9,7 @@ the generated initialisation pass. Caches that fill while a model is used
 from __future__ import annotations
 
 import functools
+import math
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -18,6 +19,9 @@ import numpy as np
 from ..model import ir
 from ..model.shapes import cell_names
 from .dependencies import references
+from .memo import PerModel
+
+_COLUMNS: PerModel[list] = PerModel()   # output columns per model and outputs
 
 
 @dataclass(frozen=True)
@@ -113,12 +117,15 @@ class CompiledModel:
 
     def output_columns(self, outputs: tuple[str, ...]) -> list[tuple[tuple[int, int], str]]:
         """Columns of the saved values for these element slots: an array takes one per cell."""
-        found, at = [], 0
-        for slot in outputs:
-            width = int(np.prod(self.shape_of(slot)))
-            found.append(((at, at + width), slot))
-            at += width
-        return found
+        def make() -> list[tuple[tuple[int, int], str]]:
+            found, at = [], 0
+            for slot in outputs:
+                width = math.prod(self.shape_of(slot))
+                found.append(((at, at + width), slot))
+                at += width
+            return found
+
+        return list(_COLUMNS.get(self, tuple(outputs), make))
 
     def column_names(self, outputs: tuple[str, ...]) -> list[str]:
         """Names of those columns: ``name`` for a scalar, ``name[a1,b2]`` per cell of an array."""

@@ -18,6 +18,7 @@ from .clock import make_clock, time_grids
 from .compiled import CompiledModel, state_indices
 from .compiler import variant
 from .inputs import Series, Table, stack
+from .memo import PerModel
 from .program import (
     Structure,
     build_program,
@@ -43,6 +44,7 @@ class _Request:
     keys: np.ndarray                        # (N,) uint64 random stream keys
     method: str
     tolerances: tuple[float, float]         # rtol, atol for solve_ivp
+    backend: str = "numpy"                  # numba | numpy, as chosen for this model and method
 
 
 def simulate(model: CompiledModel, params: Values | None = None, initial: Values | None = None,
@@ -50,7 +52,8 @@ def simulate(model: CompiledModel, params: Values | None = None, initial: Values
              lookups: Values | None = None,
              size: int | None = None, streams: Any = None, seed: int = 0,
              chunk_size: int | None = None, rtol: float = 1e-6, atol: float = 1e-9,
-             progress: Callable[[int, int], None] | None = None) -> Results:
+             progress: Callable[[int, int], None] | None = None,
+             backend: str = "auto") -> Results:
     """Integrate every member of an ensemble in one vectorised pass.
 
     Parameters
@@ -87,40 +90,59 @@ def simulate(model: CompiledModel, params: Values | None = None, initial: Values
     chunk_size
         Members integrated together (default: as many as fit in 256 MiB of
         intermediate arrays); results are the same for any value.
+    backend
+        ``numba`` runs the model compiled to machine code (euler and rk4;
+        compiled once per model structure, kept in the cache directory),
+        ``numpy`` runs it as vectorised numpy (the reference; every method),
+        ``auto`` (default) picks numba when it is installed, the method is
+        euler or rk4 and the model compiles, else numpy. The two agree to
+        ~1e-12 relative; ``Results.backend`` says which ran.
     """
     model, request = _resolve(model, params or {}, initial or {}, lookups or {}, outputs, method,
-                              size, streams, seed, (rtol, atol))
+                              size, streams, seed, (rtol, atol), backend)
     failures: dict[int, Failure] = {}
     chunk = max(1, int(chunk_size or _default_chunk(model)))
     with np.errstate(all="ignore"):  # non-finite values become per-member failures, not warnings
-        times, grid_of = time_grids(model, _init_values(model, request, 0, 1))
+        first = _init_values(model, request, 0, min(chunk, request.size))  # member 0: the grid
+        times, grid_of = time_grids(model, first)
         columns = model.output_columns(request.outputs)
         n_out = columns[-1][0][1] if columns else 0
         _check_memory(request.size, len(times), n_out)
         out = np.empty((len(times), n_out, request.size))  # (T, V, N): saves write contiguously
         for lo in range(0, request.size, chunk):
             hi = min(request.size, lo + chunk)
-            _run_chunk(model, request, lo, hi, out, grid_of, failures)
+            _run_chunk(model, request, lo, hi, out, grid_of, failures, first if lo == 0 else None)
             if progress is not None:
                 progress(hi, request.size)
-    names = tuple(model.column_names(request.outputs))
+    names, units, docs, arrays = _labels(model, request.outputs)
     _find_failures(out, times, names, failures)
     if failures:
         warnings.warn(f"{len(failures)} of {request.size} members went NaN/inf "
                       f"(first: member {min(failures)}, {failures[min(failures)]}); "
                       "see Results.failures", ReformsimWarning, stacklevel=2)
-    owners = [model.nodes[slot].element for (lo, hi), slot in
-              model.output_columns(request.outputs) for _ in range(lo, hi)]
-    arrays = {e.name: (e.dims, tuple(model.ir.subscripts.ranges[d] for d in e.dims))
-              for e in owners if e.dims}
     return Results(values=out.transpose(2, 0, 1), times=times, names=names,
-                   units={n: e.units for n, e in zip(names, owners)},
-                   docs={n: e.documentation for n, e in zip(names, owners)},
-                   arrays=arrays,
+                   units=dict(units), docs=dict(docs), arrays=dict(arrays),
                    failures=dict(sorted(failures.items())),
                    params={model.nodes[s].element.name: v for s, v in request.overrides.items()
                            if s in model.nodes},
-                   method=method)
+                   method=method, backend=request.backend)
+
+
+_LABELS: PerModel[tuple] = PerModel()
+
+
+def _labels(model: CompiledModel, outputs: tuple[str, ...]) -> tuple:
+    """Names, units, docs and array ranges of the saved columns (kept per model and outputs)."""
+    def make() -> tuple:
+        names = tuple(model.column_names(outputs))
+        owners = [model.nodes[slot].element for (lo, hi), slot in
+                  model.output_columns(outputs) for _ in range(lo, hi)]
+        arrays = {e.name: (e.dims, tuple(model.ir.subscripts.ranges[d] for d in e.dims))
+                  for e in owners if e.dims}
+        return (names, {n: e.units for n, e in zip(names, owners)},
+                {n: e.documentation for n, e in zip(names, owners)}, arrays)
+
+    return _LABELS.get(model, outputs, make)
 
 
 def _default_chunk(model: CompiledModel) -> int:
@@ -148,7 +170,7 @@ def _as_values(name: str, value: Any) -> np.ndarray:
 
 def _resolve(model: CompiledModel, params: Values, initial: Values, lookups: Values,
              outputs: Any, method: str, size: int | None, streams: Any, seed: int,
-             tolerances: tuple[float, float]) -> tuple[CompiledModel, _Request]:
+             tolerances: tuple[float, float], backend: str) -> tuple[CompiledModel, _Request]:
     """Names -> slots, values -> arrays; returns the model variant the request needs."""
     if method not in integrators.METHODS:
         raise SimulationError(f"unknown method {method!r}; expected one of {list(integrators.METHODS)}")
@@ -171,7 +193,8 @@ def _resolve(model: CompiledModel, params: Values, initial: Values, lookups: Val
     keys = np.arange(n) if stream_keys is None else np.broadcast_to(stream_keys, (n,))
     _refuse_method(chosen, method)
     return chosen, _Request(n, overrides, inits, _outputs(model, outputs),
-                             _stream_keys(keys, seed), method, tolerances)
+                             _stream_keys(keys, seed), method, tolerances,
+                             _backend(chosen, method, backend))
 
 
 def _params(model: CompiledModel, params: Values) -> tuple[dict, dict[str, Series], dict[str, int]]:
@@ -279,6 +302,26 @@ def _refuse_method(model: CompiledModel, method: str) -> None:
                               f"{', '.join(problems)}; use method='euler'")
 
 
+def _backend(model: CompiledModel, method: str, backend: str) -> str:
+    """The backend a request runs on (see simulate's ``backend``)."""
+    from . import numba_backend
+
+    if backend not in ("auto", "numba", "numpy"):
+        raise SimulationError(f"unknown backend {backend!r}; expected 'auto', 'numba' or 'numpy'")
+    if backend == "numpy":
+        return "numpy"
+    if method not in numba_backend.COMPILED_METHODS:
+        if backend == "numba":
+            raise SimulationError(f"backend 'numba' runs methods 'euler' and 'rk4', not "
+                                  f"{method!r}\n  hint: use backend='auto' or 'numpy'")
+        return "numpy"
+    reason = numba_backend.reason_not_compiled(model)
+    if reason and backend == "numba":
+        raise SimulationError(f"{model.source.name}: backend 'numba' cannot run this model: "
+                              f"{reason}\n  hint: use backend='auto' or 'numpy'")
+    return "numpy" if reason else "numba"
+
+
 def _check_memory(n: int, t: int, v: int) -> None:
     need = n * t * v * 8
     try:
@@ -305,10 +348,12 @@ def _init_values(model: CompiledModel, request: _Request, lo: int, hi: int) -> d
 
 
 def _run_chunk(model: CompiledModel, request: _Request, lo: int, hi: int, out: np.ndarray,
-               grid_of: Callable[..., list], failures: dict[int, Failure]) -> None:
-    """Members lo..hi: one init pass, then each structure group integrated on its own."""
+               grid_of: Callable[..., list], failures: dict[int, Failure],
+               values: dict[str, Any] | None = None) -> None:
+    """Members lo..hi: one init pass (unless given), then each structure group integrated on
+    its own."""
     size = hi - lo
-    values = _init_values(model, request, lo, hi)
+    values = values if values is not None else _init_values(model, request, lo, hi)
     table, group_of = group_by_structure(model, values, size)
     group_of = group_of.reshape(-1)
     for g, row in enumerate(table):
@@ -342,8 +387,27 @@ class _Group:
             raise SimulationError("members differ in INITIAL TIME, FINAL TIME or SAVEPER; "
                                   "run them separately")
         Y, X, pipes = initial_states(model, program, self.values, np.arange(size), size)
-        system = program.make(self.values, X, request.keys[self.lo + self.members])
         watch = _Watch(size)
+        keys = request.keys[self.lo + self.members]
+        if request.backend == "numba":
+            from . import numba_backend
+
+            numba_backend.integrate(model, program.structure, program.rows, Y, self.values, keys,
+                                    points, out, watch, request.method, request.outputs)
+        else:
+            self._integrate(program, Y, X, pipes, keys, points, out, watch)
+        _write_constants(model, request.outputs, self.values, out)
+        failed = watch.first_failures()
+        times = integrators.saved_times(points) if failed else None
+        for k, (i, state_row) in failed.items():
+            failures[self.lo + int(self.members[k])] = Failure(
+                _row_owner(model, program, state_row), float(times[i]))
+
+    def _integrate(self, program: Any, Y: np.ndarray, X: list, pipes: list, keys: np.ndarray,
+                   points: list, out: np.ndarray, watch: _Watch) -> None:
+        """The numpy backend: the rate pass on whole arrays of members, step by step."""
+        model, request = self.model, self.request
+        system = program.make(self.values, X, keys)
         if request.method == "euler":
             after = (lambda updates: update_discrete(model, program, X, pipes, updates)) if X \
                 else None
@@ -352,15 +416,25 @@ class _Group:
             integrators.rk4(system, points, Y, out, watch)
         else:
             integrators.solve(system, points, Y, out, request.method, *request.tolerances, watch)
-        for (lo, hi), slot in model.output_columns(request.outputs):
-            if slot not in model.dynamic:  # constants: written once for all times
-                value = np.asarray(self.values[slot], float)
-                out[:, lo:hi, :] = np.broadcast_to(value.reshape(value.shape[0] if value.ndim
-                                                                 else 1, -1).T, (hi - lo, size))
-        times = integrators.saved_times(points)
-        for k, (i, state_row) in watch.first_failures().items():
-            failures[self.lo + int(self.members[k])] = Failure(
-                _row_owner(model, program, state_row), float(times[i]))
+
+
+def _write_constants(model: CompiledModel, outputs: tuple[str, ...], values: dict[str, Any],
+                     out: np.ndarray) -> None:
+    """Saved columns of constants: written once for all times (numbers shared by every member
+    in one go)."""
+    size, shared, numbers = out.shape[2], [], []
+    for (lo, hi), slot in model.output_columns(outputs):
+        if slot in model.dynamic:
+            continue
+        value = np.asarray(values[slot], float)
+        if hi - lo == 1 and value.size == 1:
+            shared.append(lo)
+            numbers.append(value.reshape(-1)[0])
+            continue
+        out[:, lo:hi, :] = np.broadcast_to(value.reshape(value.shape[0] if value.ndim
+                                                         else 1, -1).T, (hi - lo, size))
+    if shared:
+        out[:, shared, :] = np.array(numbers).reshape(1, -1, 1)
 
 
 class _Watch:

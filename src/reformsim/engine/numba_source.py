@@ -1,0 +1,542 @@
+"""The compiled backend's source: one member's rate pass, inside the integrators' loops.
+
+:func:`write_kernel` turns a compiled model into the text of a Python module
+that numba compiles: ``euler`` and ``rk4`` run the whole time loop for a block
+of members, with the loop over members inside it and the rate pass written out
+in its body, so one member's values at one time are locals, never arrays;
+``euler_parallel`` and ``rk4_parallel`` spread blocks over threads with
+``prange``. Each kind of state has one rule for its output, its derivative and
+its discrete update, the twins of the numpy backend's.
+
+The source depends on the model's structure only (slots, shapes, state kinds);
+numbers and table points arrive as data (:class:`Kernel`), and so do the
+orders of delays and the lengths of DELAY FIXED buffers (per run, from the
+structure of the members' group), so one compilation serves every structure.
+
+Data, member-major: ``Y`` (E x state rows), ``Z`` (E x discrete cells: DELAY N
+registers, DELAY FIXED ring buffers, SAMPLE IF TRUE holds), ``C`` (E x constant
+cells), ``RT`` (E x points of the tables given per run); ``out`` is the
+results array (T x V x E). The state rows are the numpy backend's, reordered so
+that rows of a fixed size come first: scalar one-row states (INTEG, TREND,
+FORECAST), which the body keeps in locals, then arrays of them, then delays and
+smooths, whose rows start at ``RO[j]`` (their length is their order).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import math
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+from ..model import ir
+from .numba_codegen import Expressions, Store, Unsupported, literal_array
+from .states import OUTPUT_ARGS
+
+if TYPE_CHECKING:
+    from .compiled import CompiledModel, State
+
+KINDS = {"integ", "delay", "delayn", "delay_fixed", "smooth", "trend", "forecast",
+         "sample_if_true", "initial"}
+ONE_ROW = ("integ", "trend", "forecast")          # one row per cell
+BY_ORDER = ("delay", "delayn", "smooth")          # one row per cell and stage
+
+
+@dataclass(frozen=True, eq=False)
+class Kernel:
+    """A model's generated module and the data its functions read, besides a run's own."""
+
+    source: str
+    literals: np.ndarray                         # L
+    tables: np.ndarray                           # TB
+    ints: np.ndarray                             # TI
+    constants: tuple[tuple[str, int, tuple[int, ...]], ...]  # (name, first column of C, shape)
+    outputs: tuple[str, ...]                     # dynamic element slots, in the order of OC
+    per_run: tuple[str, ...]                     # keys of per-run tables, in the order of RI
+    work: int                                    # cells of the work array W
+    fixed_rows: dict[int, int]                   # one-row state -> its first row
+    fixed: int                                   # rows before the delays' and smooths'
+
+    @property
+    def columns(self) -> int:
+        return sum(math.prod(shape) for _, _, shape in self.constants)
+
+    @property
+    def digest(self) -> str:
+        return hashlib.sha256(self.source.encode()).hexdigest()[:32]
+
+
+def fixed_rows(model: CompiledModel) -> tuple[dict[int, int], int]:
+    """First rows of the one-row states (scalars first, then arrays) and their count."""
+    rows, at = {}, 0
+    for scalar in (True, False):
+        for s in model.states:
+            if s.kind in ONE_ROW and (not s.shape) == scalar:
+                rows[s.index] = at
+                at += s.cells
+    return rows, at
+
+
+class _Constants(dict):
+    """Stores of the values a rate pass reads but does not compute: columns of C, on first use."""
+
+    def __init__(self, model: CompiledModel) -> None:
+        super().__init__()
+        self.model = model
+        self.order: list[tuple[str, int, tuple[int, ...]]] = []
+        self.used = 0
+
+    def __missing__(self, name: str) -> Store:
+        if name.startswith("v"):
+            shape = self.model.shape_of(name)
+        elif name.startswith("s") and name[1:].isdigit():
+            shape = self.model.states[int(name[1:])].shape
+        else:
+            raise Unsupported(f"reads {name!r}, which neither pass computes")
+        store = self[name] = Store("C[e, {}]", str(self.used), tuple(shape))
+        self.order.append((name, self.used, tuple(shape)))
+        self.used += math.prod(shape)
+        return store
+
+
+class _Body:
+    """The rate pass of one member for one integrator: statements in rate order,
+    derivatives, saves, and (Euler) the step's updates."""
+
+    def __init__(self, model: CompiledModel, ex: Expressions, euler: bool) -> None:
+        self.model, self.ex, self.euler = model, ex, euler
+        self.stores = ex.stores
+        self.rows, self.fixed = fixed_rows(model)
+        self.Y = "Y[e, {}]" if euler else "ys[{}]"
+        self.D = "D[{}]" if euler else "ks[stage, {}]"
+        self.outputs: list[str] = []
+        self.output_rules = {"integ": self._no_lines, "smooth": self._no_lines,
+                             "delay": self._out_delay, "delayn": self._out_delayn,
+                             "delay_fixed": self._no_lines, "trend": self._out_trend,
+                             "forecast": self._out_trend, "sample_if_true": self._out_sample,
+                             "initial": self._no_lines}
+        self.derivative_rules = {"integ": self._d_integ, "trend": self._d_trend,
+                                 "forecast": self._d_trend, "delay": self._d_delay,
+                                 "delayn": self._d_delay, "smooth": self._d_smooth,
+                                 "delay_fixed": self._d_fixed, "sample_if_true": self._no_lines,
+                                 "initial": self._no_lines}
+        self.commit_rules = {"delayn": self._c_delayn, "delay_fixed": self._c_fixed,
+                             "sample_if_true": self._c_sample}
+
+    # --- where values live ------------------------------------------------------------------
+
+    def _place(self, name: str, shape: tuple[int, ...]) -> Store:
+        store = Store(None, name, ()) if not shape else \
+            Store("W[{}]", str(self.ex.scratch(math.prod(shape))), tuple(shape))
+        self.stores[name] = store
+        return store
+
+    def _local(self, s: State) -> bool:
+        """A scalar one-row state: its row is read into a local, its derivative is one."""
+        return s.kind in ONE_ROW and not s.shape
+
+    def _start(self, s: State, stage: str = "") -> str:
+        """Offset of (a stage of) a state's first cell in the member's state rows."""
+        start = str(self.rows[s.index]) if s.index in self.rows else f"RO[{s.index}]"
+        return f"{start} + ({stage})*{s.cells}" if stage else start
+
+    def _y(self, s: State, f: str, stage: str = "") -> str:
+        return self.Y.format(f"{self._start(s, stage)} + {f}" if f != "0" else
+                             self._start(s, stage))
+
+    def _d(self, s: State, f: str, stage: str = "") -> str:
+        return self.D.format(f"{self._start(s, stage)} + {f}" if f != "0" else
+                             self._start(s, stage))
+
+    # --- the body ---------------------------------------------------------------------------
+
+    def lines(self) -> list[str]:
+        m = self.model
+        body = ["key = K[e]"] if m.random_sites else []
+        for s in m.states:
+            if self._local(s):   # INTEG's value is its row; TREND and FORECAST read theirs
+                name = s.slot if s.kind == "integ" else f"y{s.index}"
+                body.append(f"{name} = {self.Y.format(self.rows[s.index])}")
+        for slot in m.rate_order:
+            if slot.startswith("v"):
+                self._place(slot, m.shape_of(slot))
+            else:
+                self._place_state(m.states[int(slot[1:])])
+        for slot in m.rate_order:
+            if slot.startswith("v"):
+                body += self._element(slot)
+            else:
+                s = m.states[int(slot[1:])]
+                body += self.output_rules[s.kind](s)
+        for s in m.states:
+            body += self.derivative_rules[s.kind](s)
+        body += self._saves()
+        if self.euler:
+            body += self.watch() + self._commits()
+        return body
+
+    def _place_state(self, s: State) -> None:
+        j = s.index
+        if s.kind == "integ":
+            self.stores[s.slot] = Store(None, s.slot, ()) if self._local(s) else \
+                Store(self.Y, self._start(s), s.shape)
+        elif s.kind == "smooth":
+            self.stores[s.slot] = Store(self.Y, self._start(s, f"OR[{j}] - 1"), s.shape)
+        elif s.kind == "delay_fixed":   # the ring buffer's cells at the pointer
+            self.stores[s.slot] = Store("Z[e, {}]", f"ZO[{j}] + PT[{j}]*{s.cells}", s.shape)
+        else:
+            self._place(s.slot, s.shape)
+        for k in OUTPUT_ARGS[s.kind]:
+            self._place(f"a{j}_{k}", s.shape)
+        if s.kind in ("delayn", "delay_fixed"):
+            self._place(f"q{j}", s.shape)   # the delay time now / the input, kept for the update
+
+    def _element(self, slot: str) -> list[str]:
+        expr = self.model.nodes[slot].expr
+        store = self.stores[slot]
+        if not store.shape:
+            return self.ex.loops((), lambda idx, f: [f"{slot} = {self.ex.value(expr)}"])
+        if not isinstance(expr, ir.Assemble):
+            return self._fill(store, expr)
+        size, parts = store.cells, expr.parts
+        if len(parts) == 1 and parts[0].picks is None and parts[0].cells == tuple(range(size)):
+            return self._fill(store, parts[0].expr)
+        lines = []
+        if len({c for p in parts for c in p.cells}) != size:   # cells no piece defines: NaN
+            i = self.ex.fresh("i")
+            lines += [f"for {i} in range({size}):", f"    {store.at(i)} = np.nan"]
+        for part in parts:
+            lines += self._part(store, part)
+        return lines
+
+    def _part(self, store: Store, part: ir.Part) -> list[str]:
+        """One piece of an assembled array: its cells where they go (``picks``: some of them)."""
+        cells, value = list(part.cells), part.expr
+        if part.picks is not None:
+            where = [-1] * math.prod(part.shape)
+            for pick, cell in zip(part.picks, part.cells):
+                where[pick] = cell
+            k = self.ex.int_slot(where)
+            return self.ex.loops(part.shape, lambda idx, f: [
+                f"m = TI[{k} + {f}]", "if m >= 0:",
+                f"    {store.at('m')} = {self.ex.value(value, idx)}"])
+        if cells == list(range(cells[0], cells[0] + len(cells))):
+            return self.ex.loops(part.shape, lambda idx, f: [
+                f"{store.at(f'{cells[0]} + {f}' if cells[0] else f)} = "
+                f"{self.ex.value(value, idx)}"])
+        k = self.ex.int_slot(cells)
+        return self.ex.loops(part.shape, lambda idx, f: [
+            f"{store.at(f'TI[{k} + {f}]')} = {self.ex.value(value, idx)}"])
+
+    def _fill(self, store: Store, expr: ir.Expr) -> list[str]:
+        return self.ex.loops(store.shape, lambda idx, f: [
+            f"{store.at(f)} = {self.ex.value(expr, idx)}"])
+
+    def _cells(self, s: State, body) -> list[str]:
+        """Loops over a state's cells; ``body(idx, flat)`` gives the lines for one cell."""
+        return self.ex.loops(s.shape, body)
+
+    def _args(self, s: State) -> list[str]:
+        """The arguments the state's output needs, computed into their stores (a<j>_<k>)."""
+        lines = []
+        for k in OUTPUT_ARGS[s.kind]:
+            store, arg = self.stores[f"a{s.index}_{k}"], s.args[k]
+            lines += self._cells(s, lambda idx, f, st=store, a=arg: [
+                f"{st.at(f)} = {self.ex.value(a, idx)}"])
+        return lines
+
+    def _arg(self, s: State, k: int, f: str) -> str:
+        return self.stores[f"a{s.index}_{k}"].at(f)
+
+    # --- outputs (rate order) ---------------------------------------------------------------
+
+    def _no_lines(self, s: State) -> list[str]:
+        return []
+
+    def _out_delay(self, s: State) -> list[str]:
+        out, last = self.stores[s.slot], f"OR[{s.index}] - 1"
+        return self._args(s) + self._cells(s, lambda idx, f: [
+            f"{out.at(f)} = {self._y(s, f, last)} / {self._arg(s, 1, f)}"])
+
+    def _out_delayn(self, s: State) -> list[str]:
+        out, last = self.stores[s.slot], f"OR[{s.index}] - 1"
+        return self._cells(s, lambda idx, f: [
+            f"{out.at(f)} = {self._y(s, f, last)} / Z[e, ZO[{s.index}] + {f}]"])
+
+    def _first(self, s: State, f: str) -> str:
+        return f"y{s.index}" if self._local(s) else self._y(s, f)
+
+    def _out_trend(self, s: State) -> list[str]:
+        out = self.stores[s.slot]
+
+        def cell(idx, f):
+            a0, a1, y0 = self._arg(s, 0, f), self._arg(s, 1, f), self._first(s, f)
+            if s.kind == "trend":
+                return [f"{out.at(f)} = F.zidz({a0} - {y0}, {a1} * np.abs({y0}))"]
+            return [f"{out.at(f)} = {a0} * (1 + F.zidz({a0} - {y0}, {a1} * {y0}) * "
+                    f"{self._arg(s, 2, f)})"]
+
+        return self._args(s) + self._cells(s, cell)
+
+    def _out_sample(self, s: State) -> list[str]:
+        out = self.stores[s.slot]
+        return self._args(s) + self._cells(s, lambda idx, f: [
+            f"{out.at(f)} = {self._arg(s, 1, f)} if {self._arg(s, 0, f)} != 0.0 "
+            f"else Z[e, ZO[{s.index}] + {f}]"])
+
+    # --- derivatives ------------------------------------------------------------------------
+
+    def _derivative(self, s: State, f: str) -> str:
+        """Where a one-row state's derivative goes: a local (Euler, scalar) or its row."""
+        return f"d{s.index}" if self.euler and self._local(s) else self._d(s, f)
+
+    def _d_integ(self, s: State) -> list[str]:
+        return self._cells(s, lambda idx, f: [
+            f"{self._derivative(s, f)} = {self.ex.value(s.args[0], idx)}"])
+
+    def _d_trend(self, s: State) -> list[str]:
+        return self._cells(s, lambda idx, f: [
+            f"{self._derivative(s, f)} = ({self._arg(s, 0, f)} - {self._first(s, f)}) / "
+            f"{self._arg(s, 1, f)}"])
+
+    def _d_delay(self, s: State) -> list[str]:
+        """PySD's chain: ddt = (inflow - outflow) * order, outflow k = stage k / its delay time."""
+        j, c = s.index, s.cells
+
+        def cell(idx, f):
+            lines = [f"prev = {self.ex.value(s.args[0], idx)}", f"order = np.float64(OR[{j}])"]
+            if s.kind == "delay":
+                time = self._arg(s, 1, f)
+            else:   # DELAY N: the delay time of each stage when it entered, in a register
+                now = self.stores[f"q{j}"].at(f)
+                lines.append(f"{now} = {self.ex.value(s.args[1], idx)}")
+                time = f"({now} if k == 0 else Z[e, ZO[{j}] + (k - 1)*{c} + {f}])"
+            return lines + [f"for k in range(OR[{j}]):",
+                            f"    o = {self._y(s, f, 'k')} / {time}",
+                            f"    {self._d(s, f, 'k')} = (prev - o) * order",
+                            "    prev = o"]
+
+        return self._cells(s, cell)
+
+    def _d_smooth(self, s: State) -> list[str]:
+        j = s.index
+        return self._cells(s, lambda idx, f: [
+            f"time = {self.ex.value(s.args[1], idx)}",
+            f"prev = {self.ex.value(s.args[0], idx)}", f"order = np.float64(OR[{j}])",
+            f"for k in range(OR[{j}]):",
+            f"    yk = {self._y(s, f, 'k')}",
+            f"    {self._d(s, f, 'k')} = (prev - yk) * order / time",
+            "    prev = yk"])
+
+    def _d_fixed(self, s: State) -> list[str]:
+        keep = self.stores[f"q{s.index}"]
+        return self._cells(s, lambda idx, f: [f"{keep.at(f)} = {self.ex.value(s.args[0], idx)}"])
+
+    # --- saves, the watch, and the step's updates -------------------------------------------
+
+    def _saves(self) -> list[str]:
+        lines = []
+        for slot in self.model.rate_order:
+            if not slot.startswith("v"):
+                continue
+            store, k = self.stores[slot], len(self.outputs)
+            self.outputs.append(slot)
+            lines += [f"oc = OC[{k}]", "if oc >= 0:"]
+            if not store.shape:
+                lines.append(f"    out[saved, oc, e] = {slot}")
+            else:
+                lines += [f"    for i in range({store.cells}):",
+                          f"        out[saved, oc + i, e] = {store.at('i')}"]
+        return ["if save:"] + ["    " + line for line in lines] if lines else []
+
+    def watch(self, save: str = "save") -> list[str]:
+        """At a save: the first state row (in state order, as numpy's watch) not finite.
+        Euler reads its scalar states' locals; RK4 (after its stages) reads ``Y``. As numpy's
+        watch, it sums the states first and looks row by row only when the sum is not finite."""
+        local = [s for s in self.model.states if self._local(s) and self.euler]
+        total = " + ".join(s.slot if s.kind == "integ" else f"y{s.index}" for s in local)
+        first = len(local)
+        lines = []
+        for s in self.model.states:
+            if self._local(s) and self.euler:
+                name = s.slot if s.kind == "integ" else f"y{s.index}"
+                lines += [f"if bad < 0 and not np.isfinite({name}):",
+                          f"    bad = {self.rows[s.index]}"]
+            elif s.kind in ONE_ROW + BY_ORDER:
+                count = f"{s.cells}" if s.kind in ONE_ROW else f"OR[{s.index}]*{s.cells}"
+                lines += [f"for k in range({count}):",
+                          f"    if bad < 0 and not np.isfinite(Y[e, {self._start(s)} + k]):",
+                          f"        bad = {self._start(s)} + k"]
+        if not lines:
+            return []
+        head = [f"if {save} and FS[e] < 0:", f"    total = {total or '0.0'}"]
+        if any(s.kind in ONE_ROW + BY_ORDER and s not in local for s in self.model.states):
+            head += [f"    for k in range({first}, R):", "        total += Y[e, k]"]
+        return (head + ["    if not np.isfinite(total):", "        bad = -1"]
+                + ["        " + line for line in lines]
+                + ["        if bad >= 0:", "            FS[e] = saved", "            FR[e] = bad"])
+
+    def _commits(self) -> list[str]:
+        """Euler's step: discrete updates, then every state row moves by dt x its derivative."""
+        lines = [line for s in self.model.states if s.kind in self.commit_rules
+                 for line in self.commit_rules[s.kind](s)]
+        for s in self.model.states:
+            if self._local(s):
+                name = s.slot if s.kind == "integ" else f"y{s.index}"
+                row = self.rows[s.index]
+                lines.append(f"Y[e, {row}] = {name} + d{s.index} * dt")
+                if s.nonneg:
+                    lines += [f"if Y[e, {row}] < 0.0:", f"    Y[e, {row}] = 0.0"]
+        local = sum(1 for s in self.model.states if self._local(s))
+        if any(s.kind in ONE_ROW + BY_ORDER and not self._local(s) for s in self.model.states):
+            lines += [f"for k in range({local}, R):", "    Y[e, k] += D[k] * dt"]
+        for s in self.model.states:   # as numpy's euler: an array's first cell only
+            if s.kind == "integ" and s.nonneg and s.shape:
+                row = self.rows[s.index]
+                lines += [f"if Y[e, {row}] < 0.0:", f"    Y[e, {row}] = 0.0"]
+        return ["if commit:"] + ["    " + line for line in lines] if lines else []
+
+    def _c_delayn(self, s: State) -> list[str]:
+        j, c = s.index, s.cells
+        return self._cells(s, lambda idx, f: [
+            f"for k in range(OR[{j}] - 1, 0, -1):",
+            f"    Z[e, ZO[{j}] + k*{c} + {f}] = Z[e, ZO[{j}] + (k - 1)*{c} + {f}]",
+            f"Z[e, ZO[{j}] + {f}] = {self.stores[f'q{j}'].at(f)}"])
+
+    def _c_fixed(self, s: State) -> list[str]:
+        return self._cells(s, lambda idx, f: [
+            f"Z[e, ZO[{s.index}] + PT[{s.index}]*{s.cells} + {f}] = "
+            f"{self.stores[f'q{s.index}'].at(f)}"])
+
+    def _c_sample(self, s: State) -> list[str]:
+        return self._cells(s, lambda idx, f: [
+            f"Z[e, ZO[{s.index}] + {f}] = {self.stores[s.slot].at(f)}"])
+
+
+def write_kernel(model: CompiledModel) -> Kernel:
+    """The generated module of a model (raises :class:`Unsupported` with the reason)."""
+    for s in model.states:
+        if s.kind not in KINDS:
+            raise Unsupported(f"a state of kind {s.kind!r}")
+    ex = Expressions(model, _Constants(model))
+    euler = _Body(model, ex, euler=True)
+    euler_lines = euler.lines()
+    work, ex.work = ex.work, 0          # each integrator has its own work array
+    rk4 = _Body(model, ex, euler=False)
+    rk4_lines = rk4.lines()
+    source = _TEMPLATE.format(stamp=_stamp(), euler_body=_indent(euler_lines, 3),
+                              rk4_body=_indent(rk4_lines, 4),
+                              rk4_watch=_indent(rk4.watch("keep"), 3))
+    rows, fixed = fixed_rows(model)
+    return Kernel(source=source, literals=literal_array(ex.literals),
+                  tables=np.array(ex.tables, dtype=np.float64),
+                  ints=np.array(ex.ints or [0], dtype=np.int64),
+                  constants=tuple(ex.stores.order), outputs=tuple(euler.outputs),
+                  per_run=tuple(ex.per_run), work=max(work, ex.work, 1),
+                  fixed_rows=rows, fixed=fixed)
+
+
+def _indent(lines: list[str], depth: int) -> str:
+    return "\n".join("    " * depth + line for line in lines) or "    " * depth + "pass"
+
+
+def _stamp() -> str:
+    """What the machine code also depends on: the kernels it inlines, and the versions."""
+    import numba
+
+    from .. import __version__
+
+    kernels = (Path(__file__).parent / "numba_kernels.py").read_bytes()
+    return (f"reformsim {__version__}, numba {numba.__version__}, numpy {np.__version__}, "
+            f"kernels {hashlib.sha256(kernels).hexdigest()[:16]}")
+
+
+# Both integrators evaluate the same body; only their loops differ. The rate pass of member e
+# at one time reads its rows of Y (RK4: the stage's ys), Z, C and RT, K[e], t, dt and n, and
+# writes D (RK4: the stage's row of ks), W and out.
+_ARGS = ("Y, Z, C, L, TB, TI, RT, RI, K, TT, TD, SV, AD, out, OC, RO, OR, ZO, PT0, FX, "
+         "FS, FR, work")
+_TEMPLATE = '''"""Generated by reformsim for one model structure; do not edit ({stamp})."""
+import numpy as np
+from numba import njit, prange
+
+from reformsim.engine import numba_kernels as F
+
+_jit = njit(cache=True, error_model="numpy", nogil=True)
+
+
+@_jit
+def euler(lo, hi, ''' + _ARGS + '''):
+    W = np.empty(work)
+    R = Y.shape[1]
+    D = np.empty(R)
+    PT = PT0.copy()
+    saved = 0
+    for n in range(TT.shape[0]):
+        t = TT[n]
+        dt = TD[n]
+        save = SV[n]
+        commit = AD[n]
+        for e in range(lo, hi):
+{euler_body}
+        if not commit:
+            break
+        for f in range(FX.shape[0]):
+            PT[FX[f]] = (PT[FX[f]] + 1) % OR[FX[f]]
+        if save:
+            saved += 1
+
+
+@_jit
+def rk4(lo, hi, ''' + _ARGS + '''):
+    W = np.empty(work)
+    R = Y.shape[1]
+    ks = np.empty((4, R))
+    ys = np.empty(R)
+    PT = PT0
+    saved = 0
+    for n in range(TT.shape[0]):
+        start = TT[n]
+        dt = TD[n]
+        keep = SV[n]
+        go = AD[n]
+        for e in range(lo, hi):
+            for stage in range(4 if go else 1):
+                t = start
+                save = keep
+                if stage == 0:
+                    for k in range(R):
+                        ys[k] = Y[e, k]
+                else:
+                    save = False
+                    step = dt if stage == 3 else dt / 2
+                    t = start + step
+                    for k in range(R):
+                        ys[k] = Y[e, k] + step * ks[stage - 1, k]
+{rk4_body}
+{rk4_watch}
+            if go:
+                for k in range(R):
+                    Y[e, k] += dt / 6 * (ks[0, k] + 2 * ks[1, k] + 2 * ks[2, k] + ks[3, k])
+        if not go:
+            break
+        if keep:
+            saved += 1
+
+
+@njit(cache=True, error_model="numpy", nogil=True, parallel=True)
+def euler_parallel(block, lo, hi, ''' + _ARGS + '''):
+    for b in prange((hi - lo + block - 1) // block):
+        first = lo + b * block
+        euler(first, min(hi, first + block), ''' + _ARGS + ''')
+
+
+@njit(cache=True, error_model="numpy", nogil=True, parallel=True)
+def rk4_parallel(block, lo, hi, ''' + _ARGS + '''):
+    for b in prange((hi - lo + block - 1) // block):
+        first = lo + b * block
+        rk4(first, min(hi, first + block), ''' + _ARGS + ''')
+'''
