@@ -216,7 +216,7 @@ def _constants(found: Any, values: dict[str, Any], size: int) -> np.ndarray:
         value = values[name]
         if not shape and np.size(value) == 1:
             shared.append(col)
-            numbers.append(value)
+            numbers.append(np.asarray(value, dtype=np.float64).reshape(-1)[0])
         else:
             C[:, col:col + math.prod(shape)] = _cells(value, shape, size)
     if shared:

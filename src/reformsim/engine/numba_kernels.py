@@ -428,9 +428,10 @@ def invert_matrix(W, src, unused, dst, rows, n):
     for r in range(rows // n):
         at = r * n * n
         block = W[src + at:src + at + n * n].copy().reshape((n, n))
-        inverse = np.linalg.solve(block, np.eye(n))
-        for k in range(n * n):
-            W[dst + at + k] = inverse.reshape(n * n)[k]
+        inverse = np.linalg.solve(block, np.eye(n))    # LAPACK's gesv, as numpy's inv
+        for a in range(n):
+            for b in range(n):
+                W[dst + at + a * n + b] = inverse[a, b]
 
 
 # --- the integrator's watch -------------------------------------------------------------------
