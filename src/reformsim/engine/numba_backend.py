@@ -44,6 +44,10 @@ _LOCK = threading.RLock()
 _GRIDS: PerModel[tuple] = PerModel()
 
 
+class CompiledFailed(RuntimeError):
+    """The compiled code failed to build or run; the numpy backend takes the model over."""
+
+
 def numba_missing() -> str | None:
     """Why numba cannot be used here, or None."""
     try:
@@ -144,12 +148,18 @@ def integrate(model: CompiledModel, structure: Any, rows: dict[int, slice], Y0: 
     args = (Y, Z, _constants(found, values, size), found.literals, found.tables, found.ints,
             RT, RI, np.ascontiguousarray(keys, dtype=np.uint64), *_grid(model, points), target,
             _output_columns(model, found, outputs), starts, orders, ZO,
-            np.zeros(len(model.states) or 1, dtype=np.int64), FX, FS, FR, found.work)
+            np.zeros(len(model.states) or 1, dtype=np.int64), FX, np.argsort(order), FS, FR,
+            found.work)
     block = _block(found, Y.shape[1], Z.shape[1], RT.shape[1], size)
-    if block < size:
-        getattr(code, f"{method}_parallel")(block, 0, size, *args)
-    else:
-        getattr(code, method)(0, size, *args)
+    try:
+        if block < size:
+            getattr(code, f"{method}_parallel")(block, 0, size, *args)
+        else:
+            getattr(code, method)(0, size, *args)
+    except Exception as exc:   # numba refused the generated code: a bug; numpy runs the model
+        first = (str(exc).strip().splitlines() or [""])[0][:200]
+        refuse(model, f"numba failed on the generated code ({type(exc).__name__}: {first})")
+        raise CompiledFailed(reason_not_compiled(model)) from exc
     if target is not out:
         out[...] = target
     watch.save[:] = FS

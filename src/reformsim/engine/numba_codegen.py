@@ -68,8 +68,28 @@ class Store:
         return math.prod(self.shape)
 
 
+class Cells(tuple):
+    """The index of the cell one flat loop variable ``var`` visits in an array of ``shape``:
+    per axis ``(var // stride) % size``; the cell's position in that array is ``var`` itself."""
+
+    var: str
+    shape: Shape
+
+    def __new__(cls, var: str, shape: Shape) -> Cells:
+        parts, stride = [], math.prod(shape)
+        for axis, size in enumerate(shape):
+            stride //= size
+            code = var if stride == 1 else f"{var} // {stride}"
+            parts.append("0" if size == 1 else code if axis == 0 else f"({code}) % {size}")
+        cells = super().__new__(cls, parts)
+        cells.var, cells.shape = var, tuple(shape)
+        return cells
+
+
 def flat(idx: Idx, shape: Shape) -> str:
     """Row-major position of the cell ``idx`` in an array of ``shape``."""
+    if isinstance(idx, Cells) and idx.shape == tuple(shape):
+        return idx.var
     terms, stride = [], 1
     for ix, size in reversed(list(zip(idx, shape))):
         if ix != "0":
@@ -99,6 +119,7 @@ class Expressions:
         self.hoisted: list[str] = []          # lines computed before the current statement
         self.work = 0                         # cells of W used so far
         self.names = 0
+        self.depth = 0                        # loops over cells around the code being written
         self._shapes: dict[int, Shape] = {}
         self._keep: list[ir.Expr] = []        # nodes whose id() keys _shapes stay alive
         self.rules: dict[type, Callable[[ir.Expr, Idx], str]] = {
@@ -182,12 +203,20 @@ class Expressions:
             idx = ()
         elif len(idx) != len(shape):
             raise Unsupported("an array read with the wrong number of subscripts")
-        else:
+        elif any(size == 1 and ix != "0" for ix, size in zip(idx, shape)):
             idx = tuple("0" if size == 1 else ix for ix, size in zip(idx, shape))
         rule = self.rules.get(type(e))
         if rule is None:
             raise Unsupported(f"{type(e).__name__} inside an expression")
-        return rule(e, idx)
+        if shape or not self.depth or isinstance(e, (ir.Num, ir.Ref)):
+            return rule(e, idx)
+        # a number inside loops over cells: the same for every cell, so computed before them
+        depth, self.depth = self.depth, 0
+        code = rule(e, idx)
+        self.depth = depth
+        name = self.fresh("h")
+        self.hoisted.append(f"{name} = {code}")
+        return name
 
     def cond(self, e: ir.Expr, idx: Idx = ()) -> str:
         """Code of a condition (numpy's truth: non-zero, NaN included)."""
@@ -331,16 +360,21 @@ class Expressions:
         return f"W[{store} + {flat(idx, shape)}]" if flat(idx, shape) != "0" else f"W[{store}]"
 
     def loops(self, shape: Shape, body: Callable[[Idx, str], list[str]]) -> list[str]:
-        """Nested loops over the cells of ``shape``; ``body(idx, flat)`` gives the inner lines
-        (its own hoisted lines land before the loops)."""
-        names = tuple(self.fresh("i") for _ in shape)
+        """One loop over the cells of ``shape``; ``body(idx, flat)`` gives the lines for one cell
+        (what they hoist lands before the loop)."""
         saved, self.hoisted = self.hoisted, []
-        inner = body(names, flat(names, shape))
+        if not shape:
+            inner = body((), "0")
+        else:
+            var = self.fresh("i")
+            self.depth += 1
+            inner = body(Cells(var, shape), var)
+            self.depth -= 1
         hoisted, self.hoisted = self.hoisted, saved
-        lines = list(hoisted)
-        for depth, (name, size) in enumerate(zip(names, shape)):
-            lines.append("    " * depth + f"for {name} in range({size}):")
-        return lines + ["    " * len(shape) + line for line in inner]
+        if not shape:
+            return hoisted + inner
+        return hoisted + [f"for {var} in range({math.prod(shape)}):"] + \
+            ["    " + line for line in inner]
 
     def _reduce(self, e: ir.Reduce) -> list[str]:
         arg_shape = self.shape(e.arg)

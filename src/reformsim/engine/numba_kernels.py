@@ -325,35 +325,67 @@ def random_exponential(u, low, high, shift, stretch):
 # --- reductions over a member's cells, gathered contiguously in W -----------------------------
 
 @jit
-def _pairwise(W, at, n):
-    """numpy's pairwise_sum over W[at:at + n]."""
+def _block(W, at, n):
+    """numpy's pairwise_sum for n <= 128: 8 accumulators, then the rest one by one."""
     if n < 8:
         res = -0.0
         for i in range(n):
             res += W[at + i]
         return res
+    r0, r1, r2, r3 = W[at], W[at + 1], W[at + 2], W[at + 3]
+    r4, r5, r6, r7 = W[at + 4], W[at + 5], W[at + 6], W[at + 7]
+    i = 8
+    while i < n - (n % 8):
+        r0 += W[at + i]
+        r1 += W[at + i + 1]
+        r2 += W[at + i + 2]
+        r3 += W[at + i + 3]
+        r4 += W[at + i + 4]
+        r5 += W[at + i + 5]
+        r6 += W[at + i + 6]
+        r7 += W[at + i + 7]
+        i += 8
+    res = ((r0 + r1) + (r2 + r3)) + ((r4 + r5) + (r6 + r7))
+    while i < n:
+        res += W[at + i]
+        i += 1
+    return res
+
+
+@jit
+def _pairwise(W, at, n):
+    """numpy's pairwise_sum over W[at:at + n]: halves (cut at a multiple of 8) summed apart
+    down to blocks of 128. Walked with a stack, not recursion: numba cannot load a cached
+    recursive function."""
     if n <= 128:
-        r0, r1, r2, r3 = W[at], W[at + 1], W[at + 2], W[at + 3]
-        r4, r5, r6, r7 = W[at + 4], W[at + 5], W[at + 6], W[at + 7]
-        i = 8
-        while i < n - (n % 8):
-            r0 += W[at + i]
-            r1 += W[at + i + 1]
-            r2 += W[at + i + 2]
-            r3 += W[at + i + 3]
-            r4 += W[at + i + 4]
-            r5 += W[at + i + 5]
-            r6 += W[at + i + 6]
-            r7 += W[at + i + 7]
-            i += 8
-        res = ((r0 + r1) + (r2 + r3)) + ((r4 + r5) + (r6 + r7))
-        while i < n:
-            res += W[at + i]
-            i += 1
-        return res
-    n2 = n // 2
-    n2 -= n2 % 8
-    return _pairwise(W, at, n2) + _pairwise(W, at + n2, n - n2)
+        return _block(W, at, n)
+    starts, counts, stages = np.empty(64, np.int64), np.empty(64, np.int64), np.empty(64, np.int64)
+    sums = np.empty(64)
+    top, done = 0, 0
+    starts[0], counts[0], stages[0] = at, n, 0
+    while top >= 0:
+        count = counts[top]
+        if count <= 128:
+            sums[done] = _block(W, starts[top], count)
+            done += 1
+            top -= 1
+            continue
+        half = count // 2
+        half -= half % 8
+        if stages[top] == 0:          # first the left half
+            stages[top] = 1
+            starts[top + 1], counts[top + 1], stages[top + 1] = starts[top], half, 0
+            top += 1
+        elif stages[top] == 1:        # then the right half
+            stages[top] = 2
+            starts[top + 1], counts[top + 1] = starts[top] + half, count - half
+            stages[top + 1] = 0
+            top += 1
+        else:                         # then their sum
+            done -= 1
+            sums[done - 1] = sums[done - 1] + sums[done]
+            top -= 1
+    return sums[0]
 
 
 @jit

@@ -42,6 +42,7 @@ if TYPE_CHECKING:
 KINDS = {"integ", "delay", "delayn", "delay_fixed", "smooth", "trend", "forecast",
          "sample_if_true", "initial"}
 ONE_ROW = ("integ", "trend", "forecast")          # one row per cell
+BRANCHES = 24     # dynamic elements saved by a branch each; beyond, by one loop
 BY_ORDER = ("delay", "delayn", "smooth")          # one row per cell and stage
 
 
@@ -140,7 +141,7 @@ class _Body:
 
     def _start(self, s: State, stage: str = "") -> str:
         """Offset of (a stage of) a state's first cell in the member's state rows."""
-        start = str(self.rows[s.index]) if s.index in self.rows else f"RO[{s.index}]"
+        start = str(self.rows[s.index]) if s.index in self.rows else f"ro{s.index}"
         return f"{start} + ({stage})*{s.cells}" if stage else start
 
     def _y(self, s: State, f: str, stage: str = "") -> str:
@@ -184,9 +185,9 @@ class _Body:
             self.stores[s.slot] = Store(None, s.slot, ()) if self._local(s) else \
                 Store(self.Y, self._start(s), s.shape)
         elif s.kind == "smooth":
-            self.stores[s.slot] = Store(self.Y, self._start(s, f"OR[{j}] - 1"), s.shape)
+            self.stores[s.slot] = Store(self.Y, f"la{j}", s.shape)
         elif s.kind == "delay_fixed":   # the ring buffer's cells at the pointer
-            self.stores[s.slot] = Store("Z[e, {}]", f"ZO[{j}] + PT[{j}]*{s.cells}", s.shape)
+            self.stores[s.slot] = Store("Z[e, {}]", f"pt{j}", s.shape)
         else:
             self._place(s.slot, s.shape)
         for k in OUTPUT_ARGS[s.kind]:
@@ -257,14 +258,14 @@ class _Body:
         return []
 
     def _out_delay(self, s: State) -> list[str]:
-        out, last = self.stores[s.slot], f"OR[{s.index}] - 1"
+        out, last = self.stores[s.slot], f"la{s.index}"
         return self._args(s) + self._cells(s, lambda idx, f: [
-            f"{out.at(f)} = {self._y(s, f, last)} / {self._arg(s, 1, f)}"])
+            f"{out.at(f)} = {self.Y.format(f'{last} + {f}')} / {self._arg(s, 1, f)}"])
 
     def _out_delayn(self, s: State) -> list[str]:
-        out, last = self.stores[s.slot], f"OR[{s.index}] - 1"
+        out, last = self.stores[s.slot], f"la{s.index}"
         return self._cells(s, lambda idx, f: [
-            f"{out.at(f)} = {self._y(s, f, last)} / Z[e, ZO[{s.index}] + {f}]"])
+            f"{out.at(f)} = {self.Y.format(f'{last} + {f}')} / Z[e, zo{s.index} + {f}]"])
 
     def _first(self, s: State, f: str) -> str:
         return f"y{s.index}" if self._local(s) else self._y(s, f)
@@ -285,7 +286,7 @@ class _Body:
         out = self.stores[s.slot]
         return self._args(s) + self._cells(s, lambda idx, f: [
             f"{out.at(f)} = {self._arg(s, 1, f)} if {self._arg(s, 0, f)} != 0.0 "
-            f"else Z[e, ZO[{s.index}] + {f}]"])
+            f"else Z[e, zo{s.index} + {f}]"])
 
     # --- derivatives ------------------------------------------------------------------------
 
@@ -307,16 +308,16 @@ class _Body:
         j, c = s.index, s.cells
 
         def cell(idx, f):
-            lines = [f"prev = {self.ex.value(s.args[0], idx)}", f"order = np.float64(OR[{j}])"]
+            lines = [f"prev = {self.ex.value(s.args[0], idx)}"]
             if s.kind == "delay":
                 time = self._arg(s, 1, f)
             else:   # DELAY N: the delay time of each stage when it entered, in a register
                 now = self.stores[f"q{j}"].at(f)
                 lines.append(f"{now} = {self.ex.value(s.args[1], idx)}")
-                time = f"({now} if k == 0 else Z[e, ZO[{j}] + (k - 1)*{c} + {f}])"
-            return lines + [f"for k in range(OR[{j}]):",
+                time = f"({now} if k == 0 else Z[e, zo{j} + (k - 1)*{c} + {f}])"
+            return lines + [f"for k in range(or{j}):",
                             f"    o = {self._y(s, f, 'k')} / {time}",
-                            f"    {self._d(s, f, 'k')} = (prev - o) * order",
+                            f"    {self._d(s, f, 'k')} = (prev - o) * of{j}",
                             "    prev = o"]
 
         return self._cells(s, cell)
@@ -325,10 +326,10 @@ class _Body:
         j = s.index
         return self._cells(s, lambda idx, f: [
             f"time = {self.ex.value(s.args[1], idx)}",
-            f"prev = {self.ex.value(s.args[0], idx)}", f"order = np.float64(OR[{j}])",
-            f"for k in range(OR[{j}]):",
+            f"prev = {self.ex.value(s.args[0], idx)}",
+            f"for k in range(or{j}):",
             f"    yk = {self._y(s, f, 'k')}",
-            f"    {self._d(s, f, 'k')} = (prev - yk) * order / time",
+            f"    {self._d(s, f, 'k')} = (prev - yk) * of{j} / time",
             "    prev = yk"])
 
     def _d_fixed(self, s: State) -> list[str]:
@@ -338,46 +339,67 @@ class _Body:
     # --- saves, the watch, and the step's updates -------------------------------------------
 
     def _saves(self) -> list[str]:
-        lines = []
-        for slot in self.model.rate_order:
-            if not slot.startswith("v"):
-                continue
-            store, k = self.stores[slot], len(self.outputs)
-            self.outputs.append(slot)
-            lines += [f"oc = OC[{k}]", "if oc >= 0:"]
+        """At a save: every dynamic element's cells where OC says (-1: not kept). A few
+        elements get a branch each; many are first put in W, next to the arrays, and copied
+        by one loop (a long run of branches is slow for numba to compile)."""
+        slots = [slot for slot in self.model.rate_order if slot.startswith("v")]
+        self.outputs += slots
+        if not slots:
+            return []
+        if len(slots) <= BRANCHES:
+            lines = []
+            for k, slot in enumerate(slots):
+                store = self.stores[slot]
+                lines += [f"oc = OC[{k}]", "if oc >= 0:"]
+                lines += [f"    out[saved, oc, e] = {slot}"] if not store.shape else [
+                    f"    for i in range({store.cells}):",
+                    f"        out[saved, oc + i, e] = {store.at('i')}"]
+            return ["if save:"] + ["    " + line for line in lines]
+        sources, counts, lines = [], [], []
+        for slot in slots:
+            store = self.stores[slot]
             if not store.shape:
-                lines.append(f"    out[saved, oc, e] = {slot}")
-            else:
-                lines += [f"    for i in range({store.cells}):",
-                          f"        out[saved, oc + i, e] = {store.at('i')}"]
-        return ["if save:"] + ["    " + line for line in lines] if lines else []
+                store = Store("W[{}]", str(self.ex.scratch(1)), ())
+                lines.append(f"{store.at()} = {slot}")
+            sources.append(int(store.base))
+            counts.append(store.cells)
+        at = self.ex.int_slot(sources + counts)
+        return ["if save:"] + ["    " + line for line in lines] + [
+            f"    for k in range({len(sources)}):",
+            "        oc = OC[k]",
+            "        if oc >= 0:",
+            f"            source = TI[{at} + k]",
+            f"            for i in range(TI[{at + len(sources)} + k]):",
+            "                out[saved, oc + i, e] = W[source + i]"]
 
-    def watch(self, save: str = "save") -> list[str]:
-        """At a save: the first state row (in state order, as numpy's watch) not finite.
-        Euler reads its scalar states' locals; RK4 (after its stages) reads ``Y``. As numpy's
-        watch, it sums the states first and looks row by row only when the sum is not finite."""
-        local = [s for s in self.model.states if self._local(s) and self.euler]
-        total = " + ".join(s.slot if s.kind == "integ" else f"y{s.index}" for s in local)
-        first = len(local)
+    def watch(self) -> list[str]:
+        """At a save, for Euler: the states' sum, and the row-by-row look (``watch``) only when
+        it is not finite, as numpy's watch does."""
+        local = [s.slot if s.kind == "integ" else f"y{s.index}"
+                 for s in self.model.states if self._local(s)]
+        lines = [f"total = {' + '.join(local) or '0.0'}"]
+        if any(s.kind in ONE_ROW + BY_ORDER and not self._local(s) for s in self.model.states):
+            lines += [f"for k in range({len(local)}, R):", "    total += Y[e, k]"]
+        return (["if save and FS[e] < 0:"] + ["    " + line for line in lines]
+                + ["    if not np.isfinite(total):", "        watch(Y, e, R, WO, FS, FR, saved)"])
+
+    def prologue(self) -> list[str]:
+        """Before the time loop: where each delay's and smooth's rows start and end, its order,
+        and where each discrete state's cells start (fixed for the run)."""
         lines = []
         for s in self.model.states:
-            if self._local(s) and self.euler:
-                name = s.slot if s.kind == "integ" else f"y{s.index}"
-                lines += [f"if bad < 0 and not np.isfinite({name}):",
-                          f"    bad = {self.rows[s.index]}"]
-            elif s.kind in ONE_ROW + BY_ORDER:
-                count = f"{s.cells}" if s.kind in ONE_ROW else f"OR[{s.index}]*{s.cells}"
-                lines += [f"for k in range({count}):",
-                          f"    if bad < 0 and not np.isfinite(Y[e, {self._start(s)} + k]):",
-                          f"        bad = {self._start(s)} + k"]
-        if not lines:
-            return []
-        head = [f"if {save} and FS[e] < 0:", f"    total = {total or '0.0'}"]
-        if any(s.kind in ONE_ROW + BY_ORDER and s not in local for s in self.model.states):
-            head += [f"    for k in range({first}, R):", "        total += Y[e, k]"]
-        return (head + ["    if not np.isfinite(total):", "        bad = -1"]
-                + ["        " + line for line in lines]
-                + ["        if bad >= 0:", "            FS[e] = saved", "            FR[e] = bad"])
+            j, c = s.index, s.cells
+            if s.kind in BY_ORDER:
+                lines += [f"ro{j} = RO[{j}]", f"or{j} = OR[{j}]", f"of{j} = np.float64(or{j})",
+                          f"la{j} = ro{j} + (or{j} - 1)*{c}"]
+            if s.kind in ("delayn", "delay_fixed", "sample_if_true"):
+                lines.append(f"zo{j} = ZO[{j}]")
+        return lines
+
+    def per_step(self) -> list[str]:
+        """At each time, before the members: the cells of each DELAY FIXED at its pointer."""
+        return [f"pt{s.index} = ZO[{s.index}] + PT[{s.index}]*{s.cells}"
+                for s in self.model.states if s.kind == "delay_fixed"]
 
     def _commits(self) -> list[str]:
         """Euler's step: discrete updates, then every state row moves by dt x its derivative."""
@@ -402,18 +424,18 @@ class _Body:
     def _c_delayn(self, s: State) -> list[str]:
         j, c = s.index, s.cells
         return self._cells(s, lambda idx, f: [
-            f"for k in range(OR[{j}] - 1, 0, -1):",
-            f"    Z[e, ZO[{j}] + k*{c} + {f}] = Z[e, ZO[{j}] + (k - 1)*{c} + {f}]",
-            f"Z[e, ZO[{j}] + {f}] = {self.stores[f'q{j}'].at(f)}"])
+            f"for k in range(or{j} - 1, 0, -1):",
+            f"    Z[e, zo{j} + k*{c} + {f}] = Z[e, zo{j} + (k - 1)*{c} + {f}]",
+            f"Z[e, zo{j} + {f}] = {self.stores[f'q{j}'].at(f)}"])
 
     def _c_fixed(self, s: State) -> list[str]:
         return self._cells(s, lambda idx, f: [
-            f"Z[e, ZO[{s.index}] + PT[{s.index}]*{s.cells} + {f}] = "
+            f"Z[e, pt{s.index} + {f}] = "
             f"{self.stores[f'q{s.index}'].at(f)}"])
 
     def _c_sample(self, s: State) -> list[str]:
         return self._cells(s, lambda idx, f: [
-            f"Z[e, ZO[{s.index}] + {f}] = {self.stores[s.slot].at(f)}"])
+            f"Z[e, zo{s.index} + {f}] = {self.stores[s.slot].at(f)}"])
 
 
 def write_kernel(model: CompiledModel) -> Kernel:
@@ -427,9 +449,9 @@ def write_kernel(model: CompiledModel) -> Kernel:
     work, ex.work = ex.work, 0          # each integrator has its own work array
     rk4 = _Body(model, ex, euler=False)
     rk4_lines = rk4.lines()
-    source = _TEMPLATE.format(stamp=_stamp(), euler_body=_indent(euler_lines, 3),
-                              rk4_body=_indent(rk4_lines, 4),
-                              rk4_watch=_indent(rk4.watch("keep"), 3))
+    source = _TEMPLATE.format(stamp=_stamp(), prologue=_indent(euler.prologue(), 1),
+                              step=_indent(euler.per_step(), 2),
+                              euler_body=_indent(euler_lines, 3), rk4_body=_indent(rk4_lines, 4))
     rows, fixed = fixed_rows(model)
     return Kernel(source=source, literals=literal_array(ex.literals),
                   tables=np.array(ex.tables, dtype=np.float64),
@@ -458,7 +480,7 @@ def _stamp() -> str:
 # at one time reads its rows of Y (RK4: the stage's ys), Z, C and RT, K[e], t, dt and n, and
 # writes D (RK4: the stage's row of ks), W and out.
 _ARGS = ("Y, Z, C, L, TB, TI, RT, RI, K, TT, TD, SV, AD, out, OC, RO, OR, ZO, PT0, FX, "
-         "FS, FR, work")
+         "WO, FS, FR, work")
 _TEMPLATE = '''"""Generated by reformsim for one model structure; do not edit ({stamp})."""
 import numpy as np
 from numba import njit, prange
@@ -469,17 +491,29 @@ _jit = njit(cache=True, error_model="numpy", nogil=True)
 
 
 @_jit
+def watch(Y, e, R, WO, FS, FR, saved):
+    """Member e's first state row (in the numpy backend's order, WO) that is not finite."""
+    for k in range(R):
+        if not np.isfinite(Y[e, WO[k]]):
+            FS[e] = saved
+            FR[e] = WO[k]
+            return
+
+
+@_jit
 def euler(lo, hi, ''' + _ARGS + '''):
     W = np.empty(work)
     R = Y.shape[1]
     D = np.empty(R)
     PT = PT0.copy()
     saved = 0
+{prologue}
     for n in range(TT.shape[0]):
         t = TT[n]
         dt = TD[n]
         save = SV[n]
         commit = AD[n]
+{step}
         for e in range(lo, hi):
 {euler_body}
         if not commit:
@@ -498,6 +532,7 @@ def rk4(lo, hi, ''' + _ARGS + '''):
     ys = np.empty(R)
     PT = PT0
     saved = 0
+{prologue}
     for n in range(TT.shape[0]):
         start = TT[n]
         dt = TD[n]
@@ -517,7 +552,12 @@ def rk4(lo, hi, ''' + _ARGS + '''):
                     for k in range(R):
                         ys[k] = Y[e, k] + step * ks[stage - 1, k]
 {rk4_body}
-{rk4_watch}
+            if keep and FS[e] < 0:
+                total = 0.0
+                for k in range(R):
+                    total += Y[e, k]
+                if not np.isfinite(total):
+                    watch(Y, e, R, WO, FS, FR, saved)
             if go:
                 for k in range(R):
                     Y[e, k] += dt / 6 * (ks[0, k] + 2 * ks[1, k] + 2 * ks[2, k] + ks[3, k])

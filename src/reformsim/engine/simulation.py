@@ -125,7 +125,7 @@ def simulate(model: CompiledModel, params: Values | None = None, initial: Values
                    failures=dict(sorted(failures.items())),
                    params={model.nodes[s].element.name: v for s, v in request.overrides.items()
                            if s in model.nodes},
-                   method=method, backend=request.backend)
+                   method=method, backend=_ran_on(model, request))
 
 
 _LABELS: PerModel[tuple] = PerModel()
@@ -322,6 +322,15 @@ def _backend(model: CompiledModel, method: str, backend: str) -> str:
     return "numpy" if reason else "numba"
 
 
+def _ran_on(model: CompiledModel, request: _Request) -> str:
+    """The backend that ran: numpy too when the compiled code failed during the run."""
+    if request.backend == "numba":
+        from . import numba_backend
+
+        return "numpy" if numba_backend.reason_not_compiled(model) else "numba"
+    return request.backend
+
+
 def _check_memory(n: int, t: int, v: int) -> None:
     need = n * t * v * 8
     try:
@@ -389,12 +398,7 @@ class _Group:
         Y, X, pipes = initial_states(model, program, self.values, np.arange(size), size)
         watch = _Watch(size)
         keys = request.keys[self.lo + self.members]
-        if request.backend == "numba":
-            from . import numba_backend
-
-            numba_backend.integrate(model, program.structure, program.rows, Y, self.values, keys,
-                                    points, out, watch, request.method, request.outputs)
-        else:
+        if not self._compiled(program, Y, keys, points, out, watch):
             self._integrate(program, Y, X, pipes, keys, points, out, watch)
         _write_constants(model, request.outputs, self.values, out)
         failed = watch.first_failures()
@@ -402,6 +406,23 @@ class _Group:
         for k, (i, state_row) in failed.items():
             failures[self.lo + int(self.members[k])] = Failure(
                 _row_owner(model, program, state_row), float(times[i]))
+
+    def _compiled(self, program: Any, Y: np.ndarray, keys: np.ndarray, points: list,
+                  out: np.ndarray, watch: _Watch) -> bool:
+        """The compiled backend, when chosen and it works; False leaves the group to numpy."""
+        if self.request.backend != "numba":
+            return False
+        from . import numba_backend
+
+        try:
+            numba_backend.integrate(self.model, program.structure, program.rows, Y, self.values,
+                                    keys, points, out, watch, self.request.method,
+                                    self.request.outputs)
+        except numba_backend.CompiledFailed as exc:
+            warnings.warn(f"{self.model.source.name}: {exc}; running it on the numpy backend",
+                          ReformsimWarning, stacklevel=5)
+            return False
+        return True
 
     def _integrate(self, program: Any, Y: np.ndarray, X: list, pipes: list, keys: np.ndarray,
                    points: list, out: np.ndarray, watch: _Watch) -> None:
