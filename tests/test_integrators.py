@@ -84,46 +84,54 @@ def _fixed(dt, saveper, final):
     return lambda t: (dt, saveper, final)
 
 
-def test_time_grid_saveper_twice_dt_saves_every_other_point():
-    points = integrators.time_grid(0.0, _fixed(0.25, 0.5, 3.0))
-    assert [p.t for p in points] == [0.25 * i for i in range(13)]
-    assert [p.save for p in points] == [i % 2 == 0 for i in range(13)]
+@pytest.mark.parametrize("constant", [True, False], ids=["laid-out", "stepped"])
+def test_time_grid_saveper_twice_dt_saves_every_other_point(constant):
+    grid = integrators.time_grid(0.0, _fixed(0.25, 0.5, 3.0), constant)
+    assert grid.t.tolist() == [0.25 * i for i in range(13)]
+    assert grid.save.tolist() == [i % 2 == 0 for i in range(13)]
 
 
-def test_time_grid_includes_final_time_and_stops_advancing_there():
-    points = integrators.time_grid(1.0, _fixed(0.5, 0.5, 3.0))
-    assert points[-1].t == 3.0 and points[-1].save
-    assert [p.advance for p in points] == [True, True, True, True, False]
+@pytest.mark.parametrize("constant", [True, False], ids=["laid-out", "stepped"])
+def test_time_grid_includes_final_time_and_stops_advancing_there(constant):
+    grid = integrators.time_grid(1.0, _fixed(0.5, 0.5, 3.0), constant)
+    assert grid.t[-1] == 3.0 and grid.save[-1]
+    assert len(grid.t) == 5   # every point but the last advances
 
 
-def test_time_grid_accumulates_time_as_pysd_does():
+@pytest.mark.parametrize("constant", [True, False], ids=["laid-out", "stepped"])
+def test_time_grid_accumulates_time_as_pysd_does(constant):
     """t += dt: 0.1 ten times is 0.9999999999999999, and it still counts as FINAL TIME."""
-    points = integrators.time_grid(0.0, _fixed(0.1, 0.1, 1.0))
+    grid = integrators.time_grid(0.0, _fixed(0.1, 0.1, 1.0), constant)
     expected, t = [], 0.0
     for _ in range(11):
         expected.append(t)
         t += 0.1
-    assert [p.t for p in points] == expected
-    assert points[-1].t == 0.9999999999999999 and not points[-1].advance
-    assert all(p.save for p in points)
+    assert grid.t.tolist() == expected
+    assert grid.t[-1] == 0.9999999999999999
+    assert grid.save.all()
 
 
 def test_saved_times_are_rounded_like_pysd_index():
-    points = integrators.time_grid(0.0, _fixed(0.1, 0.3, 1.0))
-    np.testing.assert_array_equal(integrators.saved_times(points), [0.0, 0.3, 0.6, 0.9])
-    assert sum(p.save for p in points) == 4
+    grid = integrators.time_grid(0.0, _fixed(0.1, 0.3, 1.0))
+    np.testing.assert_array_equal(integrators.saved_times(grid), [0.0, 0.3, 0.6, 0.9])
+    assert grid.saves == 4
 
 
 def test_time_grid_saveper_not_a_multiple_of_dt():
     """SAVEPER 0.3 with dt 0.25: saves where (t - t0) % 0.3 ~ 0 -> only 0 and 1.5, 3.0."""
-    points = integrators.time_grid(0.0, _fixed(0.25, 0.3, 3.0))
-    assert [p.t for p in points if p.save] == [0.0, 1.5, 3.0]
+    grid = integrators.time_grid(0.0, _fixed(0.25, 0.3, 3.0))
+    assert grid.t[grid.save].tolist() == [0.0, 1.5, 3.0]
 
 
 def test_time_grid_follows_a_time_varying_time_step():
-    points = integrators.time_grid(0.0, lambda t: (1.0 if t < 2 else 0.5, 0.5, 4.0))
-    assert [p.t for p in points] == [0, 1, 2, 2.5, 3, 3.5, 4]
-    assert [p.dt for p in points] == [1, 1, 0.5, 0.5, 0.5, 0.5, 0.5]
+    grid = integrators.time_grid(0.0, lambda t: (1.0 if t < 2 else 0.5, 0.5, 4.0))
+    assert grid.t.tolist() == [0, 1, 2, 2.5, 3, 3.5, 4]
+    assert grid.dt.tolist() == [1, 1, 0.5, 0.5, 0.5, 0.5, 0.5]
+
+
+def test_time_grid_follows_a_time_varying_save_period():
+    grid = integrators.time_grid(0.0, lambda t: (0.5, 1.0 if t < 2 else 0.5, 4.0))
+    assert grid.t[grid.save].tolist() == [0, 1, 2, 2.5, 3, 3.5, 4]
 
 
 @pytest.mark.parametrize(("dt", "saveper"), [(0.0, 1.0), (1.0, 0.0), (-1.0, 1.0), (np.nan, 1.0)],
@@ -133,21 +141,44 @@ def test_time_grid_refuses_non_positive_steps(dt, saveper):
         integrators.time_grid(0.0, _fixed(dt, saveper, 1.0))
 
 
-def test_time_grid_with_final_before_initial_is_one_point():
-    points = integrators.time_grid(5.0, _fixed(1.0, 1.0, 2.0))
-    assert points == [integrators.Point(5.0, 1.0, False, True)]
+@pytest.mark.parametrize(("t0", "dt", "final", "message"), [
+    (5.0, 1.0, 2.0, r"FINAL TIME \(2\) is before INITIAL TIME \(5\)"),
+    (0.0, 1.0, -1e38, "FINAL TIME .* is before INITIAL TIME"),     # Vensim's :NA:
+    (0.0, 1.0, np.nan, "FINAL TIME is not a number"),
+    (np.nan, 1.0, 2.0, "INITIAL TIME is not a number"),
+    (0.0, 1.0, 1e12, "more than reformsim allows"),
+    (0.0, 1e-300, 1.0, "more than reformsim allows"),
+], ids=["final-before-initial", "final-na", "final-nan", "initial-nan", "final-1e12",
+        "dt-1e-300"])
+@pytest.mark.parametrize("constant", [True, False], ids=["laid-out", "stepped"])
+def test_time_grid_refuses_bad_controls_at_once(t0, dt, final, message, constant):
+    with pytest.raises(reformsim.SimulationError, match=message):
+        integrators.time_grid(t0, _fixed(dt, 1.0, final), constant)
+
+
+def test_time_grid_with_final_equal_to_initial_is_one_point():
+    grid = integrators.time_grid(5.0, _fixed(1.0, 1.0, 5.0))
+    assert grid.t.tolist() == [5.0] and grid.save.tolist() == [True]
+
+
+def test_every_method_is_registered_under_one_contract():
+    assert set(integrators.METHODS) == {"euler", "rk4", "RK45", "RK23", "DOP853", "Radau",
+                                        "BDF", "LSODA"}
+    for name, integrator in integrators.INTEGRATORS.items():
+        assert integrator.name == name and callable(integrator)
 
 
 def test_euler_stepper_on_a_toy_system():
-    """integrators.euler alone: y' = -y with dt 0.5 halves y each step; outputs at saves."""
+    """integrators' euler alone: y' = -y with dt 0.5 halves y each step; outputs at saves."""
     def rates(t, dt, Y, D, S, n):
         D[...] = -Y
         if S is not None:
             S[0] = Y[0]
         return ()
 
-    points = integrators.time_grid(0.0, _fixed(0.5, 1.0, 2.0))
+    grid = integrators.time_grid(0.0, _fixed(0.5, 1.0, 2.0))
     Y, out = np.ones((1, 3)), np.empty((3, 1, 3))
-    integrators.euler(rates, points, Y, out, None)
+    problem = integrators.Problem(grid, Y, lambda members: integrators.System(rates))
+    integrators.INTEGRATORS["euler"](problem, out, lambda *args: None, integrators.Options())
     np.testing.assert_array_equal(out[:, 0, 0], [1.0, 0.25, 0.0625])
     np.testing.assert_array_equal(Y[0], [0.0625] * 3)

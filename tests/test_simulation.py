@@ -259,6 +259,53 @@ def test_first_member_failing_at_initial_time_gives_only_the_summary_warning(loa
     assert results.failures == {0: reformsim.Failure("Flow", 0.0)}
 
 
+@pytest.mark.parametrize("method", ["RK45", "RK23", "DOP853", "Radau", "BDF", "LSODA"])
+def test_adaptive_methods_isolate_a_failing_member(load, method):
+    """A member that blows up fails alone: its failure says why, the others equal their
+    single runs bit for bit (each member is solved on its own, with its own steps)."""
+    model = load("blowup")
+    with pytest.warns(reformsim.ReformsimWarning, match="1 of 3 members"):
+        together = reformsim.simulate(model, params={"K": [1.5, 1.0, 0.5]}, method=method)
+    assert list(together.failures) == [1]
+    assert together.status(1).startswith(("'", f"solve_ivp ({method}) failed"))
+    for member, k in ((0, 1.5), (2, 0.5)):
+        alone = reformsim.simulate(model, params={"K": k}, method=method)
+        assert np.array_equal(together.values[member], alone.values[0])
+
+
+@pytest.mark.parametrize(("options", "message"), [
+    ({"atol": np.nan}, "atol must be a number >= 0"),
+    ({"atol": -1.0}, "atol must be a number >= 0"),
+    ({"rtol": 0.0}, "rtol must be a positive number"),
+    ({"rtol": np.inf}, "rtol must be a positive number"),
+])
+def test_tolerances_are_checked_before_anything_runs(decay, options, message):
+    with pytest.raises(reformsim.SimulationError, match=message):
+        reformsim.simulate(decay, method="RK45", **options)
+
+
+@pytest.mark.parametrize(("params", "message"), [
+    ({"SAVEPER": 0.3}, r"SAVEPER \(0.3\) is not a multiple of TIME STEP \(0.125\): values "
+                       r"are saved where the two meet, every 1.5"),
+    ({"SAVEPER": 0.01}, r"SAVEPER \(0.01\) is less than TIME STEP \(0.125\): values are "
+                        r"saved every TIME STEP"),
+], ids=["not-a-multiple", "below-time-step"])
+def test_a_save_period_that_saves_other_times_warns(decay, params, message):
+    with pytest.warns(reformsim.ReformsimWarning, match=message):
+        reformsim.simulate(decay, params=params)
+
+
+@pytest.mark.parametrize(("params", "message"), [
+    ({"FINAL TIME": -3}, "FINAL TIME .* is before INITIAL TIME"),
+    ({"FINAL TIME": 1e12}, "more than reformsim allows"),
+    ({"TIME STEP": 1e-300}, "more than reformsim allows"),
+    ({"INITIAL TIME": np.nan}, "INITIAL TIME is not a number"),
+], ids=["final-before-initial", "final-1e12", "dt-1e-300", "initial-nan"])
+def test_bad_control_values_fail_at_once(decay, params, message):
+    with pytest.raises(reformsim.SimulationError, match=message):
+        reformsim.simulate(decay, params=params)
+
+
 # --- control variables ------------------------------------------------------------------------
 
 @pytest.mark.parametrize(("params", "expected"), [
@@ -410,3 +457,20 @@ def test_guarded_division_by_zero_in_the_run(write_mdl, equation, expected):
     results = reformsim.simulate(model)
     np.testing.assert_array_equal(results["a"][0, 2:], expected)
     np.testing.assert_array_equal(results["a"][0, :2], 1.0)
+
+
+def test_two_threads_simulating_one_model_get_the_results_of_one(load):
+    """CompiledModel is frozen and its caches are locked: threads that fill them at the same
+    time (programs and grids per control values, variants for schedules) each get what a
+    single thread gets."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    calls = [{"params": {"TIME STEP": dt}} for dt in (0.25, 0.5, 0.25, 0.125, 0.5, 0.125)]
+    calls += [{"params": {"TIME STEP": 0.25, "Decay Time": reformsim.Series([0, 5], [1, 2])}}]
+    alone = [reformsim.simulate(load("decay"), **call).values for call in calls]
+    for _ in range(3):
+        model = reformsim.load_model(load("decay").source)   # empty caches, shared by threads
+        with ThreadPoolExecutor(max_workers=4) as pool:
+            together = list(pool.map(lambda call: reformsim.simulate(model, **call).values,
+                                     calls))
+        assert all(np.array_equal(a, b) for a, b in zip(alone, together))

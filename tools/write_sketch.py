@@ -115,9 +115,7 @@ def refs(expr: object) -> set[str]:
         return {expr.table} | refs(expr.arg)
     if isinstance(expr, ir.InlineLookup):
         return refs(expr.arg)
-    if isinstance(expr, (ir.Op, ir.Call, ir.Stateful)):
-        return set().union(*(refs(a) for a in expr.args)) if expr.args else set()
-    return set()
+    return set().union(set(), *(refs(a) for a in ir.children(expr)))
 
 
 def signed_terms(expr: object, sign: int = 1) -> list[tuple[int, str]]:
@@ -127,6 +125,9 @@ def signed_terms(expr: object, sign: int = 1) -> list[tuple[int, str]]:
     if isinstance(expr, ir.Op) and expr.op in "+-" and len(expr.args) == 2:
         second = sign if expr.op == "+" else -sign
         return signed_terms(expr.args[0], sign) + signed_terms(expr.args[1], second)
+    if isinstance(expr, ir.Chain) and set(expr.ops) <= {"+", "-"}:
+        signs = [sign] + [sign if op == "+" else -sign for op in expr.ops]
+        return [term for s, a in zip(signs, expr.args) for term in signed_terms(a, s)]
     raise SystemExit(f"a stock's rate is not a sum of named flows: {expr!r}")
 
 

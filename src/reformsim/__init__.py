@@ -22,6 +22,7 @@ from .errors import (
 )
 
 if TYPE_CHECKING:
+    from .analysis.studies import calibrate, factorial, optimize, robustness, sensitivity
     from .engine.compiled import CompiledModel
     from .engine.inputs import Series, Table
     from .engine.loading import load_model
@@ -30,6 +31,11 @@ if TYPE_CHECKING:
     from .scenarios.loading import load_scenarios
 
 __all__ = [
+    "calibrate",
+    "factorial",
+    "optimize",
+    "robustness",
+    "sensitivity",
     "load_scenarios",
     "Series",
     "Table",
@@ -51,6 +57,9 @@ _LAZY = {"load_model": "engine.loading", "simulate": "engine.simulation",
          "CompiledModel": "engine.compiled", "Results": "engine.results",
          "Failure": "engine.results", "Series": "engine.inputs", "Table": "engine.inputs",
          "load_scenarios": "scenarios.loading"}
+# decision analysis (issue 11): studies built on simulate
+_LAZY |= dict.fromkeys(("sensitivity", "optimize", "calibrate", "robustness", "factorial"),
+                       "analysis.studies")
 
 
 def __getattr__(name: str) -> Any:

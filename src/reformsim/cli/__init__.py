@@ -4,7 +4,8 @@
 package registers every command on the group.
 """
 
-from . import compare, model, plot, run  # noqa: F401  (each registers its commands)
+# each module registers its commands on the group
+from . import calibrate, compare, factorial, model, optimize, plot, run, sensitivity  # noqa: F401
 from .app import main
 
 __all__ = ["main"]

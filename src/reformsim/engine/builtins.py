@@ -356,3 +356,15 @@ def reduce_vmin(x, axes):
 def reduce_vmax(x, axes):
     """VMAX over ``axes`` (exact in any order)."""
     return np.max(x, axis=axes)
+
+
+def chain(ops, *args):
+    """``args[0] ops[0] args[1] ops[1] args[2]...`` left to right (``ops``: a string of
+    ``+-*/``): a long chain, folded here because Python cannot compile it written out."""
+    acc = args[0]
+    for op, arg in zip(ops, args[1:]):
+        acc = _CHAIN_OPS[op](acc, arg)
+    return acc
+
+
+_CHAIN_OPS = {"+": np.add, "-": np.subtract, "*": np.multiply, "/": np.true_divide}

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Callable
 from typing import Any
 
 import numpy as np
 
-from ..errors import SimulationError
+from ..errors import ReformsimWarning, SimulationError
 from ..model.ir import CONTROLS
 from . import integrators
 from .codegen import Emitter, namespace
@@ -24,16 +25,44 @@ def time_grids(model: CompiledModel, values: dict[str, Any]):
     # a grid of constant controls is the same for every run of the model: keep it for the model
     fixed = not any(model.slots[c] in model.dynamic for c in CONTROLS)
 
-    def grid_of(controls: dict[str, float], clock) -> list:
+    def grid_of(controls: dict[str, float], clock) -> integrators.Grid:
         key = tuple(controls[c] for c in CONTROLS)
-        make = lambda: integrators.time_grid(controls["initial_time"], clock)  # noqa: E731
+        make = lambda: integrators.time_grid(controls["initial_time"], clock, fixed)  # noqa: E731
         return _GRIDS.get(model, key, make) if fixed else make()
 
     # groups must agree with these save times (checked when each group runs)
     controls = {c: float(np.asarray(values[model.slots[c]], dtype=float).reshape(-1)[0])
                 for c in CONTROLS}
-    points = grid_of(controls, make_clock(model, values, controls))
-    return integrators.saved_times(points), grid_of
+    grid = grid_of(controls, make_clock(model, values, controls))
+    if fixed:
+        _warn_about_saves(model, controls)
+    return integrators.saved_times(grid), grid_of
+
+
+def _warn_about_saves(model: CompiledModel, controls: dict[str, float]) -> None:
+    """SAVEPER below TIME STEP, or not a multiple of it, saves other times than it says."""
+    dt, saveper = controls["time_step"], controls["saveper"]
+    ratio = saveper / dt
+    if ratio < 1 - integrators.PREC:
+        warnings.warn(f"{model.source.name}: SAVEPER ({saveper:g}) is less than TIME STEP "
+                      f"({dt:g}): values are saved every TIME STEP", ReformsimWarning,
+                      stacklevel=4)
+    elif abs(ratio - round(ratio)) > integrators.PREC * max(1.0, ratio):
+        every = _common_multiple(dt, saveper)
+        where = f"every {every:g}" if every is not None else "at the initial time only"
+        warnings.warn(f"{model.source.name}: SAVEPER ({saveper:g}) is not a multiple of TIME "
+                      f"STEP ({dt:g}): values are saved where the two meet, {where}",
+                      ReformsimWarning, stacklevel=4)
+
+
+def _common_multiple(dt: float, saveper: float) -> float | None:
+    """The first time both divide, within PySD's precision (None within 10,000 steps)."""
+    for steps in range(1, 10_001):
+        elapsed = steps * dt
+        rest = elapsed % saveper
+        if min(rest, saveper - rest) < dt * integrators.PREC:
+            return elapsed
+    return None
 
 
 def make_clock(model: CompiledModel, values: dict, controls: dict[str, float]):

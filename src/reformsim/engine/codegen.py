@@ -8,17 +8,18 @@ text from the model file is ever written into the source.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from ..model import ir
 from . import builtins as functions
-from .states import INIT_ARGS
 
 if TYPE_CHECKING:
-    from .compiled import CompiledModel, State
+    from .compiled import CompiledModel
 
+CHAIN_INFIX = 100   # operands of a chain written infix; longer chains call F.chain
 _ARITH = {"+": "+", "-": "-", "*": "*", "/": "/", "^": "**"}
 _COMPARE = {"=": "==", "<>": "!=", "<": "<", "<=": "<=", ">": ">", ">=": ">="}
 _LOGIC = {"and": "np.logical_and", "or": "np.logical_or"}
@@ -64,63 +65,71 @@ class Emitter:
     # --- expressions -------------------------------------------------------------------------
 
     def expr(self, e: ir.Expr, want_bool: bool = False) -> str:
-        if isinstance(e, ir.Num):
-            return self._literal(e.value)
-        if isinstance(e, ir.Ref):
-            if e.ident == "time":
-                return "t"
-            self.used.add(e.ident)
-            return e.ident
-        if isinstance(e, ir.Op):
-            return self._op(e, want_bool)
-        if isinstance(e, ir.Call):
-            return self._call(e)
-        if isinstance(e, ir.LookupCall):
-            if e.table in self.model.external_tables:
-                key = self.model.table_keys[e.table]
-                self.used.update((f"{key}x", f"{key}y"))
-                return f"F.interpolate_rows({self.expr(e.arg)}, {key}x, {key}y)"
-            return self._lookup(self.model.tables[e.table], e.arg)
-        if isinstance(e, ir.Input):
-            self.used.update((f"{e.key}t", f"{e.key}v"))
-            return f"F.interpolate_rows(t, {e.key}t, {e.key}v)"
-        if isinstance(e, ir.InlineLookup):
-            return self._lookup(e.table, e.arg)
-        if isinstance(e, ir.CellLookup):
-            xs, ys = (self._constant(a, e.table.shape) for a in (e.table.xs, e.table.ys))
-            return f"F.lookup_cells({self.expr(e.arg)}, {xs}, {ys}, {e.table.mode!r})"
-        if isinstance(e, ir.Data):
-            times = self._constant(e.times, (len(e.times),))
-            values = self._constant(e.values, (len(e.times),) + e.shape)
-            return f"F.data_series(t, {times}, {values}, {e.mode!r})"
-        if isinstance(e, ir.ArrayLit):
-            return self._constant(e.values, (1,) + e.shape)
-        if isinstance(e, ir.Take):
-            return self._take(e)
-        if isinstance(e, ir.Align):
-            code = self.expr(e.arg)
-            if e.order != tuple(range(len(e.order))):
-                code = f"np.transpose({code}, {(0,) + tuple(k + 1 for k in e.order)})"
-            if not all(e.keep):
-                code += "[:, " + ", ".join(":" if k else "None" for k in e.keep) + "]"
-            return code
-        if isinstance(e, ir.Lift):
-            return f"F.lift({self.expr(e.arg)}, {e.rank})"
-        if isinstance(e, ir.Reduce):
-            return f"F.reduce_{e.func}({self.expr(e.arg)}, {tuple(k + 1 for k in e.axes)})"
-        if isinstance(e, ir.VectorCall):
-            args = ", ".join(self.expr(a) for a in e.args)
-            return f"F.{e.func}({args}, axis={e.axis + 1})"
-        if isinstance(e, ir.Assemble):
-            return self._assemble(e)
-        raise TypeError(f"cannot emit {type(e).__name__}")  # the lifter removed Statefuls
+        """Python source computing ``e`` (a boolean array when ``want_bool`` and ``e`` is a test)."""
+        rule = self.RULES.get(type(e))
+        if rule is None:  # Statefuls are lifted and references resolved before code generation
+            raise TypeError(f"cannot emit {type(e).__name__}")
+        return rule(self, e, want_bool)
+
+    def _num(self, e: ir.Num, want_bool: bool) -> str:
+        return self.literal(e.value)
+
+    def _ref(self, e: ir.Ref, want_bool: bool) -> str:
+        if e.ident == "time":
+            return "t"
+        self.used.add(e.ident)
+        return e.ident   # a slot: the compiler resolved every reference
+
+    def _lookup_call(self, e: ir.LookupCall, want_bool: bool) -> str:
+        if e.table in self.model.external_tables:
+            key = self.model.table_keys[e.table]
+            self.used.update((f"{key}x", f"{key}y"))
+            return f"F.interpolate_rows({self.expr(e.arg)}, {key}x, {key}y)"
+        return self._lookup(self.model.tables[e.table], e.arg)
+
+    def _input(self, e: ir.Input, want_bool: bool) -> str:
+        self.used.update((f"{e.key}t", f"{e.key}v"))
+        return f"F.interpolate_rows(t, {e.key}t, {e.key}v)"
+
+    def _inline_lookup(self, e: ir.InlineLookup, want_bool: bool) -> str:
+        return self._lookup(e.table, e.arg)
+
+    def _cell_lookup(self, e: ir.CellLookup, want_bool: bool) -> str:
+        xs, ys = (self._constant(a, e.table.shape) for a in (e.table.xs, e.table.ys))
+        return f"F.lookup_cells({self.expr(e.arg)}, {xs}, {ys}, {e.table.mode!r})"
+
+    def _data(self, e: ir.Data, want_bool: bool) -> str:
+        times = self._constant(e.times, (len(e.times),))
+        values = self._constant(e.values, (len(e.times),) + e.shape)
+        return f"F.data_series(t, {times}, {values}, {e.mode!r})"
+
+    def _array_literal(self, e: ir.ArrayLit, want_bool: bool) -> str:
+        return self._constant(e.values, (1,) + e.shape)
+
+    def _align(self, e: ir.Align, want_bool: bool) -> str:
+        code = self.expr(e.arg)
+        if e.order != tuple(range(len(e.order))):
+            code = f"np.transpose({code}, {(0,) + tuple(k + 1 for k in e.order)})"
+        if not all(e.keep):
+            code += "[:, " + ", ".join(":" if k else "None" for k in e.keep) + "]"
+        return code
+
+    def _lift(self, e: ir.Lift, want_bool: bool) -> str:
+        return f"F.lift({self.expr(e.arg)}, {e.rank})"
+
+    def _reduce(self, e: ir.Reduce, want_bool: bool) -> str:
+        return f"F.reduce_{e.func}({self.expr(e.arg)}, {tuple(k + 1 for k in e.axes)})"
+
+    def _vector_call(self, e: ir.VectorCall, want_bool: bool) -> str:
+        args = ", ".join(self.expr(a) for a in e.args)
+        return f"F.{e.func}({args}, axis={e.axis + 1})"
 
     def _constant(self, values: tuple[float, ...], shape: tuple[int, ...]) -> str:
         array = np.array(values, dtype=np.float64).reshape(shape)
         array.flags.writeable = False
         return self._array(array)
 
-    def _take(self, e: ir.Take) -> str:
+    def _take(self, e: ir.Take, want_bool: bool = False) -> str:
         # basic indexing first (elements drop their axes), then one np.take per subrange axis
         code = self.expr(e.arg)
         if any(isinstance(i, int) for i in e.index):
@@ -134,7 +143,7 @@ class Emitter:
                 axis += 1
         return code
 
-    def _assemble(self, e: ir.Assemble) -> str:
+    def _assemble(self, e: ir.Assemble, want_bool: bool = False) -> str:
         size = int(np.prod(e.shape))
         if len(e.parts) == 1 and e.parts[0].picks is None and \
                 e.parts[0].cells == tuple(range(size)):
@@ -145,7 +154,7 @@ class Emitter:
                                    for p in e.parts))
         return f"F.assemble({e.shape}, ({values},), {layout})"
 
-    def _literal(self, value: float) -> str:
+    def literal(self, value: float) -> str:
         self.literals.append(float(value))
         return f"L{len(self.literals) - 1}"
 
@@ -165,97 +174,82 @@ class Emitter:
             code = f"({left} {_COMPARE[e.op]} {right})"
         return code if want_bool else f"_f({code})"
 
-    def _call(self, e: ir.Call) -> str:
-        func = e.func
-        if func == "pi":
-            return "np.pi"
-        if func in ("vmin_xmile", "vmax_xmile"):
-            return self.expr(e.args[0])
-        if func == "if_then_else":
-            cond = self.expr(e.args[0], True)
-            return f"np.where({cond}, {self.expr(e.args[1])}, {self.expr(e.args[2])})"
-        if func == "active_initial":
-            return self.expr(e.args[1] if self.phase == "init" else e.args[0])
+    def _chain(self, e: ir.Chain, want_bool: bool) -> str:
+        """Left to right, as the nested binary operations would be: ``(a + b - c ...)``.
+
+        Beyond :data:`CHAIN_INFIX` operands Python's compiler would recurse too
+        deep on the flat expression, so the chain is folded by ``F.chain``.
+        """
         args = [self.expr(a) for a in e.args]
+        if len(args) <= CHAIN_INFIX:
+            return "(" + args[0] + "".join(f" {_ARITH[op]} {a}" for op, a in
+                                           zip(e.ops, args[1:])) + ")"
+        return f"F.chain({''.join(e.ops)!r}, {', '.join(args)})"
+
+    def _call(self, e: ir.Call, want_bool: bool = False) -> str:
+        rule = self.CALLS.get(e.func) or self._family(e.func)
+        if rule is None:
+            raise TypeError(f"no rule for builtin {e.func}")  # the translator checked the names
+        return rule(self, e)
+
+    @staticmethod
+    def _family(func: str) -> Callable[[Emitter, ir.Call], str] | None:
         if func in _NUMPY:
-            return f"{_NUMPY[func]}({', '.join(args)})"
+            return Emitter._numpy_call
         if func in _LIBRARY:
-            name = {"Xramp": "xramp"}.get(func, func)
-            extra = "t, " if func in ("ramp", "Xramp") else ""
-            return f"F.{name}({extra}{', '.join(args)})"
+            return Emitter._library_call
         if func in _CLOCKED:
-            return f"F.{_CLOCKED[func]}(t, dt, {', '.join(args)})"
+            return Emitter._clocked_call
         if func.startswith("random_"):
-            site = int(e.args[0].value)  # type: ignore[union-attr]  # numbered by the compiler
-            values, seed = ((args[1:-1], args[-1]) if func != "random_0_1"
-                            else ([], self._literal(0.0)))
-            draw = f"F.uniform01(K, {site}, n, {seed})"
-            return f"F.{func}({', '.join([draw] + values)})"
-        raise TypeError(f"no rule for builtin {func}")  # the translator checked the names
+            return Emitter._random_call
+        return None
+
+    def _args(self, e: ir.Call) -> str:
+        return ", ".join(self.expr(a) for a in e.args)
+
+    def _numpy_call(self, e: ir.Call) -> str:
+        return f"{_NUMPY[e.func]}({self._args(e)})"
+
+    def _library_call(self, e: ir.Call) -> str:
+        name = {"Xramp": "xramp"}.get(e.func, e.func)
+        extra = "t, " if e.func in ("ramp", "Xramp") else ""
+        return f"F.{name}({extra}{self._args(e)})"
+
+    def _clocked_call(self, e: ir.Call) -> str:
+        return f"F.{_CLOCKED[e.func]}(t, dt, {self._args(e)})"
+
+    def _random_call(self, e: ir.Call) -> str:
+        site = int(e.args[0].value)  # type: ignore[union-attr]  # numbered by the compiler
+        args = [self.expr(a) for a in e.args]
+        values, seed = ((args[1:-1], args[-1]) if e.func != "random_0_1"
+                        else ([], self.literal(0.0)))
+        draw = f"F.uniform01(K, {site}, n, {seed})"
+        return f"F.{e.func}({', '.join([draw] + values)})"
+
+    def _if_then_else(self, e: ir.Call) -> str:
+        cond = self.expr(e.args[0], True)
+        return f"np.where({cond}, {self.expr(e.args[1])}, {self.expr(e.args[2])})"
+
+    def _active_initial(self, e: ir.Call) -> str:
+        return self.expr(e.args[1] if self.phase == "init" else e.args[0])
+
+    CALLS: dict[str, Callable[[Emitter, ir.Call], str]] = {
+        "pi": lambda self, e: "np.pi",
+        "vmin_xmile": lambda self, e: self.expr(e.args[0]),  # of a scalar: the scalar itself
+        "vmax_xmile": lambda self, e: self.expr(e.args[0]),
+        "if_then_else": _if_then_else,
+        "active_initial": _active_initial,
+    }
 
     def _lookup(self, table: ir.Table, arg: ir.Expr) -> str:
         self.tables.append((np.asarray(table.xs), np.asarray(table.ys), table.mode))
         i = len(self.tables) - 1
         return f"F.lookup({self.expr(arg)}, TX{i}, TY{i}, TM{i})"
 
-    # --- the initialisation pass -------------------------------------------------------------
-
-    def init_source(self) -> str:
-        """``init(O, I, K)``: every value at INITIAL TIME, and each state's arguments.
-
-        ``O`` maps element slots to overriding values, ``I`` maps state
-        indices to overriding initial values, ``K`` holds the member keys of
-        the random streams. Returns a dict slot -> value.
-        """
-        m = self.model
-        lines = ["def init(O, I, K):", "    n = -1", f"    t = {self._literal(0.0)}"]
-        names: list[str] = list(m.input_keys())
-        lines += [f"    {key} = O[{key!r}]" for key in names]
-        time_slot = m.slots["initial_time"]
-        dt_slot = m.slots["time_step"]
-        for slot in m.init_order:
-            if slot.startswith("v"):
-                node = m.nodes[slot]
-                code = self.expr(node.expr)
-                lines.append(f"    {slot} = O[{slot!r}] if {slot!r} in O else {code}")
-                if node.element.dims:  # cells of an array set one by one
-                    lines.append(f"    if {slot + '@'!r} in O: {slot} = F.patch({slot}, "
-                                 f"*O[{slot + '@'!r}])")
-                if slot == time_slot:
-                    lines.append(f"    t = {slot}")
-                if slot == dt_slot:
-                    lines.append(f"    dt = {slot}")
-                names.append(slot)
-            else:
-                state = m.states[int(slot[1:])]
-                lines += self._init_state(state, names)
-        lines.append("    return {" + ", ".join(f"{n!r}: {n}" for n in names) + "}")
-        return "\n".join(lines) + "\n"
-
-    def _init_state(self, s: State, names: list[str]) -> list[str]:
-        j, out = s.index, []
-        for k in INIT_ARGS[s.kind]:
-            code = self.expr(s.args[k])
-            if (s.kind, k) in (("integ", 1), ("delay", 2), ("delayn", 2), ("delay_fixed", 2),
-                               ("smooth", 2), ("sample_if_true", 2)):
-                code = f"I[{j}] if {j} in I else {code}"
-            out.append(f"    a{j}_{k} = {code}")
-            names.append(f"a{j}_{k}")
-        a = [f"a{j}_{k}" for k in range(len(s.args))]
-        if s.kind in ("delay", "delayn"):  # PySD keeps init * delay time, outputs state / time
-            output = f"({a[2]} * {a[1]}) / {a[1]}"
-        elif s.kind == "sample_if_true":
-            output = f"np.where({a[0]}, {a[1]}, {a[2]})"
-        elif s.kind == "trend":
-            out.append(f"    av{j} = {a[0]} / (1 + {a[2]} * {a[1]})")
-            output = f"F.zidz({a[0]} - av{j}, {a[1]} * np.abs(av{j}))"
-            names.append(f"av{j}")
-        elif s.kind == "forecast":
-            out.append(f"    av{j} = {a[0]} / (1 + {a[3]})")
-            output = f"{a[0]} * (1 + F.zidz({a[0]} - av{j}, {a[1]} * av{j}) * {a[2]})"
-            names.append(f"av{j}")
-        else:  # integ, smooth, delay_fixed, initial: the initial value itself
-            output = a[{"integ": 1, "smooth": 2, "delay_fixed": 2, "initial": 0}[s.kind]]
-        out.append(f"    s{j} = {output}")
-        names.append(f"s{j}")
-        return out
+    RULES: dict[type, Callable[[Emitter, Any, bool], str]] = {
+        ir.Num: _num, ir.Ref: _ref, ir.Op: _op, ir.Chain: _chain, ir.Call: _call,
+        ir.LookupCall: _lookup_call, ir.Input: _input, ir.InlineLookup: _inline_lookup,
+        ir.CellLookup: _cell_lookup, ir.Data: _data, ir.ArrayLit: _array_literal,
+        ir.Take: _take, ir.Align: _align, ir.Lift: _lift, ir.Reduce: _reduce,
+        ir.VectorCall: _vector_call, ir.Assemble: _assemble,
+    }

@@ -10,15 +10,18 @@ numbers written with ``repr(float)``.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import replace
 from pathlib import Path
+from typing import Any
 
 from ..errors import ModelError, SimulationError
 from ..model import ir
 from ..model.shapes import shape_model
-from .codegen import Emitter, namespace
+from .codegen import namespace
 from .compiled import CompiledModel, Node, State
 from .dependencies import Graph
+from .initpass import InitWriter
 from .memo import PerModel
 
 
@@ -57,10 +60,10 @@ def compile_model(model: ir.ModelIR, inputs: frozenset[str] = frozenset(),
         random_sites=resolver.random_sites, init_source="",
         table_keys={e.ident: f"Y{i}" for i, e in enumerate(model.elements) if e.kind == "lookup"},
         external_tables=frozenset(tables))
-    emitter = Emitter(compiled)
-    source = emitter.init_source()
+    writer = InitWriter(compiled)
+    source = writer.source()
     names = namespace()
-    emitter.bind(names)
+    writer.emitter.bind(names)
     exec(compile(source, "<reformsim init pass>", "exec"), names)  # noqa: S102
     return replace(compiled, init_source=source, init=names["init"])
 
@@ -100,7 +103,7 @@ class _Lifter:
             args = tuple(self._lift(a, owner) for a in expr.args)
             state = State(len(self.states), expr.kind, args, owner, expr.nonneg, expr.shape)
             self.states.append(state)
-            return ir.Ref(f"__{state.slot}")
+            return ir.StateRef(state.index)
         return ir.map_children(expr, lambda a: self._lift(a, owner))
 
 
@@ -112,20 +115,30 @@ class _Resolver:
         self.random_sites = 0
 
     def expr(self, expr: ir.Expr, owner: str) -> ir.Expr:
-        if isinstance(expr, ir.Ref):
-            if expr.ident == "time":
-                return ir.Ref("time")
-            if expr.ident.startswith("__s"):
-                return ir.Ref(expr.ident[2:])
-            if expr.ident in self.tables:
-                raise ModelError(self.source, owner,
-                                 f"uses the lookup {expr.ident!r} as a value",
-                                 hint="call it with an argument: name(x)")
-            return ir.Ref(self.slots[expr.ident])
-        if isinstance(expr, ir.Call):
-            args = tuple(self.expr(a, owner) for a in expr.args)
-            if expr.func.startswith("random_"):
-                args = (ir.Num(float(self.random_sites)),) + args
-                self.random_sites += 1
-            return ir.Call(expr.func, args)
-        return ir.map_children(expr, lambda a: self.expr(a, owner))
+        rule = self.RULES.get(type(expr))
+        if rule is None:
+            return ir.map_children(expr, lambda a: self.expr(a, owner))
+        return rule(self, expr, owner)
+
+    def _ref(self, expr: ir.Ref, owner: str) -> ir.Expr:
+        if expr.ident == "time":
+            return ir.Ref("time")
+        if expr.ident in self.tables:
+            raise ModelError(self.source, owner, f"uses the lookup {expr.ident!r} as a value",
+                             hint="call it with an argument: name(x)")
+        return ir.Ref(self.slots[expr.ident])
+
+    def _state(self, expr: ir.StateRef, owner: str) -> ir.Expr:
+        return ir.Ref(f"s{expr.index}")
+
+    def _call(self, expr: ir.Call, owner: str) -> ir.Expr:
+        args = tuple(self.expr(a, owner) for a in expr.args)
+        if expr.func.startswith("random_"):
+            args = (ir.Num(float(self.random_sites)),) + args
+            self.random_sites += 1
+        return ir.Call(expr.func, args)
+
+    # After resolution a Ref names a slot (``v3``, ``s0``) or ``time``: never model text.
+    RULES: dict[type, Callable[[_Resolver, Any, str], ir.Expr]] = {
+        ir.Ref: _ref, ir.StateRef: _state, ir.Call: _call,
+    }

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import graphlib
+from collections.abc import Callable
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from ..errors import ModelError
 from ..model import ir
@@ -19,17 +20,25 @@ CLOCK_FUNCS = {"step", "ramp", "Xramp", "pulse", "Xpulse", "pulse_train", "Xpuls
 
 def references(expr: ir.Expr, phase: str) -> set[str]:
     """Slots an expression reads in a phase (``init`` or ``rate``), plus ``time`` and ``dt``."""
-    if isinstance(expr, ir.Ref):
-        return {expr.ident}
-    if isinstance(expr, ir.Call) and expr.func == "active_initial":
-        chosen = expr.args[1] if phase == "init" else expr.args[0]
-        return references(chosen, phase)
-    if isinstance(expr, (ir.Input, ir.Data)):
-        return {"time"}
-    found: set[str] = set().union(*(references(a, phase) for a in ir.children(expr)))
-    if isinstance(expr, ir.Call) and expr.func in CLOCK_FUNCS:
-        found |= {"time", "dt"}
-    return found
+    rule = _READS.get(type(expr))
+    if rule is not None:
+        return rule(expr, phase)
+    return set().union(set(), *(references(a, phase) for a in ir.children(expr)))
+
+
+def _call_reads(expr: ir.Call, phase: str) -> set[str]:
+    if expr.func == "active_initial":   # its initial value at init, its equation after
+        return references(expr.args[1] if phase == "init" else expr.args[0], phase)
+    found = set().union(set(), *(references(a, phase) for a in expr.args))
+    return found | {"time", "dt"} if expr.func in CLOCK_FUNCS else found
+
+
+_READS: dict[type, Callable[[Any, str], set[str]]] = {
+    ir.Ref: lambda expr, phase: {expr.ident},
+    ir.Input: lambda expr, phase: {"time"},
+    ir.Data: lambda expr, phase: {"time"},
+    ir.Call: _call_reads,
+}
 
 
 def is_volatile(expr: ir.Expr) -> bool:

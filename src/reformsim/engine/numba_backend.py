@@ -41,7 +41,6 @@ PARALLEL_FROM = 64       # members from which blocks run on several threads
 _KERNELS: PerModel[Any] = PerModel()
 _MODULES: dict[str, ModuleType] = {}
 _LOCK = threading.RLock()
-_GRIDS: PerModel[tuple] = PerModel()
 
 
 class CompiledFailed(RuntimeError):
@@ -128,7 +127,7 @@ def _write_source(source: str, digest: str) -> Path:
 # --- one group of members ---------------------------------------------------------------------
 
 def integrate(model: CompiledModel, structure: Any, rows: dict[int, slice], Y0: np.ndarray,
-              values: dict[str, Any], keys: np.ndarray, points: list, out: np.ndarray,
+              values: dict[str, Any], keys: np.ndarray, grid: Any, out: np.ndarray,
               watch: Any, method: str, outputs: tuple[str, ...]) -> None:
     """Integrate a group into ``out`` (T x V x members) from its initial state rows ``Y0``
     (the numpy backend's rows x members); records first non-finite states in ``watch``
@@ -146,7 +145,7 @@ def integrate(model: CompiledModel, structure: Any, rows: dict[int, slice], Y0: 
     FR = np.zeros(size, dtype=np.int64)
     Y = np.ascontiguousarray(Y0[order].T)
     args = (Y, Z, _constants(found, values, size), found.literals, found.tables, found.ints,
-            RT, RI, np.ascontiguousarray(keys, dtype=np.uint64), *_grid(model, points), target,
+            RT, RI, np.ascontiguousarray(keys, dtype=np.uint64), *_grid(grid), target,
             _output_columns(model, found, outputs), starts, orders, ZO,
             np.zeros(len(model.states) or 1, dtype=np.int64), FX, np.argsort(order), FS, FR,
             found.work)
@@ -195,19 +194,13 @@ def _block(found: Any, rows: int, discrete: int, per_run: int, size: int) -> int
     return max(8, min(BLOCK_BYTES // per_member, math.ceil(size / threads)))
 
 
-def _grid(model: CompiledModel, points: list) -> tuple[np.ndarray, ...]:
-    """The time grid as arrays (times, steps, save and advance flags), kept for the last grid."""
-    def make() -> list:
-        return [None, None]
-
-    kept = _GRIDS.get(model, "grid", make)
-    if kept[0] is not points:
-        kept[1] = (np.array([p.t for p in points], dtype=np.float64),
-                   np.array([p.dt for p in points], dtype=np.float64),
-                   np.array([p.save for p in points], dtype=np.bool_),
-                   np.array([p.advance for p in points], dtype=np.bool_))
-        kept[0] = points
-    return kept[1]
+def _grid(grid: Any) -> tuple[np.ndarray, ...]:
+    """The time grid as the kernels read it: times, steps, saves, and whether each advances."""
+    advance = np.ones(len(grid.t), dtype=np.bool_)
+    advance[-1] = False
+    return (np.ascontiguousarray(grid.t, dtype=np.float64),
+            np.ascontiguousarray(grid.dt, dtype=np.float64),
+            np.ascontiguousarray(grid.save, dtype=np.bool_), advance)
 
 
 def _cells(value: Any, shape: tuple[int, ...], size: int) -> np.ndarray:

@@ -43,6 +43,7 @@ _NUMPY = {"abs": "np.abs", "sqrt": "np.sqrt", "exp": "np.exp", "ln": "np.log", "
 _TIMED = {"ramp": "F.ramp(t, ", "Xramp": "F.xramp(t, ", "step": "F.step(t, dt, ",
           "pulse": "F.pulse(t, dt, ", "pulse_train": "F.pulse_train(t, dt, ",
           "Xpulse": "F.xpulse(t, dt, ", "Xpulse_train": "F.xpulse_train(t, dt, "}
+CHAIN_INFIX = 500   # operands of a chain written out; Python's compiler recurses on longer ones
 LOOKUP_MODES = {"interpolate": 0, "extrapolate": 1, "hold_backward": 2}
 DATA_MODES = {"interpolate": 0, "raw": 1, "hold_backward": 2, "look_forward": 3}
 
@@ -123,7 +124,8 @@ class Expressions:
         self._shapes: dict[int, Shape] = {}
         self._keep: list[ir.Expr] = []        # nodes whose id() keys _shapes stay alive
         self.rules: dict[type, Callable[[ir.Expr, Idx], str]] = {
-            ir.Num: self._num, ir.Ref: self._ref, ir.Op: self._op, ir.Call: self._call,
+            ir.Num: self._num, ir.Ref: self._ref, ir.Op: self._op, ir.Chain: self._chain,
+            ir.Call: self._call,
             ir.LookupCall: self._lookup_call, ir.InlineLookup: self._inline_lookup,
             ir.Input: self._input, ir.CellLookup: self._cell_lookup, ir.Data: self._data,
             ir.ArrayLit: self._array_lit, ir.Take: self._take, ir.Align: self._align,
@@ -190,7 +192,7 @@ class Expressions:
             return self.shape(e.arg)
         if isinstance(e, ir.Call) and e.func.startswith("random_"):
             return broadcast(*(self.shape(a) for a in e.args[1:]))
-        if isinstance(e, (ir.Op, ir.Call, ir.VectorCall)):
+        if isinstance(e, (ir.Op, ir.Chain, ir.Call, ir.VectorCall)):
             return broadcast(*(self.shape(a) for a in e.args))
         raise Unsupported(f"{type(e).__name__} inside an expression")
 
@@ -244,6 +246,13 @@ class Expressions:
             left, right = (self.value(a, idx) for a in e.args)
             return f"({left} {_ARITH[e.op]} {right})"
         return f"(1.0 if {self._boolean(e, idx)} else 0.0)"
+
+    def _chain(self, e: ir.Chain, idx: Idx) -> str:
+        """``a + b - c ...`` left to right: Python's own order for an unparenthesised chain."""
+        if len(e.args) > CHAIN_INFIX:
+            raise Unsupported(f"a chain of {len(e.args)} operands (more than {CHAIN_INFIX})")
+        args = [self.value(a, idx) for a in e.args]
+        return "(" + args[0] + "".join(f" {op} {a}" for op, a in zip(e.ops, args[1:])) + ")"
 
     def _boolean(self, e: ir.Op, idx: Idx) -> str:
         if e.op == "not":

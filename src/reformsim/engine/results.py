@@ -12,12 +12,20 @@ from ..errors import SimulationError, did_you_mean
 
 @dataclass(frozen=True)
 class Failure:
-    """Where a member first went non-finite."""
+    """Where a member first went non-finite, or why it could not be integrated.
+
+    ``variable`` is the first variable (or stock) found non-finite, at ``time``;
+    ``reason`` says why an adaptive method gave up on the member (its values
+    are NaN from ``time`` on), and ``variable`` is then empty.
+    """
 
     variable: str
     time: float
+    reason: str = ""
 
     def __str__(self) -> str:
+        if self.reason:
+            return f"{self.reason} (no values from time {self.time:g})"
         return f"{self.variable!r} is not finite at time {self.time:g}"
 
 

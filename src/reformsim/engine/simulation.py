@@ -27,6 +27,7 @@ from .program import (
     update_discrete,
 )
 from .results import Failure, Results
+from .states import DISCRETE
 
 _total = np.add.reduce   # without ndarray.sum's Python wrapper: this runs at every save
 WORKING_MEMORY = 256 * 2**20   # bytes of intermediate arrays one chunk of members may use
@@ -43,7 +44,7 @@ class _Request:
     outputs: tuple[str, ...]                # element slots
     keys: np.ndarray                        # (N,) uint64 random stream keys
     method: str
-    tolerances: tuple[float, float]         # rtol, atol for solve_ivp
+    options: integrators.Options            # rtol, atol of the solve_ivp methods
     backend: str = "numpy"                  # numba | numpy, as chosen for this model and method
 
 
@@ -172,8 +173,12 @@ def _resolve(model: CompiledModel, params: Values, initial: Values, lookups: Val
              outputs: Any, method: str, size: int | None, streams: Any, seed: int,
              tolerances: tuple[float, float], backend: str) -> tuple[CompiledModel, _Request]:
     """Names -> slots, values -> arrays; returns the model variant the request needs."""
-    if method not in integrators.METHODS:
-        raise SimulationError(f"unknown method {method!r}; expected one of {list(integrators.METHODS)}")
+    if method not in integrators.INTEGRATORS:
+        hint = did_you_mean(method, integrators.INTEGRATORS)
+        raise SimulationError(f"unknown method {method!r}; expected one of "
+                              f"{list(integrators.INTEGRATORS)}" + (f"; {hint}" if hint else ""))
+    options = integrators.Options(*tolerances)
+    integrators.check_options(options)
     overrides, series, counts = _params(model, params)
     inits = _initials(model, initial, counts)
     tables = _tables(model, lookups, counts)
@@ -193,7 +198,7 @@ def _resolve(model: CompiledModel, params: Values, initial: Values, lookups: Val
     keys = np.arange(n) if stream_keys is None else np.broadcast_to(stream_keys, (n,))
     _refuse_method(chosen, method)
     return chosen, _Request(n, overrides, inits, _outputs(model, outputs),
-                             _stream_keys(keys, seed), method, tolerances,
+                             _stream_keys(keys, seed), method, options,
                              _backend(chosen, method, backend))
 
 
@@ -289,10 +294,10 @@ def _outputs(model: CompiledModel, outputs: Any) -> tuple[str, ...]:
 
 
 def _refuse_method(model: CompiledModel, method: str) -> None:
-    if method == "euler":
+    if integrators.INTEGRATORS[method].discrete:
         return
     kinds = {s.kind for s in model.states}
-    problems = sorted(kinds & {"delay_fixed", "sample_if_true", "delayn"})
+    problems = sorted(kinds & DISCRETE)
     if any(s.nonneg for s in model.states):
         problems.append("non-negative stocks")
     if model.random_sites:
@@ -385,29 +390,49 @@ class _Group:
     members: np.ndarray       # indices within the chunk
     lo: int                   # the chunk's first member
 
-    def run(self, row: np.ndarray, out: np.ndarray, grid_of: Callable[..., list],
+    def run(self, row: np.ndarray, out: np.ndarray, grid_of: Callable[..., integrators.Grid],
             failures: dict[int, Failure]) -> None:
         """Integrate into ``out`` (T x V x members); record members that went non-finite."""
         model, request, size = self.model, self.request, len(self.members)
         controls = dict(zip(CONTROLS, (float(x) for x in row[:4])))
         program = build_program(model, Structure(tuple(int(x) for x in row[4:])), request.outputs)
-        points = grid_of(controls, make_clock(model, self.values, controls))
-        if sum(p.save for p in points) != out.shape[0]:
+        grid = grid_of(controls, make_clock(model, self.values, controls))
+        if grid.saves != out.shape[0]:
             raise SimulationError("members differ in INITIAL TIME, FINAL TIME or SAVEPER; "
                                   "run them separately")
         Y, X, pipes = initial_states(model, program, self.values, np.arange(size), size)
-        watch = _Watch(size)
         keys = request.keys[self.lo + self.members]
-        if not self._compiled(program, Y, keys, points, out, watch):
-            self._integrate(program, Y, X, pipes, keys, points, out, watch)
+
+        def system(members: np.ndarray | None) -> integrators.System:
+            if members is None:
+                after = (lambda updates: update_discrete(model, program, X, pipes, updates)) \
+                    if X else None
+                return integrators.System(program.make(self.values, X, keys), after,
+                                          program.nonneg_rows)
+            # some members alone (methods that solve members one by one carry no registers)
+            values = _group_constants(self.values, members, size)
+            return integrators.System(program.make(values, [], keys[members]))
+
+        watch = _Watch(size)
+        unsolved: dict[int, str] = {}
+        if not self._compiled(program, Y, keys, grid, out, watch):
+            integrator = integrators.INTEGRATORS[request.method]
+            unsolved = integrator(integrators.Problem(grid, Y, system), out, watch,
+                                  request.options)
         _write_constants(model, request.outputs, self.values, out)
         failed = watch.first_failures()
-        times = integrators.saved_times(points) if failed else None
+        if not failed and not unsolved:
+            return
+        times = integrators.saved_times(grid)
         for k, (i, state_row) in failed.items():
             failures[self.lo + int(self.members[k])] = Failure(
                 _row_owner(model, program, state_row), float(times[i]))
+        for k, reason in unsolved.items():
+            reached = np.flatnonzero(np.isnan(out[:, 0, k])) if out.shape[1] else []
+            when = float(times[reached[0]]) if len(reached) else float(times[-1])
+            failures[self.lo + int(self.members[k])] = Failure("", when, reason)
 
-    def _compiled(self, program: Any, Y: np.ndarray, keys: np.ndarray, points: list,
+    def _compiled(self, program: Any, Y: np.ndarray, keys: np.ndarray, grid: integrators.Grid,
                   out: np.ndarray, watch: _Watch) -> bool:
         """The compiled backend, when chosen and it works; False leaves the group to numpy."""
         if self.request.backend != "numba":
@@ -416,27 +441,13 @@ class _Group:
 
         try:
             numba_backend.integrate(self.model, program.structure, program.rows, Y, self.values,
-                                    keys, points, out, watch, self.request.method,
+                                    keys, grid, out, watch, self.request.method,
                                     self.request.outputs)
         except numba_backend.CompiledFailed as exc:
             warnings.warn(f"{self.model.source.name}: {exc}; running it on the numpy backend",
                           ReformsimWarning, stacklevel=5)
             return False
         return True
-
-    def _integrate(self, program: Any, Y: np.ndarray, X: list, pipes: list, keys: np.ndarray,
-                   points: list, out: np.ndarray, watch: _Watch) -> None:
-        """The numpy backend: the rate pass on whole arrays of members, step by step."""
-        model, request = self.model, self.request
-        system = program.make(self.values, X, keys)
-        if request.method == "euler":
-            after = (lambda updates: update_discrete(model, program, X, pipes, updates)) if X \
-                else None
-            integrators.euler(system, points, Y, out, after, program.nonneg_rows, watch)
-        elif request.method == "rk4":
-            integrators.rk4(system, points, Y, out, watch)
-        else:
-            integrators.solve(system, points, Y, out, request.method, *request.tolerances, watch)
 
 
 def _write_constants(model: CompiledModel, outputs: tuple[str, ...], values: dict[str, Any],
@@ -465,12 +476,15 @@ class _Watch:
         self.save = np.full(size, -1, dtype=np.int64)
         self.row = np.zeros(size, dtype=np.int64)
 
-    def __call__(self, i: int, Y: np.ndarray) -> None:
+    def __call__(self, i: int, Y: np.ndarray, members: np.ndarray | None = None) -> None:
         # a sum is cheaper than isfinite().all(); it can overflow, so confirm before acting
-        if not math.isfinite(_total(Y, None)) and not np.isfinite(Y).all():
-            fresh = (~np.isfinite(Y)).any(axis=0) & (self.save < 0)
-            self.save[fresh] = i
-            self.row[fresh] = np.argmax(~np.isfinite(Y[:, fresh]), axis=0)
+        if math.isfinite(_total(Y, None)) or np.isfinite(Y).all():
+            return
+        members = np.arange(Y.shape[1]) if members is None else members
+        bad = ~np.isfinite(Y)
+        fresh = bad.any(axis=0) & (self.save[members] < 0)
+        self.save[members[fresh]] = i
+        self.row[members[fresh]] = np.argmax(bad[:, fresh], axis=0)
 
     def first_failures(self) -> dict[int, tuple[int, int]]:
         """member -> (save index, state row)."""
@@ -504,5 +518,5 @@ def _find_failures(out: np.ndarray, times: np.ndarray, names: tuple[str, ...],
         t_index = int(np.argmax(bad[:, :, member].any(axis=1)))
         variable = names[int(np.argmax(bad[t_index, :, member]))]
         earlier = failures.get(int(member))
-        if earlier is None or times[t_index] <= earlier.time:
+        if earlier is None or (not earlier.reason and times[t_index] <= earlier.time):
             failures[int(member)] = Failure(variable, float(times[t_index]))

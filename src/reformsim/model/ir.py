@@ -52,10 +52,24 @@ class Op:
 
     ``op`` is one of ``+ - * / ^ neg = <> < <= > >= and or not``. Binary
     operators always have two operands: the translator has already folded
-    Vensim's operator chains (left for ``+ - * /``, right for ``^``).
+    Vensim's operator chains (right for ``^``; three or more operands of
+    ``+ - * /`` make a :class:`Chain`).
     """
 
     op: str
+    args: tuple[Expr, ...]
+
+
+@dataclass(frozen=True)
+class Chain:
+    """A chain of ``+ -`` or of ``* /`` evaluated left to right: ``a + b - c ...``.
+
+    ``ops[i]`` joins ``args[i]`` and ``args[i + 1]``. The translator makes a
+    chain of three or more operands one node, so a 250-term sum is not a tree
+    250 levels deep; the result is the same as the left-nested binary ``Op``s.
+    """
+
+    ops: tuple[str, ...]
     args: tuple[Expr, ...]
 
 
@@ -144,6 +158,17 @@ class Input:
     """A value supplied with each run that varies in time (a schedule); ``key`` names its data."""
 
     key: str
+
+
+@dataclass(frozen=True)
+class StateRef:
+    """A lifted state's output, made by the compiler where a ``Stateful`` stood.
+
+    A node of its own, so that no model name (``__s0`` included) can be
+    mistaken for it.
+    """
+
+    index: int
 
 
 @dataclass(frozen=True)
@@ -241,8 +266,9 @@ class Assemble:
     parts: tuple[Part, ...]
 
 
-Expr = Union[Num, Ref, ArrayLit, SubscriptValue, Op, Call, LookupCall, InlineLookup, Input,
-             CellLookup, Data, Stateful, Take, Align, Lift, Reduce, VectorCall, Assemble]
+Expr = Union[Num, Ref, ArrayLit, SubscriptValue, Op, Chain, Call, LookupCall, InlineLookup,
+             Input, CellLookup, Data, Stateful, StateRef, Take, Align, Lift, Reduce, VectorCall,
+             Assemble]
 
 
 @dataclass(frozen=True)
@@ -338,23 +364,30 @@ class ModelIR:
 
 # --- walking expressions ------------------------------------------------------------------
 
+# Where each kind of node keeps its sub-expressions: a tuple ``args`` or a single ``arg``
+# (Assemble keeps them in its parts). Leaves (numbers, references, data...) have none.
+_ARGS = (Op, Chain, Call, Stateful, VectorCall)
+_ARG = (LookupCall, InlineLookup, CellLookup, Take, Align, Lift, Reduce)
+_CHILDREN: dict[type, Callable[[Expr], tuple[Expr, ...]]] = {
+    **{kind: lambda e: e.args for kind in _ARGS},
+    **{kind: lambda e: (e.arg,) for kind in _ARG},
+    Assemble: lambda e: tuple(p.expr for p in e.parts),
+}
+_MAP_CHILDREN: dict[type, Callable[[Expr, Callable[[Expr], Expr]], Expr]] = {
+    **{kind: lambda e, fn: replace(e, args=tuple(fn(a) for a in e.args)) for kind in _ARGS},
+    **{kind: lambda e, fn: replace(e, arg=fn(e.arg)) for kind in _ARG},
+    Assemble: lambda e, fn: replace(e, parts=tuple(replace(p, expr=fn(p.expr))
+                                                   for p in e.parts)),
+}
+
+
 def children(expr: Expr) -> tuple[Expr, ...]:
     """The sub-expressions an expression reads directly."""
-    if isinstance(expr, (Op, Call, Stateful, VectorCall)):
-        return expr.args
-    if isinstance(expr, (LookupCall, InlineLookup, CellLookup, Take, Align, Lift, Reduce)):
-        return (expr.arg,)
-    if isinstance(expr, Assemble):
-        return tuple(p.expr for p in expr.parts)
-    return ()
+    rule = _CHILDREN.get(type(expr))
+    return rule(expr) if rule is not None else ()
 
 
 def map_children(expr: Expr, fn: Callable[[Expr], Expr]) -> Expr:
     """``expr`` with ``fn`` applied to each direct sub-expression."""
-    if isinstance(expr, (Op, Call, Stateful, VectorCall)):
-        return replace(expr, args=tuple(fn(a) for a in expr.args))
-    if isinstance(expr, (LookupCall, InlineLookup, CellLookup, Take, Align, Lift, Reduce)):
-        return replace(expr, arg=fn(expr.arg))
-    if isinstance(expr, Assemble):
-        return replace(expr, parts=tuple(replace(p, expr=fn(p.expr)) for p in expr.parts))
-    return expr
+    rule = _MAP_CHILDREN.get(type(expr))
+    return rule(expr, fn) if rule is not None else expr

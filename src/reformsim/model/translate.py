@@ -16,6 +16,7 @@ import numpy as np
 
 from ..errors import ModelError, UnsupportedError, did_you_mean
 from . import ir
+from .external import ExternalData, file_error, ident, readers
 
 SUFFIXES = {".mdl": "vensim", ".xmile": "xmile", ".stmx": "xmile", ".xml": "xmile"}
 
@@ -43,11 +44,6 @@ _CONSTRUCTS = {
     "GetLookupsStructure": "GET XLS/DIRECT LOOKUPS outside a lookup definition",
 }
 _HINT = "see docs/supported.md for what reformsim simulates"
-
-
-def ident(name: str) -> str:
-    """Identifier PySD's translators use for references to ``name``."""
-    return name.lower().replace(" ", "_")
 
 
 def read_model(path: str | Path,
@@ -93,19 +89,18 @@ def _abstract_model(path: Path, kind: str) -> Any:
     return abstract
 
 
-def _external() -> Any:
-    """PySD's readers of data files (imported when a model needs them)."""
-    from pysd.py_backend import external
-    return external
-
-
 def _is_lookup(element: Any) -> bool:
     """A lookup definition ``name( (x,y)... )``: PySD marks the component, not the element."""
     return any(type(c).__name__ == "AbstractLookup" for c in element.components)
 
 
 class _Converter:
-    """Walks one AbstractModel and builds the IR, refusing what it cannot simulate."""
+    """Walks one AbstractModel and builds the IR, refusing what it cannot simulate.
+
+    Size: a little over 250 lines because it holds one rule per PySD structure
+    (the ``_RULES`` table at its end) beside the element walk that uses them;
+    external data lives apart (:mod:`reformsim.model.external`).
+    """
 
     def __init__(self, path: Path, abstract: Any, data_files: Sequence[Path] = ()) -> None:
         self.path, self.abstract, self.data_files = path, abstract, tuple(data_files)
@@ -118,6 +113,7 @@ class _Converter:
     def convert(self) -> ir.ModelIR:
         self._refuse_macros()
         self.subscripts, self.manager = self._subscripts()
+        self.external = ExternalData(self.path, self.manager, self.data_files)
         self.subscript_names = {ident(n): n for n in self.subscripts.ranges}
         self.subscript_names.update({ident(x): x for xs in self.subscripts.ranges.values()
                                      for x in xs})
@@ -126,7 +122,7 @@ class _Converter:
         try:
             elements = tuple(self._element(e) for e in self.main.elements)
         finally:
-            _external().Excels.clean()  # each data file was read once, for this model
+            readers().Excels.clean()  # each data file was read once, for this model
         if all(e.kind == "control" for e in elements):
             raise ModelError(self.path, self.path.name, "the model defines no variables",
                              hint="a file from an older Stella may need saving as XMILE 1.0")
@@ -148,7 +144,8 @@ class _Converter:
             if not read:
                 raise
             self.element = read[0].name
-            raise self._file_error(read[0].subscripts.get("file", "?"), exc) from None
+            raise file_error(self.path, self.element, read[0].subscripts.get("file", "?"),
+                             exc) from None
         return _ranges(manager), manager
 
 
@@ -267,10 +264,9 @@ class _Converter:
             for arg in reversed(args[:-1]):
                 acc = self._power(arg, acc)
             return acc
-        acc = args[0]
-        for op, arg in zip(ops, args[1:]):
-            acc = ir.Op(op, (acc, arg))
-        return acc
+        if len(args) == 2:
+            return ir.Op(ops[0], tuple(args))
+        return ir.Chain(tuple(ops), tuple(args))
 
     @staticmethod
     def _power(base: ir.Expr, exponent: ir.Expr) -> ir.Expr:
@@ -315,7 +311,7 @@ class _Converter:
 
     def _table(self, node: Any) -> ir.Table | ir.TableArray:
         if type(node).__name__ == "GetLookupsStructure":
-            return self._get_lookups(node)
+            return self.external.lookups(self.element, self.component, node)
         if type(node).__name__ != "LookupsStructure":
             self._refuse(_CONSTRUCTS.get(type(node).__name__, type(node).__name__))
         xs = np.asarray(node.x, dtype=float)
@@ -331,92 +327,13 @@ class _Converter:
             self._refuse(f"lookup interpolation {node.type!r}")
         return ir.Table(tuple(xs.tolist()), tuple(ys.tolist()), mode)
 
-    # --- external data (GET XLS/DIRECT ...), read once with PySD's own readers ----------------
-
-    def _read_external(self, kind: str, node: Any, *args: Any) -> tuple[Any, dict]:
-        """The values PySD's reader gives for the component being converted, and its coords."""
-        subs = list(self.component.subscripts[0])
-        coords = self.manager.make_coord_dict(subs) if subs else {}
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            try:
-                reader = getattr(_external(), kind)(node.file, node.tab, *args, coords,
-                                                    self.path.parent, coords, ident(self.element))
-                reader.initialize()
-            except Exception as exc:  # PySD's readers raise many kinds: all mean "cannot read"
-                raise self._file_error(node.file, exc) from None
-        return reader.data, coords
-
-    def _file_error(self, file: str, exc: Exception, hint: str = "") -> ModelError:
-        # PySD's messages open with its name for the object and name the file again: drop both
-        lines = [" ".join(line.split()) for line in str(exc).splitlines() if line.strip()]
-        lines = [line for line in lines[1 if len(lines) > 1 else 0:]
-                 if not line.startswith("File name:")]
-        reason = " ".join(lines) or type(exc).__name__
-        if isinstance(exc, FileNotFoundError):
-            reason = "the file does not exist"
-        return ModelError(self.path, self.element, f"cannot read the data file {file!r}: {reason}",
-                          hint=hint or f"data files are looked for beside the model, in "
-                                       f"{self.path.resolve().parent}; check the file, sheet "
-                                       "and cell names in its GET call")
-
-    def _get_constants(self, node: Any) -> ir.Expr:
-        data, coords = self._read_external("ExtConstant", node, node.cell)
-        values = np.asarray(data, dtype=float)
-        if not coords:
-            return ir.Num(float(values.reshape(-1)[0]))
-        return ir.ArrayLit(tuple(values.reshape(-1).tolist()), values.shape)
-
-    def _get_lookups(self, node: Any) -> ir.Table | ir.TableArray:
-        data, coords = self._read_external("ExtLookup", node, node.x_row_or_col, node.cell)
-        xs = np.asarray(data.coords["lookup_dim"].values, dtype=float)
-        ys = np.moveaxis(np.asarray(data, dtype=float), 0, -1)   # cells first, points last
-        if not coords:
-            return ir.Table(tuple(xs.tolist()), tuple(ys.reshape(-1).tolist()))
-        xs = np.broadcast_to(xs, ys.shape)
-        return ir.TableArray(tuple(xs.reshape(-1).tolist()), tuple(ys.reshape(-1).tolist()),
-                             ys.shape)
-
-    def _get_data(self, node: Any) -> ir.Expr:
-        data, _ = self._read_external("ExtData", node, node.time_row_or_col, node.cell,
-                                      self._data_mode())
-        return self._series(data)
-
-    def _data_mode(self) -> str:
-        return (getattr(self.component, "keyword", None) or "interpolate").replace(" ", "_")
-
-    def _series(self, data: Any) -> ir.Data:
-        times = np.asarray(data.coords["time"].values, dtype=float)
-        values = np.asarray(data, dtype=float)
-        return ir.Data(tuple(times.tolist()), tuple(values.reshape(-1).tolist()),
-                       values.shape[1:], self._data_mode())
-
-    def _data_variable(self, node: Any) -> ir.Expr:
-        """``x :=`` with no equation: its series comes from the data files given at load."""
-        if not self.data_files:
-            raise UnsupportedError(self.path, self.element,
-                                   "is a data variable (:=) with no equation, read from a data "
-                                   "file, and no data file was given",
-                                   "give the file (.tab or .csv) with load_model(path, "
-                                   "data_files=[...])")
-        from pysd.py_backend.data import TabData
-
-        subs = list(self.component.subscripts[0])
-        coords = self.manager.make_coord_dict(subs) if subs else {}
-        reader = TabData(self.element, ident(self.element), coords, self._data_mode())
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            try:
-                reader.load_data(list(self.data_files))
-            except Exception as exc:  # PySD's readers raise many kinds: all mean "cannot read"
-                raise self._file_error(", ".join(str(f) for f in self.data_files), exc,
-                                       "the data files must hold a column (or row) named "
-                                       "after the variable, as Vensim's and PySD's outputs "
-                                       "do") from None
-        return self._series(reader.data)
-
     def _inline_lookup(self, node: Any) -> ir.Expr:
         return ir.InlineLookup(self._expr(node.argument), self._table(node.lookups))
+
+    def _external_rule(method: str) -> Callable[..., ir.Expr]:
+        def convert(self: _Converter, node: Any) -> ir.Expr:
+            return getattr(self.external, method)(self.element, self.component, node)
+        return convert
 
     def _stateful(kind: str, *fields: str, order: Any = None) -> Callable[..., ir.Expr]:
         def convert(self: _Converter, node: Any) -> ir.Expr:
@@ -434,9 +351,9 @@ class _Converter:
         "CallStructure": _call,
         "GameStructure": lambda self, node: self._expr(node.expression),
         "InlineLookupsStructure": _inline_lookup,
-        "GetConstantsStructure": _get_constants,
-        "GetDataStructure": _get_data,
-        "DataStructure": _data_variable,
+        "GetConstantsStructure": _external_rule("constants"),
+        "GetDataStructure": _external_rule("data"),
+        "DataStructure": _external_rule("data_variable"),
         "InitialStructure": _stateful("initial", "initial"),
         "IntegStructure": _stateful("integ", "flow", "initial"),
         "DelayStructure": _stateful("delay", "input", "delay_time", "initial", order="order"),

@@ -29,12 +29,14 @@ class RunDirError(ReformsimError):
 
 
 def write_run(target: Path, dataset: Any, kpis: Any, manifest: Mapping[str, Any],
-              figures: Mapping[str, Callable[[Path], object]] | None = None) -> Path:
+              figures: Mapping[str, Callable[[Path], object]] | None = None,
+              files: Mapping[str, Callable[[Path], object]] | None = None) -> Path:
     """Write a run directory at ``target`` (which must not exist) and return it.
 
     ``figures`` maps file names (``lines.png``, ``fan.svg``...) to functions
     that write that file at the path they are given (inside the hidden
-    directory, so a figure that fails leaves no run behind).
+    directory, so a figure that fails leaves no run behind). ``files`` does the same for
+    files beside results.nc (an analysis's scenario file, its JSON document...).
     """
     target = Path(target)
     if target.exists():
@@ -50,6 +52,8 @@ def write_run(target: Path, dataset: Any, kpis: Any, manifest: Mapping[str, Any]
         (partial / FIGURES).mkdir()
         for name, write_figure in (figures or {}).items():
             write_figure(partial / FIGURES / name)
+        for name, write_file in (files or {}).items():   # analysis outputs (issue 11)
+            write_file(partial / name)
         (partial / MANIFEST).write_text(json.dumps(dict(manifest), indent=2, default=str) + "\n",
                                         encoding="utf-8")
         os.rename(partial, target)

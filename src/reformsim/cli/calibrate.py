@@ -1,0 +1,70 @@
+"""``reformsim calibrate``: fit constants to data, with intervals and Theil statistics."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+from .analysis_options import (
+    Steps,
+    base_options,
+    output_options,
+    ranges,
+    refuse_existing,
+    save,
+    source_files,
+    weights,
+)
+from .app import main
+
+
+@main.command()
+@click.argument("source", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.argument("data", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("-p", "--param", "params", multiple=True, required=True, metavar="NAME=LO:HI",
+              help="A constant to fit within LO and HI (repeat for several).")
+@click.option("-w", "--weight", "weight", multiple=True, metavar="SERIES=W",
+              help="Weight of a data series in least squares (default 1).")
+@click.option("--objective", type=click.Choice(["wls", "gaussian"]), default="wls",
+              show_default=True, help="Weighted least squares, or a Gaussian likelihood with "
+              "one error scale per series.")
+@click.option("--intervals", type=click.Choice(["mcmc", "wald"]), default="mcmc",
+              show_default=True, help="95% intervals: emcee posterior percentiles, or the "
+              "linearised covariance.")
+@click.option("--steps", type=click.IntRange(min=50), default=1000, show_default=True,
+              help="MCMC steps (a third is burn-in).")
+@base_options
+@output_options
+def calibrate(source: Path, data: Path, params: tuple[str, ...], weight: tuple[str, ...],
+              objective: str, intervals: str, steps: int, model: Path | None,
+              scenario: str | None, integrator: str, seed: int, fmt: str,
+              output: Path | None, quiet: bool) -> None:
+    """Fit constants of SOURCE (a model, or a scenario file's scenario) to DATA.
+
+    DATA is a CSV or Excel file: a time column and columns named like model variables,
+    gaps left empty. Writes the fitted values as fitted.cin and fitted.yaml, with a
+    data-versus-fit plot, to a run directory.
+    """
+    from ..analysis.studies import calibrate as study
+    from ..report.analysis_output import format_document
+    from ..report.analysis_runs import calibration_bundle, theil_table
+    from ..report.runs import default_directory
+
+    refuse_existing(output)
+    model_path, files = source_files(source, model)
+    bar = Steps(quiet, "MCMC steps")
+    result = study(model_path, data, ranges(params, "--param"), weights=weights(weight),
+                   objective=objective, intervals=intervals, steps=steps, scenarios=files,
+                   scenario=scenario, seed=seed, integrator=integrator, progress=bar)
+    bar.finish()
+    target = output or default_directory(Path("runs"), "calibrate")
+    bundle = calibration_bundle(result, seed, target)
+    notes = [f"95% intervals: {'emcee posterior' if intervals == 'mcmc' else 'linearised'}; "
+             f"{result.evaluations} members simulated",
+             "Theil (Sterman 1984): UM bias, US unequal variation, UC unequal covariation "
+             "(they sum to 1)"]
+    click.echo(format_document(result.document(), [("Fitted constants", bundle["table"]),
+                                                   ("Fit per series", theil_table(result))],
+                               fmt, notes), nl=False)
+    save(bundle, target, "calibrate", quiet, integrator)

@@ -1,0 +1,243 @@
+"""Figures of the decision analyses: index bars with intervals, indices over time, tornado,
+rank correlations, factorial effects, optimiser convergence, data versus fit, regret.
+
+Object-oriented matplotlib only; every function returns a Figure (save with
+:func:`reformsim.report.figures.save_figure`). Inputs are the studies' plain results
+(DataFrames and the dataclasses of ``reformsim.analysis``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from matplotlib.axes import Axes
+from matplotlib.figure import Figure
+
+from .figures import FIGSIZE, FONT, OKABE_ITO
+
+BLUE, VERMILION, GREEN = OKABE_ITO[0], OKABE_ITO[1], OKABE_ITO[2]
+GREY = "#999999"
+TOP = 12     # parameters shown in bar charts: the most influential
+
+
+def _figure(rows: int = 1, columns: int = 1, **kw: Any) -> tuple[Figure, Any]:
+    fig = Figure(figsize=FIGSIZE, layout="constrained")
+    return fig, fig.subplots(rows, columns, squeeze=False, **kw)
+
+
+def _style(ax: Axes, title: str = "", xlabel: str = "", ylabel: str = "") -> None:
+    ax.set_title(title, fontsize=FONT["title"], loc="left")
+    ax.set_xlabel(xlabel, fontsize=FONT["label"])
+    ax.set_ylabel(ylabel, fontsize=FONT["label"])
+    ax.tick_params(labelsize=FONT["ticks"])
+    for side in ("top", "right"):
+        ax.spines[side].set_visible(False)
+
+
+def _time_text(time: Any) -> str:
+    if isinstance(time, list | tuple):
+        return f"mean {time[0]:g}-{time[1]:g}"
+    return f"{time:g}"
+
+
+def _rows(df: pd.DataFrame, output: str, time: Any) -> pd.DataFrame:
+    return df[(df["output"] == output) & df["time"].apply(lambda t: t == time)]
+
+
+def plot_indices(indices: pd.DataFrame, output: str, time: Any, method: str) -> Figure:
+    """Horizontal bars per parameter: S1 and ST with their intervals (Sobol, FAST), or
+    mu* with its interval (Morris); most influential on top."""
+    rows = _rows(indices, output, time)
+    fig, axes = _figure()
+    ax = axes[0, 0]
+    if method == "morris":
+        rows = rows.sort_values("mu_star").tail(TOP)
+        y = np.arange(len(rows))
+        ax.barh(y, rows["mu_star"], xerr=rows["mu_star_conf"], color=BLUE, capsize=4,
+                label="μ* (mean |elementary effect|)")
+        ax.scatter(rows["sigma"], y, color=VERMILION, zorder=3, label="σ (spread: interactions)")
+        xlabel = f"effect on {output} per range step"
+    else:
+        rows = rows.sort_values("ST").tail(TOP)
+        y = np.arange(len(rows))
+        ax.barh(y + 0.2, rows["ST"], height=0.38, xerr=rows["ST_conf"], color=BLUE,
+                capsize=4, label="total (ST)")
+        ax.barh(y - 0.2, rows["S1"], height=0.38, xerr=rows["S1_conf"], color=GREEN,
+                capsize=4, label="first order (S1)")
+        ax.axvline(0, color=GREY, linewidth=1)
+        xlabel = f"share of the variance of {output}"
+    ax.set_yticks(y, rows["parameter"])
+    name = {"sobol": "Sobol", "fast": "FAST", "morris": "Morris"}.get(method, method)
+    _style(ax, f"What drives {output} ({_time_text(time)}): {name}", xlabel)
+    ax.legend(fontsize=FONT["legend"], frameon=False, loc="lower right")
+    return fig
+
+
+def plot_indices_over_time(over_time: pd.DataFrame, output: str, method: str) -> Figure:
+    """Total (solid) and first-order (dashed) indices of the most influential parameters
+    over time (mu* for Morris)."""
+    rows = over_time[over_time["output"] == output]
+    column = "mu_star" if method == "morris" else "ST"
+    ranking = rows.groupby("parameter")[column].mean().sort_values(ascending=False)
+    fig, axes = _figure()
+    ax = axes[0, 0]
+    for k, name in enumerate(ranking.index[:len(OKABE_ITO)]):
+        part = rows[rows["parameter"] == name].sort_values("time")
+        colour = OKABE_ITO[k]
+        ax.plot(part["time"], part[column], color=colour, linewidth=2.5, label=name)
+        if method != "morris":
+            ax.plot(part["time"], part["S1"], color=colour, linewidth=1.5, linestyle="--")
+    label = "μ*" if method == "morris" else "total index ST (solid), first order S1 (dashed)"
+    _style(ax, f"Which parameters drive {output}, over time", "time", label)
+    ax.legend(fontsize=FONT["legend"], frameon=False, loc="upper left")
+    return fig
+
+
+def plot_tornado(swings: pd.DataFrame, output: str, time: Any) -> Figure:
+    """One-at-a-time swings around the base: each parameter alone at its low and high end."""
+    rows = _rows(swings, output, time).copy()
+    rows["width"] = (rows["at_high"] - rows["at_low"]).abs()
+    rows = rows.sort_values("width").tail(TOP)
+    base = float(rows["base"].iloc[0]) if len(rows) else 0.0
+    fig, axes = _figure()
+    ax = axes[0, 0]
+    y = np.arange(len(rows))
+    ax.barh(y, rows["at_low"] - base, left=base, color=VERMILION, label="parameter at low end")
+    ax.barh(y, rows["at_high"] - base, left=base, color=BLUE, label="parameter at high end")
+    ax.axvline(base, color="#333333", linewidth=1.5)
+    labels = [f"{r.parameter}  ({r.low:g} to {r.high:g})" for r in rows.itertuples()]
+    ax.set_yticks(y, labels)
+    _style(ax, f"{output} at {_time_text(time)}: one parameter at a time (base {base:.4g})",
+           output)
+    ax.legend(fontsize=FONT["legend"], frameon=False, loc="lower right")
+    return fig
+
+
+def plot_ranking(ranking: pd.DataFrame, output: str, time: Any) -> Figure:
+    """Spearman correlations as a heat map: scenarios down, parameters across."""
+    rows = _rows(ranking, output, time)
+    labels = list(dict.fromkeys(rows["label"]))
+    order = rows.groupby("parameter")["rho"].apply(lambda r: r.abs().mean()).sort_values(
+        ascending=False).index[:TOP]
+    grid = np.array([[float(rows[(rows["label"] == s) & (rows["parameter"] == p)]["rho"].iloc[0])
+                      for p in order] for s in labels])
+    fig, axes = _figure()
+    ax = axes[0, 0]
+    image = ax.imshow(grid, cmap="RdBu", vmin=-1, vmax=1, aspect="auto")
+    ax.set_xticks(range(len(order)), order, rotation=30, ha="right")
+    ax.set_yticks(range(len(labels)), labels)
+    for (i, j), value in np.ndenumerate(grid):
+        ax.text(j, i, f"{value:+.2f}", ha="center", va="center", fontsize=FONT["ticks"] - 1,
+                color="white" if abs(value) > 0.6 else "black")
+    fig.colorbar(image, ax=ax, label="Spearman's ρ")
+    _style(ax, f"Rank correlation of each sampled parameter with {output} "
+           f"({_time_text(time)})")
+    return fig
+
+
+def plot_factorial(effects: pd.DataFrame, output: str, time: Any) -> Figure:
+    """Main effects (bars) and two-way interactions (a matrix) of a factorial's packages."""
+    rows = _rows(effects, output, time)
+    main = rows[rows["kind"] == "main"]
+    packages = list(main["effect"])
+    fig, axes = _figure(1, 2, width_ratios=[1, 1.1])
+    ax = axes[0, 0]
+    y = np.arange(len(main))
+    err = None
+    if "p5" in main:
+        err = np.vstack([main["value"] - main["p5"], main["p95"] - main["value"]])
+    ax.barh(y, main["value"], xerr=err, color=BLUE, capsize=4)
+    ax.axvline(0, color=GREY, linewidth=1)
+    ax.set_yticks(y, packages)
+    ax.invert_yaxis()
+    _style(ax, "Main effects", f"change in {output}")
+    grid = np.full((len(packages), len(packages)), np.nan)
+    for r in rows[rows["kind"] == "interaction"].itertuples():
+        a, b = r.effect.split(" x ")
+        i, j = packages.index(a), packages.index(b)
+        grid[i, j] = grid[j, i] = r.value
+    right = axes[0, 1]
+    scale = np.nanmax(np.abs(grid)) if np.isfinite(grid).any() else 1.0
+    image = right.imshow(grid, cmap="RdBu", vmin=-scale, vmax=scale)
+    right.set_xticks(range(len(packages)), packages, rotation=30, ha="right")
+    right.set_yticks(range(len(packages)), packages)
+    for (i, j), value in np.ndenumerate(grid):
+        if np.isfinite(value):
+            right.text(j, i, f"{value:+.3f}", ha="center", va="center",
+                       fontsize=FONT["ticks"] - 2,
+                       color="white" if abs(value) > 0.6 * scale else "black")
+    fig.colorbar(image, ax=right, label="interaction (+: together better than apart)")
+    _style(right, "Two-way interactions")
+    fig.suptitle(f"{output} at {_time_text(time)}: package effects", fontsize=FONT["suptitle"])
+    return fig
+
+
+def plot_convergence(history: pd.DataFrame, variable: str, maximize: bool) -> Figure:
+    """Best objective so far and each generation's median against members simulated."""
+    fig, axes = _figure()
+    ax = axes[0, 0]
+    ax.plot(history["evaluations"], history["best"], color=BLUE, linewidth=2.5,
+            label="best so far")
+    ax.plot(history["evaluations"], history["median"], color=GREY, linewidth=1.5,
+            label="generation median")
+    _style(ax, f"{'Maximising' if maximize else 'Minimising'} {variable}: convergence",
+           "members simulated", variable)
+    ax.legend(fontsize=FONT["legend"], frameon=False)
+    return fig
+
+
+def plot_fit(calibration: Any) -> Figure:
+    """Data (points) against the fitted run (line), with the 5-95% band of posterior draws."""
+    names = list(calibration.observations.names)
+    fig, axes = _figure(len(names), 1, sharex=True)
+    for ax, name in zip(axes[:, 0], names):
+        if calibration.band is not None:
+            low, high = calibration.band[name]
+            ax.fill_between(calibration.times, low, high, color=BLUE, alpha=0.2,
+                            label="5-95% over posterior draws")
+        ax.plot(calibration.times, calibration.fit[name], color=BLUE, linewidth=2.5,
+                label="fitted run")
+        ax.scatter(calibration.observations.times[name], calibration.observations.values[name],
+                   color=VERMILION, zorder=3, label="data")
+        stats = calibration.theil[name]
+        _style(ax, f"{name}: RMSPE {stats['RMSPE']:.1%}, U^M {stats['UM']:.2f}, "
+               f"U^S {stats['US']:.2f}, U^C {stats['UC']:.2f}", ylabel=name)
+    axes[0, 0].legend(fontsize=FONT["legend"], frameon=False)
+    axes[-1, 0].set_xlabel("time", fontsize=FONT["label"])
+    return fig
+
+
+def plot_regret(table: pd.DataFrame, output: str, time: Any) -> Figure:
+    """Mean and largest regret of each roadmap across futures (lower is more robust)."""
+    rows = _rows(table, output, time).sort_values("max_regret", ascending=False)
+    fig, axes = _figure()
+    ax = axes[0, 0]
+    y = np.arange(len(rows))
+    ax.barh(y + 0.2, rows["max_regret"], height=0.38, color=VERMILION, label="largest regret")
+    ax.barh(y - 0.2, rows["mean_regret"], height=0.38, color=BLUE, label="mean regret")
+    ax.set_yticks(y, rows["label"])
+    _style(ax, f"Regret on {output} ({_time_text(time)}) against the best roadmap of each "
+           "future", f"shortfall in {output}")
+    ax.legend(fontsize=FONT["legend"], frameon=False, loc="lower right")
+    return fig
+
+
+def first_key(df: pd.DataFrame) -> list[tuple[str, Any]]:
+    """(output, time) pairs of a study's rows, in order."""
+    seen: list[tuple[str, Any]] = []
+    for output, time in zip(df["output"], df["time"]):
+        if (output, time) not in seen:
+            seen.append((output, time))
+    return seen
+
+
+def slug(text: str) -> str:
+    """A file-name part from a variable's name."""
+    return "-".join("".join(c if c.isalnum() else " " for c in text.lower()).split())
+
+
+def keys_of(df: pd.DataFrame, outputs: Sequence[str]) -> list[tuple[str, Any]]:
+    return [k for k in first_key(df) if k[0] in outputs]
