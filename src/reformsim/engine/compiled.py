@@ -22,6 +22,7 @@ from .dependencies import references
 from .memo import PerModel
 
 _COLUMNS: PerModel[list] = PerModel()   # output columns per model and outputs
+_CONSTANTS: PerModel[tuple] = PerModel()
 
 
 @dataclass(frozen=True)
@@ -146,8 +147,9 @@ class CompiledModel:
 
     def constants(self) -> tuple[ir.Element, ...]:
         """Elements that may be set per member: values fixed for a whole run."""
-        return tuple(n.element for n in self.nodes.values()
-                     if n.slot not in self.dynamic and not _is_stateful_alias(n))
+        return _CONSTANTS.get(self, "constants", lambda: tuple(
+            n.element for n in self.nodes.values()
+            if n.slot not in self.dynamic and not _is_stateful_alias(n)))
 
 
 def state_indices(node: Node) -> tuple[int, ...]:

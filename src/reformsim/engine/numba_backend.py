@@ -31,6 +31,8 @@ import numpy as np
 
 from .compiled import CompiledModel
 from .memo import PerModel
+from .numba_source import REGISTERS
+from .states import STRUCTURAL_ARGS
 
 log = logging.getLogger("reformsim.engine.numba")
 
@@ -39,6 +41,7 @@ BLOCK_BYTES = 2**19      # a block of members' states, constants and work stay i
 PARALLEL_FROM = 64       # members from which blocks run on several threads
 
 _KERNELS: PerModel[Any] = PerModel()
+_LAYOUTS: PerModel[tuple] = PerModel()
 _MODULES: dict[str, ModuleType] = {}
 _LOCK = threading.RLock()
 
@@ -92,6 +95,10 @@ def module(found: Any) -> ModuleType:
     digest = found.digest
     with _LOCK:
         if digest not in _MODULES:
+            if "F.random_normal" in found.source:
+                from .numba_kernels import bind_normal
+
+                bind_normal()
             path = _write_source(found.source, digest)
             name = f"reformsim_kernel_{digest}"
             spec = importlib.util.spec_from_file_location(name, path)
@@ -136,10 +143,11 @@ def integrate(model: CompiledModel, structure: Any, rows: dict[int, slice], Y0: 
     code = module(found)
     size = Y0.shape[1]
     target = out if out.flags.c_contiguous else np.empty(out.shape)
-    order, starts = _layout(model, found, rows)    # our row k is the numpy backend's order[k]
+    order, starts = _LAYOUTS.get(model, structure, lambda: _layout(model, found, rows))
+    # (our row k is the numpy backend's row order[k])
     Z, ZO, FX = _discrete(model, structure, values, size)
     RT, RI = _per_run(found, values, size)
-    orders = np.array([o if s.kind in ("delay", "delayn", "smooth", "delay_fixed") else 1
+    orders = np.array([o if s.kind in STRUCTURAL_ARGS else 1     # DELAY FIXED: its length
                        for s, o in zip(model.states, structure.orders)] or [1], dtype=np.int64)
     FS = np.full(size, -1, dtype=np.int64)
     FR = np.zeros(size, dtype=np.int64)
@@ -194,13 +202,22 @@ def _block(found: Any, rows: int, discrete: int, per_run: int, size: int) -> int
     return max(8, min(BLOCK_BYTES // per_member, math.ceil(size / threads)))
 
 
+_LAST_GRID: list = [None, None]
+
+
 def _grid(grid: Any) -> tuple[np.ndarray, ...]:
-    """The time grid as the kernels read it: times, steps, saves, and whether each advances."""
+    """The time grid as the kernels read it: times, steps, saves, and whether each advances
+    (the last one made is kept: a model's grid is usually the same object run after run)."""
+    last, arrays = _LAST_GRID
+    if last is grid:
+        return arrays
     advance = np.ones(len(grid.t), dtype=np.bool_)
     advance[-1] = False
-    return (np.ascontiguousarray(grid.t, dtype=np.float64),
-            np.ascontiguousarray(grid.dt, dtype=np.float64),
-            np.ascontiguousarray(grid.save, dtype=np.bool_), advance)
+    arrays = (np.ascontiguousarray(grid.t, dtype=np.float64),
+              np.ascontiguousarray(grid.dt, dtype=np.float64),
+              np.ascontiguousarray(grid.save, dtype=np.bool_), advance)
+    _LAST_GRID[:] = [grid, arrays]
+    return arrays
 
 
 def _cells(value: Any, shape: tuple[int, ...], size: int) -> np.ndarray:
@@ -234,11 +251,11 @@ def _discrete(model: CompiledModel, structure: Any, values: dict[str, Any],
     SAMPLE IF TRUE their initial value."""
     blocks, offsets, fixed, at = [], np.zeros(len(model.states), dtype=np.int64), [], 0
     for s, order in zip(model.states, structure.orders):
-        first = {"delayn": 1, "delay_fixed": 2, "sample_if_true": 2}.get(s.kind)
-        if first is None:
+        if s.kind not in REGISTERS:
             continue
+        first, staged = REGISTERS[s.kind]
         value = _cells(values[f"a{s.index}_{first}"], s.shape, size)
-        copies = 1 if s.kind == "sample_if_true" else int(order)
+        copies = int(order) if staged else 1
         blocks.append(np.tile(value, (1, copies)))
         offsets[s.index] = at
         at += copies * s.cells

@@ -27,27 +27,31 @@ SMALL_VENSIM = 1e-6  # as builtins.SMALL_VENSIM
 jit = njit(cache=True, error_model="numpy", nogil=True)
 
 # --- scipy's normal distribution, called by symbol so that the machine code can be cached -----
-# (a ctypes pointer would be a constant of one process; a named symbol is resolved at load)
+# (a ctypes pointer would be a constant of one process; a named symbol is resolved at load).
+# scipy.special takes a second to import: the symbols are bound only for models that draw
+# from RANDOM NORMAL (numba_backend calls bind_normal before it loads such a model's code).
+
+_ndtr = types.ExternalFunction("reformsim_ndtr", types.float64(types.float64, types.intc))
+_ndtri = types.ExternalFunction("reformsim_ndtri", types.float64(types.float64, types.intc))
+_BOUND: list[bool] = []
 
 
-def _bind_cython(name: str, capsule_key: str) -> None:
+def bind_normal() -> None:
+    """Make scipy's ndtr and ndtri known to LLVM under the names the kernels call."""
+    if _BOUND:
+        return
     import ctypes
 
     import scipy.special.cython_special as special
 
-    capsule = special.__pyx_capi__[capsule_key]
-    ctypes.pythonapi.PyCapsule_GetName.restype = ctypes.c_char_p
-    ctypes.pythonapi.PyCapsule_GetName.argtypes = [ctypes.py_object]
-    ctypes.pythonapi.PyCapsule_GetPointer.restype = ctypes.c_void_p
-    ctypes.pythonapi.PyCapsule_GetPointer.argtypes = [ctypes.py_object, ctypes.c_char_p]
-    label = ctypes.pythonapi.PyCapsule_GetName(capsule)
-    _llvm.add_symbol(name, ctypes.pythonapi.PyCapsule_GetPointer(capsule, label))
-
-
-_bind_cython("reformsim_ndtr", "__pyx_fuse_1ndtr")
-_bind_cython("reformsim_ndtri", "ndtri")
-_ndtr = types.ExternalFunction("reformsim_ndtr", types.float64(types.float64, types.intc))
-_ndtri = types.ExternalFunction("reformsim_ndtri", types.float64(types.float64, types.intc))
+    name_of, pointer_of = ctypes.pythonapi.PyCapsule_GetName, ctypes.pythonapi.PyCapsule_GetPointer
+    name_of.restype, name_of.argtypes = ctypes.c_char_p, [ctypes.py_object]
+    pointer_of.restype = ctypes.c_void_p
+    pointer_of.argtypes = [ctypes.py_object, ctypes.c_char_p]
+    for symbol, key in (("reformsim_ndtr", "__pyx_fuse_1ndtr"), ("reformsim_ndtri", "ndtri")):
+        capsule = special.__pyx_capi__[key]
+        _llvm.add_symbol(symbol, pointer_of(capsule, name_of(capsule)))
+    _BOUND.append(True)
 
 
 # --- numpy's element-wise semantics -----------------------------------------------------------

@@ -34,16 +34,17 @@ import numpy as np
 
 from ..model import ir
 from .numba_codegen import Expressions, Store, Unsupported, literal_array
-from .states import OUTPUT_ARGS
+from .states import KINDS, OUTPUT_ARGS
 
 if TYPE_CHECKING:
     from .compiled import CompiledModel, State
 
-KINDS = {"integ", "delay", "delayn", "delay_fixed", "smooth", "trend", "forecast",
-         "sample_if_true", "initial"}
-ONE_ROW = ("integ", "trend", "forecast")          # one row per cell
+ONE_ROW = tuple(k for k, kind in KINDS.items() if kind.rows == "one")      # a row per cell
 BRANCHES = 24     # dynamic elements saved by a branch each; beyond, by one loop
-BY_ORDER = ("delay", "delayn", "smooth")          # one row per cell and stage
+BY_ORDER = tuple(k for k, kind in KINDS.items() if kind.rows == "order")   # and per stage
+# Discrete kinds: the argument whose initial value fills a member's register, and whether the
+# register holds a copy per stage (DELAY N's delay times, DELAY FIXED's ring buffer).
+REGISTERS = {"delayn": (1, True), "delay_fixed": (2, True), "sample_if_true": (2, False)}
 
 
 @dataclass(frozen=True, eq=False)
@@ -60,14 +61,13 @@ class Kernel:
     work: int                                    # cells of the work array W
     fixed_rows: dict[int, int]                   # one-row state -> its first row
     fixed: int                                   # rows before the delays' and smooths'
+    columns: int = 0                             # cells of C
+    digest: str = ""                             # of the source: the module's name
 
-    @property
-    def columns(self) -> int:
-        return sum(math.prod(shape) for _, _, shape in self.constants)
-
-    @property
-    def digest(self) -> str:
-        return hashlib.sha256(self.source.encode()).hexdigest()[:32]
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "columns",
+                           sum(math.prod(shape) for _, _, shape in self.constants))
+        object.__setattr__(self, "digest", hashlib.sha256(self.source.encode()).hexdigest()[:32])
 
 
 def fixed_rows(model: CompiledModel) -> tuple[dict[int, int], int]:
@@ -114,18 +114,6 @@ class _Body:
         self.Y = "Y[e, {}]" if euler else "ys[{}]"
         self.D = "D[{}]" if euler else "ks[stage, {}]"
         self.outputs: list[str] = []
-        self.output_rules = {"integ": self._no_lines, "smooth": self._no_lines,
-                             "delay": self._out_delay, "delayn": self._out_delayn,
-                             "delay_fixed": self._no_lines, "trend": self._out_trend,
-                             "forecast": self._out_trend, "sample_if_true": self._out_sample,
-                             "initial": self._no_lines}
-        self.derivative_rules = {"integ": self._d_integ, "trend": self._d_trend,
-                                 "forecast": self._d_trend, "delay": self._d_delay,
-                                 "delayn": self._d_delay, "smooth": self._d_smooth,
-                                 "delay_fixed": self._d_fixed, "sample_if_true": self._no_lines,
-                                 "initial": self._no_lines}
-        self.commit_rules = {"delayn": self._c_delayn, "delay_fixed": self._c_fixed,
-                             "sample_if_true": self._c_sample}
 
     # --- where values live ------------------------------------------------------------------
 
@@ -171,9 +159,9 @@ class _Body:
                 body += self._element(slot)
             else:
                 s = m.states[int(slot[1:])]
-                body += self.output_rules[s.kind](s)
+                body += self.OUTPUTS[s.kind](self, s)
         for s in m.states:
-            body += self.derivative_rules[s.kind](s)
+            body += self.DERIVATIVES[s.kind](self, s)
         body += self._saves()
         if self.euler:
             body += self.watch() + self._commits()
@@ -403,8 +391,8 @@ class _Body:
 
     def _commits(self) -> list[str]:
         """Euler's step: discrete updates, then every state row moves by dt x its derivative."""
-        lines = [line for s in self.model.states if s.kind in self.commit_rules
-                 for line in self.commit_rules[s.kind](s)]
+        lines = [line for s in self.model.states if s.kind in self.UPDATES
+                 for line in self.UPDATES[s.kind](self, s)]
         for s in self.model.states:
             if self._local(s):
                 name = s.slot if s.kind == "integ" else f"y{s.index}"
@@ -438,10 +426,20 @@ class _Body:
             f"Z[e, zo{s.index} + {f}] = {self.stores[s.slot].at(f)}"])
 
 
+    # Rules by kind of state (states.KINDS): its output where the rate order reaches it, its
+    # derivative, and (discrete kinds) its update after the step.
+    OUTPUTS = {"integ": _no_lines, "smooth": _no_lines, "delay": _out_delay,
+               "delayn": _out_delayn, "delay_fixed": _no_lines, "trend": _out_trend,
+               "forecast": _out_trend, "sample_if_true": _out_sample, "initial": _no_lines}
+    DERIVATIVES = {"integ": _d_integ, "trend": _d_trend, "forecast": _d_trend,
+                   "delay": _d_delay, "delayn": _d_delay, "smooth": _d_smooth,
+                   "delay_fixed": _d_fixed, "sample_if_true": _no_lines, "initial": _no_lines}
+    UPDATES = {"delayn": _c_delayn, "delay_fixed": _c_fixed, "sample_if_true": _c_sample}
+
 def write_kernel(model: CompiledModel) -> Kernel:
     """The generated module of a model (raises :class:`Unsupported` with the reason)."""
     for s in model.states:
-        if s.kind not in KINDS:
+        if s.kind not in _Body.OUTPUTS:
             raise Unsupported(f"a state of kind {s.kind!r}")
     ex = Expressions(model, _Constants(model))
     euler = _Body(model, ex, euler=True)

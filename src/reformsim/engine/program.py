@@ -92,7 +92,10 @@ def group_by_structure(model: CompiledModel, values: dict[str, Any],
                     "equation")
             sizes = sizes[:, 0]
         columns.append(sizes)
-    return np.unique(np.stack(columns, axis=1), axis=0, return_inverse=True)
+    table = np.stack(columns, axis=1)
+    if size == 1 or (table == table[:1]).all():   # one structure (the common case): no sort of N rows
+        return table[:1].copy(), np.zeros(size, dtype=np.intp)
+    return np.unique(table, axis=0, return_inverse=True)
 
 
 def _state_size(model: CompiledModel, s: State, dt: np.ndarray,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import math
 import os
 import warnings
@@ -277,11 +278,16 @@ def _ensemble_size(model: CompiledModel, counts: dict[str, int]) -> int:
 def _stream_keys(streams: np.ndarray, seed: int) -> np.ndarray:
     """One uint64 key per member from its stream number and the seed, mixed non-linearly
     (a plain XOR would make seed s a mere reshuffle of seed 0's streams)."""
+    return (streams.astype(np.int64).view(np.uint64) * np.uint64(0x9E3779B97F4A7C15)) ^ \
+        _salt(int(seed))
+
+
+@functools.lru_cache(maxsize=64)
+def _salt(seed: int) -> np.uint64:
     from .builtins import uniform01
 
-    mixed = uniform01(np.array([int(seed) & ((1 << 63) - 1)], dtype=np.uint64), 0, 0, 0.0)
-    salt = np.uint64(int(mixed[0] * 2**53))
-    return (streams.astype(np.int64).view(np.uint64) * np.uint64(0x9E3779B97F4A7C15)) ^ salt
+    mixed = uniform01(np.array([seed & ((1 << 63) - 1)], dtype=np.uint64), 0, 0, 0.0)
+    return np.uint64(int(mixed[0] * 2**53))
 
 
 def _outputs(model: CompiledModel, outputs: Any) -> tuple[str, ...]:
