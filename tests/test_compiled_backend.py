@@ -236,3 +236,18 @@ def test_a_second_process_loads_the_machine_code_from_the_cache(tmp_path, decay_
     assert runs[0] == ["0", "1"]      # compiled once...
     assert runs[1] == ["1", "0"]      # ...and loaded, not compiled, by the next process
     assert list((tmp_path / "cache" / "numba").glob("m_*.py"))
+
+
+def test_compiled_code_that_fails_hands_the_model_to_numpy_with_a_warning(decay_path,
+                                                                         monkeypatch):
+    class Broken:
+        def euler(self, *args):
+            raise ValueError("a bug in the generated code")
+
+    model = reformsim.load_model(decay_path)
+    monkeypatch.setattr(numba_backend, "module", lambda kernel: Broken())
+    with pytest.warns(reformsim.ReformsimWarning, match="a bug in the generated code"):
+        results = reformsim.simulate(model)
+    assert results.backend == "numpy"
+    assert np.array_equal(results.values, reformsim.simulate(model, backend="numpy").values)
+    assert "numba failed" in numba_backend.reason_not_compiled(model)

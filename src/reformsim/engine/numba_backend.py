@@ -23,15 +23,17 @@ import os
 import sys
 import tempfile
 import threading
+import warnings
 from pathlib import Path
 from types import ModuleType
 from typing import Any
 
 import numpy as np
 
+from ..errors import ReformsimWarning, SimulationError
 from .compiled import CompiledModel
 from .memo import PerModel
-from .numba_source import REGISTERS
+from .numba_rates import REGISTERS
 from .states import STRUCTURAL_ARGS
 
 log = logging.getLogger("reformsim.engine.numba")
@@ -48,6 +50,43 @@ _LOCK = threading.RLock()
 
 class CompiledFailed(RuntimeError):
     """The compiled code failed to build or run; the numpy backend takes the model over."""
+
+
+def choose(model: CompiledModel, method: str, backend: str) -> str:
+    """The backend a request runs on (see ``simulate``'s ``backend``): ``numba`` or ``numpy``."""
+    if backend not in ("auto", "numba", "numpy"):
+        raise SimulationError(f"unknown backend {backend!r}; expected 'auto', 'numba' or 'numpy'")
+    if backend == "numpy":
+        return "numpy"
+    if method not in COMPILED_METHODS:
+        if backend == "numba":
+            raise SimulationError(f"backend 'numba' runs methods 'euler' and 'rk4', not "
+                                  f"{method!r}\n  hint: use backend='auto' or 'numpy'")
+        return "numpy"
+    reason = reason_not_compiled(model)
+    if reason and backend == "numba":
+        raise SimulationError(f"{model.source.name}: backend 'numba' cannot run this model: "
+                              f"{reason}\n  hint: use backend='auto' or 'numpy'")
+    return "numpy" if reason else "numba"
+
+
+def ran_on(model: CompiledModel, chosen: str) -> str:
+    """The backend that ran: numpy after all when the compiled code failed during the run."""
+    return "numpy" if chosen == "numba" and reason_not_compiled(model) else chosen
+
+
+def run_group(model: CompiledModel, program: Any, Y: np.ndarray, values: dict[str, Any],
+              keys: np.ndarray, grid: Any, out: np.ndarray, watch: Any, request: Any) -> bool:
+    """A group of members on the compiled backend; False (with a warning) when its code
+    failed, so that the numpy backend runs the group instead."""
+    try:
+        integrate(model, program.structure, program.rows, Y, values, keys, grid, out, watch,
+                  request.method, request.outputs)
+    except CompiledFailed as exc:
+        warnings.warn(f"{model.source.name}: {exc}; running it on the numpy backend",
+                      ReformsimWarning, stacklevel=6)
+        return False
+    return True
 
 
 def numba_missing() -> str | None:

@@ -109,7 +109,11 @@ def broadcast(*shapes: Shape) -> Shape:
 
 
 class Expressions:
-    """Scalar code for IR nodes (rule table by node type); collects the data the code reads."""
+    """Scalar code for IR nodes (rule table by node type); collects the data the code reads.
+
+    Size: one rule per IR node type, with the shapes they need and the whole-array nodes
+    (Reduce, VectorCall) computed before a statement, as ``codegen.Emitter`` keeps numpy's.
+    """
 
     def __init__(self, model: CompiledModel, stores: dict[str, Store]) -> None:
         self.model, self.stores = model, stores

@@ -16,10 +16,9 @@ from ..errors import ReformsimWarning, SimulationError, did_you_mean
 from ..model.ir import CONTROLS, fold_name
 from . import integrators, settings
 from .clock import make_clock, time_grids
-from .compiled import CompiledModel, state_indices
+from .compiled import CompiledModel, state_indices, write_constants
 from .compiler import variant
 from .inputs import Series, Table, stack
-from .memo import PerModel
 from .program import (
     Structure,
     build_program,
@@ -93,12 +92,10 @@ def simulate(model: CompiledModel, params: Values | None = None, initial: Values
         Members integrated together (default: as many as fit in 256 MiB of
         intermediate arrays); results are the same for any value.
     backend
-        ``numba`` runs the model compiled to machine code (euler and rk4;
-        compiled once per model structure, kept in the cache directory),
-        ``numpy`` runs it as vectorised numpy (the reference; every method),
-        ``auto`` (default) picks numba when it is installed, the method is
-        euler or rk4 and the model compiles, else numpy. The two agree to
-        ~1e-12 relative; ``Results.backend`` says which ran.
+        ``numba``: compiled to machine code (euler, rk4; compiled once per model
+        structure and cached), ``numpy``: vectorised numpy (the reference; every
+        method), ``auto``: numba when installed, the method allows and the model
+        compiles. They agree to ~1e-12; ``Results.backend`` says which ran.
     """
     model, request = _resolve(model, params or {}, initial or {}, lookups or {}, outputs, method,
                               size, streams, seed, (rtol, atol), backend)
@@ -116,7 +113,7 @@ def simulate(model: CompiledModel, params: Values | None = None, initial: Values
             _run_chunk(model, request, lo, hi, out, grid_of, failures, first if lo == 0 else None)
             if progress is not None:
                 progress(hi, request.size)
-    names, units, docs, arrays = _labels(model, request.outputs)
+    names, units, docs, arrays = model.labels(request.outputs)
     _find_failures(out, times, names, failures)
     if failures:
         warnings.warn(f"{len(failures)} of {request.size} members went NaN/inf "
@@ -127,24 +124,7 @@ def simulate(model: CompiledModel, params: Values | None = None, initial: Values
                    failures=dict(sorted(failures.items())),
                    params={model.nodes[s].element.name: v for s, v in request.overrides.items()
                            if s in model.nodes},
-                   method=method, backend=_ran_on(model, request))
-
-
-_LABELS: PerModel[tuple] = PerModel()
-
-
-def _labels(model: CompiledModel, outputs: tuple[str, ...]) -> tuple:
-    """Names, units, docs and array ranges of the saved columns (kept per model and outputs)."""
-    def make() -> tuple:
-        names = tuple(model.column_names(outputs))
-        owners = [model.nodes[slot].element for (lo, hi), slot in
-                  model.output_columns(outputs) for _ in range(lo, hi)]
-        arrays = {e.name: (e.dims, tuple(model.ir.subscripts.ranges[d] for d in e.dims))
-                  for e in owners if e.dims}
-        return (names, {n: e.units for n, e in zip(names, owners)},
-                {n: e.documentation for n, e in zip(names, owners)}, arrays)
-
-    return _LABELS.get(model, outputs, make)
+                   method=method, backend=_numba().ran_on(model, request.backend))
 
 
 def _default_chunk(model: CompiledModel) -> int:
@@ -200,7 +180,7 @@ def _resolve(model: CompiledModel, params: Values, initial: Values, lookups: Val
     _refuse_method(chosen, method)
     return chosen, _Request(n, overrides, inits, _outputs(model, outputs),
                              _stream_keys(keys, seed), method, options,
-                             _backend(chosen, method, backend))
+                             _numba().choose(chosen, method, backend))
 
 
 def _params(model: CompiledModel, params: Values) -> tuple[dict, dict[str, Series], dict[str, int]]:
@@ -313,33 +293,11 @@ def _refuse_method(model: CompiledModel, method: str) -> None:
                               f"{', '.join(problems)}; use method='euler'")
 
 
-def _backend(model: CompiledModel, method: str, backend: str) -> str:
-    """The backend a request runs on (see simulate's ``backend``)."""
+def _numba() -> Any:
+    """The compiled backend's module (it chooses, and runs groups): imported on first use."""
     from . import numba_backend
 
-    if backend not in ("auto", "numba", "numpy"):
-        raise SimulationError(f"unknown backend {backend!r}; expected 'auto', 'numba' or 'numpy'")
-    if backend == "numpy":
-        return "numpy"
-    if method not in numba_backend.COMPILED_METHODS:
-        if backend == "numba":
-            raise SimulationError(f"backend 'numba' runs methods 'euler' and 'rk4', not "
-                                  f"{method!r}\n  hint: use backend='auto' or 'numpy'")
-        return "numpy"
-    reason = numba_backend.reason_not_compiled(model)
-    if reason and backend == "numba":
-        raise SimulationError(f"{model.source.name}: backend 'numba' cannot run this model: "
-                              f"{reason}\n  hint: use backend='auto' or 'numpy'")
-    return "numpy" if reason else "numba"
-
-
-def _ran_on(model: CompiledModel, request: _Request) -> str:
-    """The backend that ran: numpy too when the compiled code failed during the run."""
-    if request.backend == "numba":
-        from . import numba_backend
-
-        return "numpy" if numba_backend.reason_not_compiled(model) else "numba"
-    return request.backend
+    return numba_backend
 
 
 def _check_memory(n: int, t: int, v: int) -> None:
@@ -421,11 +379,12 @@ class _Group:
 
         watch = _Watch(size)
         unsolved: dict[int, str] = {}
-        if not self._compiled(program, Y, keys, grid, out, watch):
+        if request.backend != "numba" or not _numba().run_group(
+                model, program, Y, self.values, keys, grid, out, watch, request):
             integrator = integrators.INTEGRATORS[request.method]
             unsolved = integrator(integrators.Problem(grid, Y, system), out, watch,
                                   request.options)
-        _write_constants(model, request.outputs, self.values, out)
+        write_constants(model, request.outputs, self.values, out)
         failed = watch.first_failures()
         if not failed and not unsolved:
             return
@@ -437,43 +396,6 @@ class _Group:
             reached = np.flatnonzero(np.isnan(out[:, 0, k])) if out.shape[1] else []
             when = float(times[reached[0]]) if len(reached) else float(times[-1])
             failures[self.lo + int(self.members[k])] = Failure("", when, reason)
-
-    def _compiled(self, program: Any, Y: np.ndarray, keys: np.ndarray, grid: integrators.Grid,
-                  out: np.ndarray, watch: _Watch) -> bool:
-        """The compiled backend, when chosen and it works; False leaves the group to numpy."""
-        if self.request.backend != "numba":
-            return False
-        from . import numba_backend
-
-        try:
-            numba_backend.integrate(self.model, program.structure, program.rows, Y, self.values,
-                                    keys, grid, out, watch, self.request.method,
-                                    self.request.outputs)
-        except numba_backend.CompiledFailed as exc:
-            warnings.warn(f"{self.model.source.name}: {exc}; running it on the numpy backend",
-                          ReformsimWarning, stacklevel=5)
-            return False
-        return True
-
-
-def _write_constants(model: CompiledModel, outputs: tuple[str, ...], values: dict[str, Any],
-                     out: np.ndarray) -> None:
-    """Saved columns of constants: written once for all times (numbers shared by every member
-    in one go)."""
-    size, shared, numbers = out.shape[2], [], []
-    for (lo, hi), slot in model.output_columns(outputs):
-        if slot in model.dynamic:
-            continue
-        value = np.asarray(values[slot], float)
-        if hi - lo == 1 and value.size == 1:
-            shared.append(lo)
-            numbers.append(value.reshape(-1)[0])
-            continue
-        out[:, lo:hi, :] = np.broadcast_to(value.reshape(value.shape[0] if value.ndim
-                                                         else 1, -1).T, (hi - lo, size))
-    if shared:
-        out[:, shared, :] = np.array(numbers).reshape(1, -1, 1)
-
 
 class _Watch:
     """At every save: which members' states went non-finite first, and where."""
