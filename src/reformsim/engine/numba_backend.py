@@ -39,7 +39,7 @@ from .states import STRUCTURAL_ARGS
 log = logging.getLogger("reformsim.engine.numba")
 
 COMPILED_METHODS = ("euler", "rk4")
-BLOCK_BYTES = 2**19      # a block of members' states, constants and work stay in cache
+BLOCK_BYTES = 2**16      # a block of members' states and constants: in the core's cache
 PARALLEL_FROM = 64       # members from which blocks run on several threads
 
 _KERNELS: PerModel[Any] = PerModel()
@@ -231,14 +231,17 @@ def _layout(model: CompiledModel, found: Any,
 
 
 def _block(found: Any, rows: int, discrete: int, per_run: int, size: int) -> int:
-    """Members per block: the whole group on one thread, or blocks that fit in cache."""
+    """Members per block: few enough that a block's states and constants stay in the core's
+    cache while the time loop goes over them step by step, and at least one block per
+    thread when the ensemble is large. The group runs in one call when one block holds it."""
     import numba
 
-    threads = numba.get_num_threads()
-    if threads < 2 or size < PARALLEL_FROM:
-        return size
     per_member = 8 * (rows * 2 + discrete + found.columns + per_run) + 64
-    return max(8, min(BLOCK_BYTES // per_member, math.ceil(size / threads)))
+    block = max(16, BLOCK_BYTES // per_member)
+    threads = numba.get_num_threads()
+    if threads > 1 and size >= PARALLEL_FROM:
+        block = min(block, math.ceil(size / threads))
+    return min(block, size)
 
 
 _LAST_GRID: list = [None, None]

@@ -301,12 +301,12 @@ class RatePass:
             return []
         if len(slots) <= BRANCHES:
             lines = []
-            for k, slot in enumerate(slots):
+            for k, slot in enumerate(slots):   # oc<k> = OC[k], read once (prologue)
                 store = self.stores[slot]
-                lines += [f"oc = OC[{k}]", "if oc >= 0:"]
-                lines += [f"    out[saved, oc, e] = {slot}"] if not store.shape else [
+                lines.append(f"if oc{k} >= 0:")
+                lines += [f"    out[saved, oc{k}, e] = {slot}"] if not store.shape else [
                     f"    for i in range({store.cells}):",
-                    f"        out[saved, oc + i, e] = {store.at('i')}"]
+                    f"        out[saved, oc{k} + i, e] = {store.at('i')}"]
             return ["if save:"] + ["    " + line for line in lines]
         sources, counts, lines = [], [], []
         for slot in slots:
@@ -337,9 +337,11 @@ class RatePass:
                 + ["    if not np.isfinite(total):", "        watch(Y, e, R, WO, FS, FR, saved)"])
 
     def prologue(self) -> list[str]:
-        """Before the time loop: where each delay's and smooth's rows start and end, its order,
-        and where each discrete state's cells start (fixed for the run)."""
-        lines = []
+        """Before the time loop: where the saved elements go (when saved by branches), where
+        each delay's and smooth's rows start and end, its order, and where each discrete
+        state's cells start (all fixed for the run)."""
+        saved = [slot for slot in self.model.rate_order if slot.startswith("v")]
+        lines = [f"oc{k} = OC[{k}]" for k in range(len(saved))] if len(saved) <= BRANCHES else []
         for s in self.model.states:
             j, c = s.index, s.cells
             if s.kind in BY_ORDER:
