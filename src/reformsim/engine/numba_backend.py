@@ -46,6 +46,7 @@ _KERNELS: PerModel[Any] = PerModel()
 _LAYOUTS: PerModel[tuple] = PerModel()
 _MODULES: dict[str, ModuleType] = {}
 _LOCK = threading.RLock()
+_PARALLEL = threading.Lock()
 
 
 class CompiledFailed(RuntimeError):
@@ -144,7 +145,11 @@ def module(found: Any) -> ModuleType:
             loaded = importlib.util.module_from_spec(spec)  # type: ignore[arg-type]
             # numba finds a function's module by name when it loads cached machine code
             sys.modules[name] = loaded
-            spec.loader.exec_module(loaded)  # type: ignore[union-attr]
+            try:
+                spec.loader.exec_module(loaded)  # type: ignore[union-attr]
+            except BaseException:
+                del sys.modules[name]
+                raise
             _MODULES[digest] = loaded
         return _MODULES[digest]
 
@@ -179,11 +184,9 @@ def integrate(model: CompiledModel, structure: Any, rows: dict[int, slice], Y0: 
     (the numpy backend's rows x members); records first non-finite states in ``watch``
     (rows numbered as the numpy backend's) as the numpy integrators do."""
     found = kernel(model)
-    code = module(found)
     size = Y0.shape[1]
     target = out if out.flags.c_contiguous else np.empty(out.shape)
-    order, starts = _LAYOUTS.get(model, structure, lambda: _layout(model, found, rows))
-    # (our row k is the numpy backend's row order[k])
+    order, starts, where = _LAYOUTS.get(model, structure, lambda: _layout(model, found, rows))
     Z, ZO, FX = _discrete(model, structure, values, size)
     RT, RI = _per_run(found, values, size)
     orders = np.array([o if s.kind in STRUCTURAL_ARGS else 1     # DELAY FIXED: its length
@@ -194,14 +197,17 @@ def integrate(model: CompiledModel, structure: Any, rows: dict[int, slice], Y0: 
     args = (Y, Z, _constants(found, values, size), found.literals, found.tables, found.ints,
             RT, RI, np.ascontiguousarray(keys, dtype=np.uint64), *_grid(grid), target,
             _output_columns(model, found, outputs), starts, orders, ZO,
-            np.zeros(len(model.states) or 1, dtype=np.int64), FX, np.argsort(order), FS, FR,
-            found.work)
+            np.zeros(len(model.states) or 1, dtype=np.int64), FX, where, FS, FR, found.work)
     block = _block(found, Y.shape[1], Z.shape[1], RT.shape[1], size)
     try:
+        code = module(found)
         if block < size:
-            getattr(code, f"{method}_parallel")(block, 0, size, *args)
+            with _PARALLEL:   # numba's workqueue threading layer runs one parallel call at once
+                getattr(code, f"{method}_parallel")(block, 0, size, *args)
         else:
             getattr(code, method)(0, size, *args)
+    except MemoryError:
+        raise
     except Exception as exc:   # numba refused the generated code: a bug; numpy runs the model
         first = (str(exc).strip().splitlines() or [""])[0][:200]
         refuse(model, f"numba failed on the generated code ({type(exc).__name__}: {first})")
@@ -213,10 +219,11 @@ def integrate(model: CompiledModel, structure: Any, rows: dict[int, slice], Y0: 
 
 
 def _layout(model: CompiledModel, found: Any,
-            rows: dict[int, slice]) -> tuple[np.ndarray, np.ndarray]:
+            rows: dict[int, slice]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """The kernel's state rows: one-row states first, where the kernel has them
     (found.fixed_rows), then the delays' and smooths' rows in state order. Returns the numpy
-    backend's row of each of ours, and each state's first row (RO)."""
+    backend's row of each of ours (``order``), each state's first row (RO), and our row of
+    each of the numpy backend's (WO: the watch looks in their order)."""
     order = np.empty(sum(r.stop - r.start for r in rows.values()), dtype=np.int64)
     starts = np.zeros(len(model.states) or 1, dtype=np.int64)
     at = found.fixed
@@ -227,7 +234,7 @@ def _layout(model: CompiledModel, found: Any,
         else:
             starts[s.index], at = at, at + len(numpy_rows)
         order[starts[s.index]:starts[s.index] + len(numpy_rows)] = numpy_rows
-    return order, starts
+    return order, starts, np.argsort(order)
 
 
 def _block(found: Any, rows: int, discrete: int, per_run: int, size: int) -> int:
