@@ -3,7 +3,8 @@
 Translating a model with PySD's parser takes seconds; its IR is plain frozen data.
 :func:`read_model_cached` keeps the IR in ``<cache>/models/``, one file per model,
 named by the hash of what the translation read: the model file's bytes and path,
-the data files' bytes, reformsim's version and this format's. Files the translator
+the data files' bytes, reformsim's and PySD's versions, the model package's own source
+and this format's. Files the translator
 opened besides (spreadsheets of GET XLS/DIRECT functions) are listed in the entry
 with the hash of their bytes and checked at every load. A change to any of them is
 a miss: the model is translated again and the entry rewritten.
@@ -20,6 +21,7 @@ from __future__ import annotations
 
 import contextvars
 import dataclasses
+import functools
 import hashlib
 import json
 import logging
@@ -78,13 +80,30 @@ def read_model_cached(path: str | Path,
 
 
 def _key(path: Path, files: list[Path]) -> str:
-    from .. import __version__
-
-    digest = hashlib.sha256(f"reformsim {__version__} cache format {FORMAT}\n".encode())
+    digest = hashlib.sha256(_translator_stamp().encode())
     for file in (path, *files):
         digest.update(f"{file.resolve()}\n".encode())
         digest.update(_hash(file).encode())
     return digest.hexdigest()
+
+
+@functools.lru_cache(maxsize=1)
+def _translator_stamp() -> str:
+    """What a translation depends on besides its files: reformsim's version, this format,
+    PySD's version and the source of the model package (a translator edited between two
+    releases is a change too)."""
+    from importlib.metadata import PackageNotFoundError, version
+
+    from .. import __version__
+
+    try:
+        pysd = version("pysd")
+    except PackageNotFoundError:
+        pysd = "?"
+    code = hashlib.sha256()
+    for module in sorted(Path(__file__).parent.glob("*.py")):
+        code.update(module.read_bytes())
+    return f"reformsim {__version__} cache format {FORMAT} pysd {pysd} {code.hexdigest()}\n"
 
 
 def _hash(file: Path) -> str:
