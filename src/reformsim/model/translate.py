@@ -17,6 +17,7 @@ import numpy as np
 from ..errors import ModelError, UnsupportedError, did_you_mean
 from . import ir
 from .external import ExternalData, file_error, ident, readers
+from .macros import expand_macros
 
 SUFFIXES = {".mdl": "vensim", ".xmile": "xmile", ".stmx": "xmile", ".xml": "xmile"}
 
@@ -63,7 +64,7 @@ def read_model(path: str | Path,
     if not path.is_file():
         raise ModelError(path, path.name, "no such file",
                          hint=f"looked in {path.resolve().parent}; check the path and its spelling")
-    abstract = _abstract_model(path, kind)
+    abstract = expand_macros(path, _abstract_model(path, kind))
     return _Converter(path, abstract, files).convert()
 
 
@@ -111,7 +112,6 @@ class _Converter:
         self.component: Any = None  # its equation being converted
 
     def convert(self) -> ir.ModelIR:
-        self._refuse_macros()
         self.subscripts, self.manager = self._subscripts()
         self.external = ExternalData(self.path, self.manager, self.data_files)
         self.subscript_names = {ident(n): n for n in self.subscripts.ranges}
@@ -148,11 +148,6 @@ class _Converter:
                              exc) from None
         return _ranges(manager), manager
 
-
-    def _refuse_macros(self) -> None:
-        for section in self.abstract.sections[1:]:
-            raise UnsupportedError(self.path, section.name,
-                                   "is a macro, which reformsim does not simulate yet", _HINT)
 
     def _register(self, element: Any) -> None:
         canonical = ident(element.name)
