@@ -7,7 +7,6 @@ import numpy as np
 import pytest
 
 import reformsim
-
 from conftest import MODELS
 
 MACROS = MODELS / "macros.mdl"
