@@ -29,6 +29,8 @@ from typing import Any
 from ..errors import ModelError, UnsupportedError
 from .external import ident
 
+DEFAULT_PREFIX = "default of "   # an XMILE <parm default="..."> kept as a variable of its macro
+
 MAX_DEPTH = 32   # nested macro calls; deeper means a macro that calls itself
 CONTROL = ("time", "time_step", "initial_time", "final_time", "saveper")
 _HINT = "see docs/supported.md for what reformsim simulates"
@@ -73,12 +75,12 @@ def _structure(name: str, **fields: Any) -> Any:
     return getattr(abstract_expressions, name)(**fields)
 
 
-def _reference(name: str, subs: list[str]) -> Any:
+def reference(name: str, subs: list[str]) -> Any:
     sub_ref = _structure("SubscriptsReferenceStructure", subscripts=tuple(subs)) if subs else None
     return _structure("ReferenceStructure", reference=name, subscripts=sub_ref)
 
 
-def _called(node: Any) -> str | None:
+def called(node: Any) -> str | None:
     """The name a CallStructure calls, or None for other nodes."""
     if type(node).__name__ != "CallStructure":
         return None
@@ -102,7 +104,7 @@ class _Expander:
             subs = list(component.subscripts[0])
 
             def expand(node: Any, subs: list[str] = subs, calls: dict[str, int] = calls) -> Any:
-                name = _called(node)
+                name = called(node)
                 if name not in self.macros:
                     return None
                 args = [walk(a, expand) for a in node.arguments]
@@ -121,7 +123,12 @@ class _Expander:
             raise UnsupportedError(self.path, self.element_name,
                                    f"calls the macro {self._title(macro)!r} recursively "
                                    f"(more than {MAX_DEPTH} levels deep)", _HINT)
-        if len(args) != len(macro.params):
+        local = {ident(e.name): e for e in macro.elements}
+        # XMILE's <parm default=...>: a parameter left out takes its default, a macro variable
+        missing = [p for p in macro.params[len(args):] if ident(DEFAULT_PREFIX + p) in local]
+        if len(args) + len(missing) != len(macro.params):
+            missing = []
+        if len(args) + len(missing) != len(macro.params):
             raise ModelError(self.path, self.element_name,
                              f"calls the macro {self._title(macro)!r} with {len(args)} "
                              f"arguments; it takes {len(macro.params)} "
@@ -131,11 +138,12 @@ class _Expander:
                                    "is a macro with extra outputs (':' in its header), which "
                                    "reformsim does not simulate yet", _HINT)
         prefix = f"{caller}>{self._title(macro)}" + (f" {count}" if count > 1 else "")
-        local = {ident(e.name): e for e in macro.elements}
         names = {key: (f"#{prefix}#" if key == macro.name else f"#{prefix}>{e.name}#")
                  for key, e in local.items()}
         bound = {ident(param): self._argument(prefix, param, arg, subs)
                  for param, arg in zip(macro.params, args)}
+        bound.update({ident(p): reference(ident(names[ident(DEFAULT_PREFIX + p)]), subs)
+                      for p in missing})
         for key, element in local.items():
             self._check_scalar(macro, element)
             self._claim(names[key])
@@ -144,12 +152,12 @@ class _Expander:
             calls: dict[str, int] = {}
 
             def nested(node: Any, key: str = key, calls: dict[str, int] = calls) -> Any:
-                called = _called(node)
-                if called in self.macros and not (called in local and _is_lookup(local[called])):
+                target = called(node)
+                if target in self.macros and not (target in local and _is_lookup(local[target])):
                     inner = [walk(a, nested) for a in node.arguments]
-                    calls[called] = calls.get(called, 0) + 1
-                    return self._instance(called, inner, subs, names[key][1:-1],
-                                          calls[called], depth + 1)
+                    calls[target] = calls.get(target, 0) + 1
+                    return self._instance(target, inner, subs, names[key][1:-1],
+                                          calls[target], depth + 1)
                 return rename(node)
 
             components = [dataclasses.replace(
@@ -161,7 +169,7 @@ class _Expander:
         if macro.name not in local:
             raise ModelError(self.path, self._title(macro),
                              "is a macro with no equation for its own name (its output)")
-        return _reference(ident(names[macro.name]), subs)
+        return reference(ident(names[macro.name]), subs)
 
     def _argument(self, prefix: str, param: str, arg: Any, subs: list[str]) -> Any:
         """What a parameter stands for: the argument itself, or an element holding it."""
@@ -171,7 +179,7 @@ class _Expander:
         self._claim(name)
         self.made.append(_aux(name, arg, subs))
         self.units[ident(name)] = ""
-        return _reference(ident(name), subs)
+        return reference(ident(name), subs)
 
     def _renamer(self, macro: Any, names: dict[str, str], bound: dict[str, Any],
                  subs: list[str]) -> Callable[[Any], Any | None]:
@@ -179,16 +187,18 @@ class _Expander:
         title = self._title(macro)
 
         def rename(node: Any) -> Any | None:
+            if called(node) is not None and called(node) not in names:   # a builtin
+                return dataclasses.replace(node, arguments=walk(node.arguments, rename))
             if type(node).__name__ != "ReferenceStructure":
                 return None
             ref = node.reference
             if ref in bound:
                 return bound[ref]
             if ref in names:
-                return _reference(ident(names[ref]), subs if node.subscripts is None else
+                return reference(ident(names[ref]), subs if node.subscripts is None else
                                   list(node.subscripts.subscripts))
             if ref.endswith("$"):   # Vensim's escape to a model variable
-                return _reference(ref[:-1].rstrip("_"), [])
+                return reference(ref[:-1].rstrip("_"), [])
             if ref in CONTROL:
                 return node
             raise ModelError(self.path, title,

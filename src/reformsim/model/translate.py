@@ -18,6 +18,7 @@ from ..errors import ModelError, UnsupportedError, did_you_mean
 from . import ir
 from .external import ExternalData, file_error, ident, readers
 from .macros import expand_macros
+from .xmile import XmileReader
 
 SUFFIXES = {".mdl": "vensim", ".xmile": "xmile", ".stmx": "xmile", ".xml": "xmile"}
 
@@ -76,8 +77,7 @@ def _abstract_model(path: Path, kind: str) -> Any:
                 from pysd.translators.vensim.vensim_file import VensimFile
                 reader = VensimFile(path)
             else:
-                from pysd.translators.xmile.xmile_file import XmileFile
-                reader = XmileFile(path)
+                reader = XmileReader(path)
             reader.parse()
             abstract = reader.get_abstract_model()
         except ModelError:
