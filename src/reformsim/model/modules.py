@@ -18,8 +18,8 @@ from typing import Any
 
 from ..errors import ModelError
 from .external import ident
-from .xmile import connected
 from .macros import CONTROL, called, reference, walk
+from .xmile import connected
 
 MAX_DEPTH = 16
 
