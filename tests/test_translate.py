@@ -13,10 +13,9 @@ SUBRANGE = "dim:\n\tA1, A2\n\t~\t\n\t~\t\n\t|\n\n"
 
 # id -> (preamble, equations, element named in the message, construct named in the message)
 REFUSALS = {
-    "random-in-array": (SUBRANGE, {"x[dim]": "RANDOM UNIFORM(0, 1, 0)"}, "x", "RANDOM"),
     "unknown-function": ("", {"y": "1", "x": "FROBNICATE(y)"}, "x", "FROBNICATE"),
-    "allocate-by-priority": (
-        "", {"x": "ALLOCATE BY PRIORITY(1, 1, 0, 1, 10)"}, "x", None),
+    "time-value-clock": ("", {"x": "GET TIME VALUE(2, 0, 10)"}, "x", "clock"),
+    "time-value-calendar": ("", {"x": "GET TIME VALUE(0, 0, 3)"}, "x", "calendar"),
 }
 
 

@@ -223,7 +223,8 @@ class Emitter:
         args = [self.expr(a) for a in e.args]
         values, seed = ((args[1:-1], args[-1]) if e.func != "random_0_1"
                         else ([], self.literal(0.0)))
-        draw = f"F.uniform01(K, {site}, n, {seed})"
+        cells = f", {e.shape}" if e.shape else ""   # an array: a stream per cell
+        draw = f"F.uniform01(K, {site}, n, {seed}{cells})"
         return f"F.{e.func}({', '.join([draw] + values)})"
 
     def _if_then_else(self, e: ir.Call) -> str:

@@ -136,7 +136,7 @@ class _Resolver:
         if expr.func.startswith("random_"):
             args = (ir.Num(float(self.random_sites)),) + args
             self.random_sites += 1
-        return ir.Call(expr.func, args)
+        return replace(expr, args=args)
 
     # After resolution a Ref names a slot (``v3``, ``s0``) or ``time``: never model text.
     RULES: dict[type, Callable[[_Resolver, Any, str], ir.Expr]] = {

@@ -75,10 +75,15 @@ class Chain:
 
 @dataclass(frozen=True)
 class Call:
-    """A builtin function call; ``func`` is PySD's lower-case name."""
+    """A builtin function call; ``func`` is PySD's lower-case name.
+
+    ``shape`` is set (by the shape pass) on a RANDOM call in a subscripted
+    equation: the cells of its left side, each drawing from its own stream.
+    """
 
     func: str
     args: tuple[Expr, ...]
+    shape: tuple[int, ...] = ()
 
 
 @dataclass(frozen=True)

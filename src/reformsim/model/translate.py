@@ -18,6 +18,7 @@ from ..errors import ModelError, UnsupportedError, did_you_mean
 from . import ir
 from .external import ExternalData, file_error, ident, readers
 from .macros import expand_macros
+from .timevalue import time_value
 from .xmile import XmileReader
 
 SUFFIXES = {".mdl": "vensim", ".xmile": "xmile", ".stmx": "xmile", ".xml": "xmile"}
@@ -41,8 +42,6 @@ BUILTINS: dict[str, tuple[int, ...]] = {
 
 # Readable names of what the engine refuses, for error messages.
 _CONSTRUCTS = {
-    "AllocateAvailableStructure": "ALLOCATE AVAILABLE",
-    "AllocateByPriorityStructure": "ALLOCATE BY PRIORITY",
     "GetLookupsStructure": "GET XLS/DIRECT LOOKUPS outside a lookup definition",
 }
 _HINT = "see docs/supported.md for what reformsim simulates"
@@ -298,6 +297,11 @@ class _Converter:
             subs = tuple(getattr(getattr(node.function, "subscripts", None), "subscripts", None)
                          or ())
             return ir.LookupCall(target, args[0], subs)
+        if func == "get_time_value" and len(args) == 3:
+            value = time_value(args)
+            if isinstance(value, str):
+                self._refuse(value)
+            return value  # type: ignore[return-value]
         if func not in BUILTINS:
             self._refuse(f"the function {func.upper()}")
         if len(args) not in BUILTINS[func]:
@@ -330,6 +334,11 @@ class _Converter:
             return getattr(self.external, method)(self.element, self.component, node)
         return convert
 
+    def _function(func: str, *fields: str) -> Callable[..., ir.Expr]:
+        def convert(self: _Converter, node: Any) -> ir.Expr:
+            return ir.Call(func, tuple(self._expr(getattr(node, f)) for f in fields))
+        return convert
+
     def _stateful(kind: str, *fields: str, order: Any = None) -> Callable[..., ir.Expr]:
         def convert(self: _Converter, node: Any) -> ir.Expr:
             args = [self._expr(getattr(node, f)) for f in fields]
@@ -345,6 +354,9 @@ class _Converter:
         "LogicStructure": _logic,
         "CallStructure": _call,
         "GameStructure": lambda self, node: self._expr(node.expression),
+        "AllocateAvailableStructure": _function("allocate_available", "request", "pp", "avail"),
+        "AllocateByPriorityStructure": _function("allocate_by_priority", "request", "priority",
+                                                 "size", "width", "supply"),
         "InlineLookupsStructure": _inline_lookup,
         "GetConstantsStructure": _external_rule("constants"),
         "GetDataStructure": _external_rule("data"),
