@@ -32,7 +32,7 @@ from scipy import special
 # Widths beyond which a curve is flat in float64 (PySD's bounds for the normal and
 # exponential shapes); they bracket the clearing price.
 _REACH = np.array([np.nan, 0.5, 0.5, 8.2923611, 36.7368005696])
-_MAX_HALVINGS = 2100   # float64 spans about 2**2100; the loop stops when the bracket stops shrinking
+_MAX_HALVINGS = 2100   # float64 spans about 2**2100; the loop stops when it stops shrinking
 
 
 def _take(kind: np.ndarray, z: np.ndarray) -> np.ndarray:
