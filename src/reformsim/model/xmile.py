@@ -74,11 +74,14 @@ def abstract_model(path: Path, root: Any) -> Any:
         raise ModelError(path, path.name, "the file has no <model>",
                          hint="give an XMILE file saved by Stella, Simlin or Vensim")
     fed = _fed(root, ns)
+    modules = {ident(m.get("name", "").replace("\\n", " "))
+               for m in root.iter(f"{{{ns['ns']}}}module")}
     for model in models:
         _wrap_variables(model, ns)
         _check_equations(path, model, ns, fed.get(model.get("name", ""), set()))
         _quote_flow_names(model, ns)
         _use_points(model, ns)
+        _quote_module_references(model, ns, modules)
     for macro in root.xpath("ns:macro", namespaces=ns):
         _check_equations(path, macro, ns, set())
         _quote_flow_names(macro, ns)
@@ -171,6 +174,23 @@ def _check_equations(path: Path, model: Any, ns: dict[str, str], fed: set[str]) 
 
 # an XMILE comment {...} in an equation, outside quoted names (kept: group 1)
 _COMMENT = re.compile(r'("(?:\\.|[^"\\])*")|\{[^}]*\}')
+
+
+def _quote_module_references(model: Any, ns: dict[str, str], modules: set[str]) -> None:
+    """``module.variable`` in an equation becomes a quoted name (PySD's grammar has no dots)."""
+    if not modules:
+        return
+    pattern = re.compile(r'("(?:\\.|[^"\\])*")|(?<![\w.])([A-Za-z_]\w*(?:\.[A-Za-z_]\w*)+)')
+
+    def quote(match: re.Match) -> str:
+        name = match.group(2)
+        if name is None or ident(name.split(".", 1)[0]) not in modules:
+            return match.group(0)
+        return f'"{name}"'
+
+    for eqn in model.iter(f"{{{ns['ns']}}}eqn"):
+        if eqn.text:
+            eqn.text = pattern.sub(quote, eqn.text)
 
 
 def _quote_flow_names(model: Any, ns: dict[str, str]) -> None:
