@@ -276,6 +276,13 @@ def assemble(shape, values, layout):
     return out.reshape((lead,) + tuple(shape))
 
 
+def cells(x, shape, positions):
+    """Cells of array ``x`` (E, *shape) at flat ``positions``: (E, len(positions))."""
+    x = np.asarray(x, dtype=np.float64)
+    whole = np.broadcast_to(x, (x.shape[0] if x.ndim else 1,) + tuple(shape))
+    return whole.reshape(whole.shape[0], -1)[:, positions]
+
+
 def rows(x, shape):
     """An array value (E, *sizes) as state rows (cells, E); a plain number stays as it is."""
     x = np.asarray(x, dtype=np.float64)
