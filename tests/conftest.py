@@ -164,3 +164,33 @@ def write_mdl(tmp_path):
         return path
 
     return write
+
+
+@pytest.fixture
+def runner():
+    """click's CliRunner, stdout and stderr apart."""
+    from click.testing import CliRunner
+
+    return CliRunner()
+
+
+@pytest.fixture
+def tiny_disk(tmp_path):
+    """A 64 KiB tmpfs, full: a disk with no space left (mounting needs root; skipped elsewhere,
+    where the tests that raise ENOSPC by hand cover the case)."""
+    import subprocess
+
+    mount = tmp_path / "tiny"
+    mount.mkdir()
+    if subprocess.run(["mount", "-t", "tmpfs", "-o", "size=64k", "tmpfs", str(mount)],
+                      capture_output=True).returncode != 0:
+        pytest.skip("cannot mount a tmpfs here")
+    try:
+        with (mount / "filler").open("wb") as handle:
+            try:
+                handle.write(b"\0" * (1 << 20))
+            except OSError:
+                pass
+        yield mount
+    finally:
+        subprocess.run(["umount", "-l", str(mount)], check=False)

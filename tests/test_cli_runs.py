@@ -290,7 +290,8 @@ def test_error_without_quiet_still_names_the_problem_last(runner, tmp_path):
 
 def test_run_writes_a_run_directory(roadmap_run):
     assert sorted(_digests(roadmap_run)) == ["figures/lines.png", "figures/lines.svg", "kpis.csv",
-                                             "manifest.json", "results.nc"]
+                                             "manifest.json", "results.nc",
+                                             "scenarios/roadmap.yaml"]
     with (roadmap_run / "kpis.csv").open(newline="") as handle:
         rows = list(csv.DictReader(handle))
     assert list(rows[0]) == KPI_COLUMNS
@@ -299,7 +300,7 @@ def test_run_writes_a_run_directory(roadmap_run):
     assert {float(r["year"]) for r in rows} == {2030.0, 2040.0}
     assert {r["baseline"] for r in rows} == {"status quo"}
     manifest = json.loads((roadmap_run / "manifest.json").read_text())
-    assert Path(manifest["model"]["path"]) == ROADMAP
+    assert (roadmap_run / manifest["model"]["path"]).resolve() == ROADMAP  # relative to the run
     assert manifest["model"]["sha256"] == hashlib.sha256(ROADMAP.read_bytes()).hexdigest()
     assert [Path(f["path"]).name for f in manifest["scenario_files"]] == ["roadmap.yaml"]
     assert (manifest["method"], manifest["time_step"], manifest["members"]) == ("euler", 0.25, 3)
@@ -373,7 +374,7 @@ def test_python_m_reformsim_run_in_a_real_process(tmp_path):
     assert "Composite outcome [Dmnl]" in done.stdout
     assert sorted(p.name for p in out.iterdir()) == ["reform_factorial", "reform_roadmaps"]
     assert sorted(p.name for p in (out / "reform_roadmaps").iterdir()) == [
-        "figures", "kpis.csv", "manifest.json", "results.nc"]
+        "figures", "kpis.csv", "manifest.json", "results.nc", "scenarios"]
     assert sorted(p.name for p in tmp_path.iterdir()) == ["run"]
 
 

@@ -15,7 +15,7 @@ import numpy as np
 import pytest
 
 import reformsim
-from conformance import SUITE, cases
+from conformance import SUITE, cases, load
 from reformsim.model.ir import fold_name as normal
 
 pytestmark = pytest.mark.skipif(not SUITE.is_dir(), reason="../shared/test-models is absent")
@@ -38,7 +38,7 @@ DEPARTURES = {
 def _supported():
     for case in cases():
         try:
-            reformsim.load_model(case.path, case.data_files)
+            load(case)
         except reformsim.ReformsimError:
             continue
         marks = [pytest.mark.xfail(reason=DEPARTURES[case.id], strict=True)] \
@@ -53,7 +53,7 @@ def test_reformsim_equals_pysd_runtime(case, tmp_path):
 
     folder = tmp_path / case.path.parent.name
     shutil.copytree(case.path.parent, folder)  # PySD writes a .py beside the model
-    model = reformsim.load_model(case.path, case.data_files)
+    model = load(case)
     # macro instances (#caller>MACRO#) are reformsim's names; PySD keeps them inside its Macro
     names = [e.name for e in model.elements if e.kind == "aux" and not e.name.startswith("#")]
     with warnings.catch_warnings():

@@ -103,7 +103,8 @@ def test_dataset_variables_carry_units_and_descriptions(roadmap_run):
 
 def test_dataset_attrs(roadmap_run):
     assert roadmap_run.attrs == {"model": str(ROADMAP), "method": "euler", "seed": -1,
-                                 "baseline": "status quo", "uncertain_parameters": ""}
+                                 "baseline": "status quo", "uncertain_parameters": "",
+                                 "status_variable": "status"}
 
 
 def test_status_is_ok_per_member(roadmap_run):

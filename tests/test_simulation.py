@@ -457,3 +457,20 @@ def test_guarded_division_by_zero_in_the_run(write_mdl, equation, expected):
     results = reformsim.simulate(model)
     np.testing.assert_array_equal(results["a"][0, 2:], expected)
     np.testing.assert_array_equal(results["a"][0, :2], 1.0)
+
+
+def test_two_threads_simulating_one_model_get_the_results_of_one(load):
+    """CompiledModel is frozen and its caches are locked: threads that fill them at the same
+    time (programs and grids per control values, variants for schedules) each get what a
+    single thread gets."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    calls = [{"params": {"TIME STEP": dt}} for dt in (0.25, 0.5, 0.25, 0.125, 0.5, 0.125)]
+    calls += [{"params": {"TIME STEP": 0.25, "Decay Time": reformsim.Series([0, 5], [1, 2])}}]
+    alone = [reformsim.simulate(load("decay"), **call).values for call in calls]
+    for _ in range(3):
+        model = reformsim.load_model(load("decay").source)   # empty caches, shared by threads
+        with ThreadPoolExecutor(max_workers=4) as pool:
+            together = list(pool.map(lambda call: reformsim.simulate(model, **call).values,
+                                     calls))
+        assert all(np.array_equal(a, b) for a, b in zip(alone, together))

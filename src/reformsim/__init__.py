@@ -28,6 +28,7 @@ if TYPE_CHECKING:
     from .engine.loading import load_model
     from .engine.results import Failure, Results
     from .engine.simulation import simulate
+    from .report.rundir import RunRecord, open_run
     from .scenarios.loading import load_scenarios
 
 __all__ = [
@@ -48,6 +49,8 @@ __all__ = [
     "SimulationError",
     "UnsupportedError",
     "load_model",
+    "open_run",
+    "RunRecord",
     "simulate",
 ]
 __version__ = "0.1.0"
@@ -56,7 +59,8 @@ __version__ = "0.1.0"
 _LAZY = {"load_model": "engine.loading", "simulate": "engine.simulation",
          "CompiledModel": "engine.compiled", "Results": "engine.results",
          "Failure": "engine.results", "Series": "engine.inputs", "Table": "engine.inputs",
-         "load_scenarios": "scenarios.loading"}
+         "load_scenarios": "scenarios.loading", "open_run": "report.rundir",
+         "RunRecord": "report.rundir"}
 # decision analysis (issue 11): studies built on simulate
 _LAZY |= dict.fromkeys(("sensitivity", "optimize", "calibrate", "robustness", "factorial"),
                        "analysis.studies")

@@ -6,19 +6,106 @@ Heavy imports (pysd, numpy, pandas) happen inside the commands so that
 
 from __future__ import annotations
 
+import contextlib
+import signal
+import threading
+import warnings
+from collections.abc import Iterator
+from typing import Any
+
 import click
 
-from ..errors import ReformsimError
+from ..errors import ReformsimError, ReformsimWarning, printable
+
+
+class _Failure(click.ClickException):
+    """An error shown as ``Error: ...`` with exit code 1, its text made safe for a terminal."""
+
+    def format_message(self) -> str:
+        return printable(self.message)
 
 
 class _Errors(click.Group):
-    """Turns every ReformsimError into ``Error: ...`` and exit code 1, never a traceback."""
+    """Every failure becomes one ``Error: ...`` and exit code 1, never a traceback.
+
+    ReformsimError and OSError are expected (bad input, a file system that
+    says no); anything else is a bug: one line, and the traceback in a log
+    file whose path is printed. Warnings print as one ``warning: ...`` line.
+    """
+
+    def make_context(self, info_name: str | None, args: list[str], parent: Any = None,
+                     **extra: Any) -> click.Context:
+        ctx = super().make_context(info_name, list(args), parent, **extra)
+        ctx.meta["argv"] = [info_name or "reformsim", *args]   # for the run's manifest
+        return ctx
 
     def invoke(self, ctx: click.Context):  # type: ignore[override]
-        try:
-            return super().invoke(ctx)
-        except ReformsimError as exc:
-            raise click.ClickException(str(exc)) from exc
+        with warnings.catch_warnings(), _terminate_cleanly():
+            warnings.showwarning = _show_warning
+            warnings.filterwarnings("default", category=ReformsimWarning)  # shown, once each
+            try:
+                return super().invoke(ctx)
+            except ReformsimError as exc:
+                raise _Failure(str(exc)) from exc
+            except click.ClickException as exc:
+                raise _Failure(exc.format_message()) if type(exc) is click.ClickException \
+                    else exc
+            except (click.exceptions.Exit, click.exceptions.Abort, KeyboardInterrupt,
+                    SystemExit):
+                raise
+            except BrokenPipeError:  # the reader went away (``| head``): nothing to say
+                raise click.exceptions.Exit(1) from None
+            except OSError as exc:
+                where = f"{exc.filename}: " if exc.filename else ""
+                raise _Failure(f"{where}{exc.strerror or exc}\n  hint: check the path and "
+                               "its permissions") from exc
+            except Exception as exc:  # a bug: one line here, the traceback in a log file
+                raise _Failure(_bug_report(exc)) from exc
+
+
+@contextlib.contextmanager
+def _terminate_cleanly() -> Iterator[None]:
+    """SIGTERM (a scheduler's or ``kill``'s stop) unwinds like Ctrl-C, so the hidden folder of
+    a run being written is removed; the previous handler is restored afterwards."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def stop(number: int, frame: Any) -> None:
+        raise SystemExit(128 + number)
+
+    previous = signal.signal(signal.SIGTERM, stop)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
+def _show_warning(message: Warning | str, category: type[Warning], filename: str, lineno: int,
+                  file: Any = None, line: str | None = None) -> None:
+    """One line per warning, without Python's source line."""
+    click.echo(printable(f"warning: {message}"), err=True)
+
+
+def _bug_report(exc: Exception) -> str:
+    import tempfile
+    import traceback
+    from datetime import datetime
+    from pathlib import Path
+
+    text = "".join(traceback.format_exception(exc))
+    try:
+        handle = tempfile.NamedTemporaryFile(
+            "w", prefix=f"reformsim-crash-{datetime.now():%Y%m%d-%H%M%S}-", suffix=".log",
+            delete=False, encoding="utf-8")
+        with handle:
+            handle.write(text)
+        where = f"the full traceback is in {Path(handle.name)}"
+    except OSError:
+        where = "the traceback could not be written to a log file"
+    first = str(exc).strip().splitlines()[0][:300] if str(exc).strip() else ""
+    return (f"internal error: {type(exc).__name__}" + (f": {first}" if first else "")
+            + f"\n  hint: this is a bug in reformsim; {where} (please attach it to a report)")
 
 
 @click.group(cls=_Errors)

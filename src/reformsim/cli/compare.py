@@ -6,8 +6,16 @@ from pathlib import Path
 
 import click
 
+from ..errors import printable
 from .app import main
-from .options import FORMATS, ExistingFile, run_variables
+from .options import (
+    FORMATS,
+    ExistingFile,
+    allow_outside_data,
+    run_variables,
+    simulated,
+    table_text,
+)
 
 
 @main.command()
@@ -23,12 +31,12 @@ from .options import FORMATS, ExistingFile, run_variables
 @click.option("--model", type=ExistingFile,
               help="Model for scenario files (default: the one each file names).")
 @click.option("--format", "fmt", type=click.Choice(FORMATS), default="table", show_default=True)
+@allow_outside_data
 def compare(sources: tuple[Path, ...], years: tuple[float, ...], baseline: str | None,
             variables: tuple[str, ...], targets: tuple[str, ...], model: Path | None,
-            fmt: str) -> None:
+            fmt: str, allow_outside_data: bool) -> None:
     """Compare scenarios at chosen times: a run directory, or scenario files run in memory."""
-    from ..report.kpis import kpi_table, model_variables, time_to_target
-    from ..report.tables import format_table
+    from ..report.kpis import failure_note, kpi_table, model_variables, time_to_target
     from ..report.rundir import read_run
     from ..report.runs import default_years, group_by_model, simulate_scenarios
 
@@ -39,22 +47,26 @@ def compare(sources: tuple[Path, ...], years: tuple[float, ...], baseline: str |
     if directories:
         dataset, _ = read_run(sources[0])
         default = tuple(model_variables(dataset))
+        if failure_note(dataset):
+            click.echo(printable(f"warning: {failure_note(dataset)}"), err=True)
     else:
-        groups = group_by_model(list(sources), model)
+        groups = group_by_model(list(sources), model, allow_outside_data=allow_outside_data)
         if len(groups) > 1:
             raise click.ClickException("the scenario files name several models; compare them "
                                        "one model at a time")
         (model_path, files), = groups.items()
-        result = simulate_scenarios(model_path, files)
+        result = simulated(simulate_scenarios, model_path, files,
+                           allow_outside_data=allow_outside_data)
         dataset, default = result.dataset, result.variables
     chosen = run_variables(dataset, variables, default)
     kpis = kpi_table(dataset, chosen, list(years) or default_years(dataset), baseline)
-    click.echo(format_table(kpis, fmt))
+    click.echo(table_text(kpis, fmt))
     for target in targets:
         name, direction, value = _target(target)
         name = run_variables(dataset, (name,), ())[0]
-        click.echo(f"\ntime to {name} {'>=' if direction == 'above' else '<='} {value:g}:")
-        click.echo(format_table(time_to_target(dataset, name, value, direction), fmt))
+        sign = ">=" if direction == "above" else "<="
+        click.echo(printable(f"\ntime to {name} {sign} {value:g}:"))
+        click.echo(table_text(time_to_target(dataset, name, value, direction), fmt))
 
 
 def _target(text: str) -> tuple[str, str, float]:

@@ -6,8 +6,14 @@ from pathlib import Path
 
 import click
 
+from ..errors import printable
 from .app import main
 from .options import ExistingFile
+
+
+def echo(text: str = "", **kwargs: object) -> None:
+    """click.echo of text that may hold a model's names: control characters stripped."""
+    click.echo(printable(text), **kwargs)  # type: ignore[arg-type]
 
 
 @main.command()
@@ -26,14 +32,14 @@ def check(model: Path) -> None:
     elements = [e for e in compiled.elements if e.kind == "aux"]
     stocks = compiled.stocks
     lookups = sum(e.kind == "lookup" for e in compiled.elements)
-    click.echo(f"{model.name}: {len(elements)} variables, {len(stocks)} stocks, "
+    echo(f"{model.name}: {len(elements)} variables, {len(stocks)} stocks, "
                f"{lookups} lookups, {len(compiled.states) - len(stocks)} other states")
     for stock in stocks:
-        click.echo(f"  {stock.name}" + (f" [{stock.units}]" if stock.units else ""))
+        echo(f"  {stock.name}" + (f" [{stock.units}]" if stock.units else ""))
     findings = lint(compiled)
-    click.echo(f"{len(findings)} findings" + (":" if findings else ""))
+    echo(f"{len(findings)} findings" + (":" if findings else ""))
     for finding in findings:
-        click.echo(f"  {finding}")
+        echo(f"  {finding}")
 
 
 @main.command()
@@ -48,11 +54,11 @@ def describe(model: Path) -> None:
     lookups = [e for e in compiled.elements if e.kind == "lookup"]
     for title, items in (("Stocks", stocks), ("Flows", flows), ("Constants", constants),
                          ("Lookups", lookups)):
-        click.echo(f"{title} ({len(items)})")
+        echo(f"{title} ({len(items)})")
         for e in items:
             units = f" [{e.units}]" if e.units else ""
             doc = " ".join(e.documentation.split())
-            click.echo(f"  {e.name}{units}" + (f": {doc}" if doc else ""))
+            echo(f"  {e.name}{units}" + (f": {doc}" if doc else ""))
 
 
 def _assignments(pairs: tuple[str, ...]) -> dict[str, list[float]]:
@@ -84,6 +90,8 @@ def _assignments(pairs: tuple[str, ...]) -> dict[str, list[float]]:
 def simulate(model: Path, params: tuple[str, ...], variables: tuple[str, ...],
              times: tuple[float, ...], method: str, as_csv: bool) -> None:
     """Simulate MODEL and print chosen variables at chosen times."""
+    import warnings
+
     import numpy as np
     import pandas as pd
 
@@ -98,7 +106,9 @@ def simulate(model: Path, params: tuple[str, ...], variables: tuple[str, ...],
         target = find(compiled, name, "parameter")
         given[name] = values if target.scalar else \
             np.asarray(values, dtype=float).reshape((-1,) + (1,) * len(target.shape))
-    results = run(compiled, params=given, method=method, outputs=names)
+    with warnings.catch_warnings():  # failed members: one summary line below instead
+        warnings.filterwarnings("ignore", message=r".*members went NaN/inf")
+        results = run(compiled, params=given, method=method, outputs=names)
     wanted = np.array(times) if times else np.quantile(results.times, [0, 0.25, 0.5, 0.75, 1])
     rows = [int(np.argmin(np.abs(results.times - t))) for t in wanted]
     assigned = _assignments(params)
@@ -108,9 +118,12 @@ def simulate(model: Path, params: tuple[str, ...], variables: tuple[str, ...],
                           for name, values in assigned.items() if len(values) > 1)
         frames[label or "run"] = results.to_dataframe(member).iloc[rows]
     table = pd.concat(frames, axis=1) if results.size > 1 else frames["run"]
-    click.echo(table.to_csv() if as_csv else table.to_string(float_format=lambda x: f"{x:.6g}"))
-    for member in results.failures:
-        click.echo(f"warning: member {member}: {results.status(member)}", err=True)
+    echo(table.to_csv() if as_csv else table.to_string(float_format=lambda x: f"{x:.6g}"))
+    failed = [f"member {m}: {results.status(m)}" for m in results.failures]
+    if failed:
+        echo(f"warning: {len(failed)} of {results.size} members went NaN/inf: "
+             + "; ".join(failed[:3]) + (f"; and {len(failed) - 3} more" if len(failed) > 3
+                                        else ""), err=True)
 
 
 @main.command()
@@ -125,11 +138,11 @@ def verify(model: Path, output: Path) -> None:
     report = compare(load_model(model), output)
     if report.problem:
         raise click.ClickException(f"{output.name}: {report.problem}")
-    click.echo(f"{len(report.compared)} variables at {report.times} times compared"
+    echo(f"{len(report.compared)} variables at {report.times} times compared"
                + (f"; {len(report.ignored)} columns not in the model" if report.ignored else ""))
     if report.ok:
-        click.echo("all within |ours - expected| <= 1e-5 + 1e-5 |expected|")
+        echo("all within |ours - expected| <= 1e-5 + 1e-5 |expected|")
         return
     for mismatch in report.mismatches:
-        click.echo(f"  differs: {mismatch}")
+        echo(f"  differs: {mismatch}")
     raise SystemExit(1)

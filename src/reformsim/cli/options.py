@@ -17,6 +17,11 @@ FORMATS = ("table", "csv", "json", "markdown")
 KINDS = ("lines", "fan", "grid")
 BIG_ENSEMBLE = 20_000  # members from which a progress bar is worth showing
 
+allow_outside_data = click.option(
+    "--allow-outside-data", is_flag=True,
+    help="Let scenario files read CSV series outside their own folder (only for files you "
+         "trust).")
+
 
 class Progress:
     """simulate()'s progress callback: a bar on stderr for big ensembles, nothing otherwise."""
@@ -34,6 +39,34 @@ class Progress:
         self.done = done
         if done >= total:
             self.bar.render_finish()
+
+
+def table_text(df: Any, fmt: str) -> str:
+    """``format_table(df, fmt)`` for a terminal: control characters stripped from every text
+    cell first (so that columns line up), and from what is left around them."""
+    from ..errors import printable
+    from ..report.tables import format_table
+
+    text = {c: df[c].map(lambda v: printable(v) if isinstance(v, str) else v)
+            for c in df.columns if df[c].dtype == object or str(df[c].dtype).startswith("str")}
+    return printable(format_table(df.assign(**text), fmt))
+
+
+def simulated(simulate: Any, *args: Any, **kwargs: Any) -> Any:
+    """``simulate(*args, **kwargs)`` (report.runs.simulate_scenarios), its dataset's failed
+    members summarised in one warning line instead of the engine's own warning."""
+    import warnings
+
+    from ..errors import printable
+    from ..report.kpis import failure_note
+
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message=r".*members went NaN/inf")
+        result = simulate(*args, **kwargs)
+    note = failure_note(result.dataset)
+    if note:
+        click.echo(printable(f"warning: {note}"), err=True)
+    return result
 
 
 def run_variables(dataset: Any, wanted: tuple[str, ...], default: tuple[str, ...]) -> tuple[str, ...]:

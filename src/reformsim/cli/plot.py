@@ -6,6 +6,7 @@ from pathlib import Path
 
 import click
 
+from ..errors import printable
 from .app import main
 from .options import KINDS, run_variables
 
@@ -19,17 +20,22 @@ from .options import KINDS, run_variables
 @click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path),
               help="Image to write, .png or .svg (default: RUN_DIR/figures/<kind>.png, or "
                    "<kind>-2.png... if that exists).")
-def plot(run_dir: Path, variables: tuple[str, ...], kind: str, output: Path | None) -> None:
+@click.option("--force", is_flag=True, help="Let -o replace an existing file.")
+def plot(run_dir: Path, variables: tuple[str, ...], kind: str, output: Path | None,
+         force: bool) -> None:
     """Plot VARIABLES (default: all) of a run directory."""
     from ..report.figures import draw, save_figure
     from ..report.kpis import model_variables
     from ..report.rundir import FIGURES, read_run
 
+    if output is not None and output.exists() and not force:  # before reading and drawing
+        raise click.ClickException(f"{output}: already exists\n  hint: choose another file, "
+                                   "or pass --force to replace it")
     dataset, _ = read_run(run_dir)
     chosen = run_variables(dataset, variables, tuple(model_variables(dataset)))
     figure = draw(kind, dataset, chosen)
     target = output or _unused(run_dir / FIGURES / f"{kind}.png")
-    click.echo(save_figure(figure, target))
+    click.echo(printable(save_figure(figure, target)))
 
 
 def _unused(path: Path) -> Path:

@@ -7,14 +7,19 @@ from typing import Any
 
 import numpy as np
 
-from ..errors import SimulationError
+from ..errors import SimulationError, shown
 
 
 def _rows(name: str, what: str, data: Any) -> np.ndarray:
     try:
         array = np.asarray(data, dtype=np.float64)
     except (TypeError, ValueError):
-        raise SimulationError(f"{name}: {what} must be numbers, got {data!r}") from None
+        ragged = isinstance(data, (list, tuple)) and all(isinstance(r, (list, tuple, np.ndarray))
+                                                        for r in data)
+        problem = (f"{name}: {what}: rows of different lengths\n  hint: pad each row by "
+                   "repeating its last point") if ragged else \
+            f"{name}: {what} must be numbers, got {shown(data)}"
+        raise SimulationError(problem) from None
     if array.ndim not in (1, 2) or array.shape[-1] == 0:
         raise SimulationError(f"{name}: {what} must be a 1-D array (shared) or 2-D (one row per "
                               f"member), got shape {array.shape}")
@@ -43,6 +48,10 @@ class Points:
         xs, ys = _rows(name, "the x values", self.x), _rows(name, "the y values", self.y)
         if xs.shape[-1] != ys.shape[-1]:
             raise SimulationError(f"{name}: {xs.shape[-1]} x values but {ys.shape[-1]} y values")
+        if xs.shape[0] != ys.shape[0] and 1 not in (xs.shape[0], ys.shape[0]):
+            raise SimulationError(f"{name}: {xs.shape[0]} rows of x values but {ys.shape[0]} "
+                                  "rows of y values\n  hint: give one row per member, or one "
+                                  "row (1-D) shared by all")
         if np.any(np.diff(xs, axis=-1) < 0):
             raise SimulationError(f"{name}: the x values must not decrease")
         object.__setattr__(self, "xs", xs)

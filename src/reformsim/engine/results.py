@@ -9,6 +9,18 @@ import numpy as np
 
 from ..errors import SimulationError, did_you_mean
 
+STATUS = "status"   # the Dataset variable holding each member's status, unless a model's is
+
+
+def own_name(base: str, taken: object) -> str:
+    """``base``, or ``base (run)``... : a name for the run's own bookkeeping (status, draws)
+    that no model variable in ``taken`` has, so none is overwritten. The name chosen for the
+    status is recorded in the Dataset's ``status_variable`` attribute."""
+    name = base
+    while name in taken:  # type: ignore[operator]
+        name = f"{name} (run)"
+    return name
+
 
 @dataclass(frozen=True)
 class Failure:
@@ -124,7 +136,7 @@ class Results:
                                 "description": self.docs.get(name, "")})
                 coords.update({d: list(e) for d, e in zip(dims, elements)})
         dataset = xr.Dataset(data, coords=coords)
-        status = "status" if "status" not in data else "member status"
+        status = own_name(STATUS, set(data) | set(coords))
         dataset[status] = ("member", np.array([self.status(i) for i in range(self.size)]))
-        dataset.attrs["method"] = self.method
+        dataset.attrs.update(method=self.method, status_variable=status)
         return dataset

@@ -14,12 +14,12 @@ from typing import Any
 
 import numpy as np
 
-from ..errors import ModelError, UnsupportedError, did_you_mean
+from ..errors import ModelError, ReformsimWarning, UnsupportedError, did_you_mean
 from . import ir
 from .external import ExternalData, file_error, ident, readers
 from .macros import expand_macros
+from .source import parse_failure, vensim_reader, xmile_reader
 from .timevalue import time_value
-from .xmile import XmileReader
 
 SUFFIXES = {".mdl": "vensim", ".xmile": "xmile", ".stmx": "xmile", ".xml": "xmile"}
 
@@ -69,23 +69,26 @@ def read_model(path: str | Path,
 
 
 def _abstract_model(path: Path, kind: str) -> Any:
+    """PySD's AbstractModel of the file; its warnings are re-issued as ours."""
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         try:
-            if kind == "vensim":
-                from pysd.translators.vensim.vensim_file import VensimFile
-                reader = VensimFile(path)
-            else:
-                reader = XmileReader(path)
+            reader = (vensim_reader if kind == "vensim" else xmile_reader)(path)
+        except OSError as exc:
+            raise ModelError(path, path.name, f"cannot be read: {exc.strerror or exc}") from exc
+        try:
             reader.parse()
             abstract = reader.get_abstract_model()
         except ModelError:
             raise
         except Exception as exc:  # the translators raise many kinds; all mean "cannot read"
-            first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-            raise ModelError(path, path.name, f"the model cannot be read: {first}",
-                             hint="open it in Vensim/Stella and check its syntax") from None
-    abstract.reformsim_warnings = tuple(str(w.message) for w in caught)
+            raise parse_failure(path, reader, exc) from exc
+    ours = [str(w.message) for w in caught if issubclass(w.category, ReformsimWarning)]
+    abstract.reformsim_warnings = tuple(dict.fromkeys(ours + [
+        f"{path.name}: {' '.join(str(w.message).split())}" for w in caught  # PySD's own notes,
+        if issubclass(w.category, UserWarning) and "pysd" in w.filename]))  # not deprecations
+    for message in abstract.reformsim_warnings:
+        warnings.warn(message, ReformsimWarning, stacklevel=3)
     return abstract
 
 
@@ -175,6 +178,9 @@ class _Converter:
         else:
             if kind == "control":
                 self._refuse("a subscripted control variable")
+            if all(not c.subscripts[0] for c in components):
+                raise ModelError(self.path, self.element, f"is defined {len(components)} times",
+                                 hint="keep one equation for it (or give each its subscripts)")
             if any(not c.subscripts[0] for c in components):
                 self._refuse("an element defined both with and without subscripts")
             expr = ir.Pieces(tuple(

@@ -36,11 +36,14 @@ _PLACEHOLDERS = ("???",)
 
 
 class XmileReader:
-    """Reads an XMILE file as PySD's XmileFile does (``parse``, ``get_abstract_model``)."""
+    """Reads an XMILE document as PySD's XmileFile does (``parse``, ``get_abstract_model``).
 
-    def __init__(self, path: Path, root: Any = None) -> None:
-        self.path = path
-        self.root = read_root(path) if root is None else root
+    ``root`` comes from :func:`reformsim.model.source.xmile_root`, the one parser of
+    model files (entities, DTDs and the network off).
+    """
+
+    def __init__(self, path: Path, root: Any) -> None:
+        self.path, self.root = path, root
         self.abstract: Any = None
 
     def parse(self) -> None:
@@ -48,19 +51,6 @@ class XmileReader:
 
     def get_abstract_model(self) -> Any:
         return self.abstract
-
-
-def read_root(path: Path) -> Any:
-    """The document's root, parsed with entity resolution, DTDs and network access off."""
-    from lxml import etree
-
-    parser = etree.XMLParser(resolve_entities=False, load_dtd=False, no_network=True,
-                             huge_tree=False, remove_comments=True, recover=True)
-    root = etree.parse(str(path), parser=parser).getroot()
-    if root is None or None not in root.nsmap:
-        raise ModelError(path, path.name, "is not an XMILE file (no <xmile xmlns=...> root)",
-                         hint="give a Vensim .mdl or an XMILE file saved by Stella or Simlin")
-    return root
 
 
 def abstract_model(path: Path, root: Any) -> Any:

@@ -23,7 +23,7 @@ from matplotlib.lines import Line2D
 from matplotlib.patches import Patch
 from matplotlib.ticker import MaxNLocator
 
-from ..errors import ReformsimError
+from ..errors import ReformsimError, printable
 from .kpis import bands, resolve_baseline, sample_values
 
 # Okabe & Ito (2008), colour-blind safe; black is kept for the baseline, yellow comes last
@@ -68,8 +68,9 @@ def scenario_styles(ds: xr.Dataset) -> dict[str, ScenarioStyle]:
 
 
 def _plain(text: object) -> str:
-    """Text from a model or scenario file, shown literally ("$" would start mathtext)."""
-    return str(text).replace("$", r"\$")
+    """Text from a model or scenario file, shown literally ("$" would start mathtext) and
+    without control characters (no font has glyphs for them)."""
+    return printable(text).replace("$", r"\$")
 
 
 def _new_figure(figsize: tuple[float, float] = FIGSIZE) -> Figure:

@@ -52,9 +52,38 @@ def sample_values(ds: xr.Dataset, variable: str) -> xr.DataArray:
         hint = did_you_mean(variable, known) or f"the run holds {sorted(known)}"
         raise AnalysisError(f"variable {variable!r} is not in this run; {hint}")
     values = ds[variable].transpose("scenario", "sample", "time").astype(float)
-    if "status" in ds:
-        values = values.where(ds["status"] == "ok")
+    status = status_variable(ds)
+    if status is not None:
+        values = values.where(ds[status] == "ok")
     return values
+
+
+def status_variable(ds: xr.Dataset) -> str | None:
+    """Name of the per-member status in ``ds`` (``status``, unless a model variable has that
+    name), or None when ``ds`` holds none."""
+    name = str(ds.attrs.get("status_variable", "status"))
+    return name if name in ds.data_vars and "time" not in ds[name].dims else None
+
+
+def failed_members(ds: xr.DataArray | xr.Dataset) -> np.ndarray:
+    """Number of failed members (NaN/inf) per scenario, shape (S,)."""
+    status = status_variable(ds)
+    if status is None:
+        return np.zeros(ds.sizes["scenario"], dtype=int)
+    return (ds[status] != "ok").transpose("scenario", "sample").values.sum(axis=1)
+
+
+def failure_note(ds: xr.Dataset) -> str:
+    """"" when every member finished; else how many failed and are left out of the statistics."""
+    failed = failed_members(ds)
+    if not failed.any():
+        return ""
+    samples = ds.sizes["sample"]
+    worst = [f"{s!s} {n} of {samples}" for s, n in zip(ds["scenario"].values, failed) if n]
+    return (f"{int(failed.sum())} of {failed.size * samples} members failed (went NaN/inf) and "
+            "are left out of every median and percentile (" + ", ".join(worst[:5])
+            + (", ..." if len(worst) > 5 else "") + "); see the 'failed' column and the run's "
+            "status variable")
 
 
 def _quantiles(values: xr.DataArray, quantiles: Sequence[float]) -> np.ndarray:
@@ -91,11 +120,13 @@ def values_at(ds: xr.Dataset, variables: Sequence[str], years: Sequence[float]) 
     """Median of each variable at each chosen time (nearest save time), per scenario.
 
     Long form: one row per scenario x variable x year with columns scenario, label,
-    variable, units, year, value, and p5, p95 when there is more than one sample.
+    variable, units, year, value, and p5, p95 when there is more than one sample, and
+    ``failed`` (members of the scenario left out because they went NaN/inf) when any failed.
     """
     years = list(dict.fromkeys(float(y) for y in years))      # a repeat would double rows
     indices = _time_indices(ds, years)
     uncertain = ds.sizes["sample"] > 1
+    failed = failed_members(ds)
     labels = ds["label"].values if "label" in ds.coords else ds["scenario"].values
     rows = []
     for variable in dict.fromkeys(variables):
@@ -108,9 +139,12 @@ def values_at(ds: xr.Dataset, variables: Sequence[str], years: Sequence[float]) 
                        "units": units, "year": float(year), "value": float(median[s, t])}
                 if uncertain:
                     row |= {"p5": float(p5[s, t]), "p95": float(p95[s, t])}
+                if failed.any():
+                    row["failed"] = int(failed[s])
                 rows.append(row)
     columns = ["scenario", "label", "variable", "units", "year", "value"]
-    return pd.DataFrame(rows, columns=columns + (["p5", "p95"] if uncertain else []))
+    return pd.DataFrame(rows, columns=columns + (["p5", "p95"] if uncertain else [])
+                        + (["failed"] if failed.any() else []))
 
 
 def kpi_table(ds: xr.Dataset, variables: Sequence[str], years: Sequence[float],

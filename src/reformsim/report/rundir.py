@@ -1,124 +1,379 @@
-"""Run directories: results.nc, kpis.csv, manifest.json and figures/, written atomically.
+"""Run directories: results.nc, kpis.csv, manifest.json, scenarios/ and figures/, written whole.
 
-A run directory is built under a hidden temporary name beside its target
-and renamed into place only when every file is written, so an interrupted
-run leaves no directory that looks whole. An existing directory is never
-overwritten.
+A run directory is built in a hidden folder beside its target, made before
+the simulation starts (:func:`prepare`), so that an output that cannot be
+written (a path under a file, a read-only or full disk, no permission) fails
+before any work is done. The folder's name is unique per process and
+thread; it is renamed into place only when every file is written, with a
+rename that refuses to replace anything that appeared meanwhile: the run
+then goes to the next free name beside it (``name-2``...), and says so. A
+write that fails after the simulation saves the results elsewhere and says
+where, rather than losing them. Hidden folders left by killed runs are
+removed by the next run beside them.
 """
 
 from __future__ import annotations
 
-import hashlib
-import json
+import errno
 import os
+import re
 import shutil
+import socket
 import sys
-from collections.abc import Callable, Iterable, Mapping
-from datetime import datetime, timezone
+import tempfile
+import threading
+import time
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from ..errors import ReformsimError
+from .runfiles import (  # noqa: F401  (the files' names and readers, re-exported)
+    FIGURES,
+    INPUTS,
+    KPIS,
+    MANIFEST,
+    RESULTS,
+    RunDirError,
+    copy_inputs,
+    first_line,
+    make_manifest,
+    read_manifest,
+    read_results,
+    sha256,
+    storable,
+    write_json,
+    write_results,
+)
 
-RESULTS, KPIS, MANIFEST, FIGURES = "results.nc", "kpis.csv", "manifest.json", "figures"
-_NAME = "reformsim_name"  # attribute holding a variable's name as written in the model
+PROBE_BYTES = 1 << 20          # written and removed before simulating: is there room at all?
+STALE_AFTER = 7 * 24 * 3600    # seconds after which a hidden folder of another host is stale
+_PARTIAL = re.compile(r"^\.(?P<name>.+)\.partial-(?:(?P<host>.+)-)?(?P<pid>\d+)(?:-\d+-[^-]+)?$")
 
 
-class RunDirError(ReformsimError):
-    """A run directory cannot be written or read."""
+@dataclass
+class Staging:
+    """A run directory being made: its hidden folder exists, the target name is still free.
+
+    Use as a context manager: leaving it with an exception removes the folder.
+    """
+
+    target: Path
+    folder: Path
+    created: tuple[Path, ...] = ()   # folders made for it, removed again if left empty
+    written: Path | None = field(default=None)
+
+    def __enter__(self) -> Staging:
+        return self
+
+    def __exit__(self, kind: Any, *_: Any) -> None:
+        if kind is not None:
+            self.discard()
+
+    def discard(self) -> None:
+        shutil.rmtree(self.folder, ignore_errors=True)
+        if self.written is None:
+            _remove_empty(self.created)
+
+    def write(self, dataset: Any, kpis: Any, manifest: Mapping[str, Any],
+              figures: Mapping[str, Callable[[Path], object]] | None = None,
+              inputs: Sequence[Path] = (),
+              files: Mapping[str, Callable[[Path], object]] | None = None) -> Path:
+        """Write every file, then move the folder into place; returns where it went.
+
+        ``figures`` maps file names to functions writing that file at the path
+        given (in figures/), ``files`` the same beside results.nc (an analysis's
+        outputs, issue 11); ``inputs`` (the scenario files) are copied into ``scenarios/``.
+        A failure to write saves ``results.nc`` and the manifest in the
+        system's temporary folder and raises a RunDirError saying where.
+        """
+        try:
+            write_results(dataset, self.folder / RESULTS)
+            kpis.to_csv(self.folder / KPIS, index=False)
+            copy_inputs(inputs, self.folder / INPUTS)
+            (self.folder / FIGURES).mkdir()
+            for name, write_figure in (figures or {}).items():
+                write_figure(self.folder / FIGURES / name)
+            for name, write_file in (files or {}).items():
+                write_file(self.folder / name)
+            write_json(self.folder / MANIFEST, manifest)
+            _fsync_tree(self.folder)
+            self.written = _move_into_place(self.folder, self.target)
+        except OSError as exc:
+            self.discard()
+            raise _rescued(self.target, exc, dataset, manifest) from exc
+        except BaseException:
+            self.discard()
+            raise
+        return self.written
+
+    @property
+    def moved(self) -> bool:
+        """True when the target appeared during the run and the run went beside it."""
+        return self.written is not None and self.written != self.target
+
+
+def prepare(target: Path) -> Staging:
+    """Check that a run directory can be written at ``target`` and reserve its hidden folder.
+
+    Call it before simulating. Raises RunDirError when the target exists, a
+    folder on its path is a file, or its folder cannot be written (no
+    permission, read-only file system, no space left). Removes hidden
+    folders that killed runs left beside it.
+    """
+    target = Path(target)
+    if target.exists() or target.is_symlink():
+        raise RunDirError(f"{target}: already exists; reformsim never overwrites a run"
+                          "\n  hint: choose another output directory with -o")
+    parent = target.parent
+    created = tuple(p for p in [parent, *parent.parents] if not p.exists())  # deepest first
+    try:
+        parent.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise _unwritable(target, exc) from exc
+    remove_stale(parent)
+    try:
+        staging = Staging(target, Path(tempfile.mkdtemp(prefix=_partial_prefix(target),
+                                                        dir=parent)), created)
+    except OSError as exc:
+        _remove_empty(created)
+        raise _unwritable(target, exc) from exc
+    try:
+        staging.folder.chmod(0o777 & ~_umask())  # mkdtemp's is private; a run's is not
+        _probe(staging.folder)
+    except OSError as exc:
+        staging.discard()
+        raise _unwritable(target, exc) from exc
+    except BaseException:  # Ctrl-C or SIGTERM while probing
+        staging.discard()
+        raise
+    return staging
 
 
 def write_run(target: Path, dataset: Any, kpis: Any, manifest: Mapping[str, Any],
               figures: Mapping[str, Callable[[Path], object]] | None = None,
-              files: Mapping[str, Callable[[Path], object]] | None = None) -> Path:
-    """Write a run directory at ``target`` (which must not exist) and return it.
+              files: Mapping[str, Callable[[Path], object]] | None = None,
+              inputs: Sequence[Path] = ()) -> Path:
+    """Write a run directory at ``target`` (which must not exist) and return where it went.
 
-    ``figures`` maps file names (``lines.png``, ``fan.svg``...) to functions
-    that write that file at the path they are given (inside the hidden
-    directory, so a figure that fails leaves no run behind). ``files`` does the same for
-    files beside results.nc (an analysis's scenario file, its JSON document...).
+    ``figures`` and ``files`` map file names (``lines.png``; an analysis's scenario file or
+    JSON document) to functions writing that file, in figures/ or beside results.nc;
+    ``inputs`` are the scenario files copied into scenarios/ (see :meth:`Staging.write`).
     """
-    target = Path(target)
-    if target.exists():
-        raise RunDirError(f"{target}: already exists; reformsim never overwrites a run"
-                          "\n  hint: choose another output directory with -o")
-    target.parent.mkdir(parents=True, exist_ok=True)
-    partial = target.parent / f".{target.name}.partial-{os.getpid()}"
-    shutil.rmtree(partial, ignore_errors=True)
-    partial.mkdir()
-    try:
-        _encode(dataset).to_netcdf(partial / RESULTS, engine="scipy")
-        kpis.to_csv(partial / KPIS, index=False)
-        (partial / FIGURES).mkdir()
-        for name, write_figure in (figures or {}).items():
-            write_figure(partial / FIGURES / name)
-        for name, write_file in (files or {}).items():   # analysis outputs (issue 11)
-            write_file(partial / name)
-        (partial / MANIFEST).write_text(json.dumps(dict(manifest), indent=2, default=str) + "\n",
-                                        encoding="utf-8")
-        os.rename(partial, target)
-    except BaseException:
-        shutil.rmtree(partial, ignore_errors=True)
-        raise
-    return target
+    with prepare(target) as staging:
+        return staging.write(dataset, kpis, manifest, figures, inputs, files)
 
 
 def read_run(directory: Path) -> tuple[Any, dict[str, Any]]:
-    """The dataset and manifest of a run directory."""
-    import xarray as xr
-
+    """The dataset and manifest of a run directory; RunDirError for anything else."""
     directory = Path(directory)
     missing = [n for n in (RESULTS, MANIFEST) if not (directory / n).is_file()]
     if missing:
         raise RunDirError(f"{directory}: not a reformsim run directory (no {', '.join(missing)})"
                           "\n  hint: give a directory written by 'reformsim run'")
-    dataset = _decode(xr.load_dataset(directory / RESULTS, engine="scipy"))
-    manifest = json.loads((directory / MANIFEST).read_text(encoding="utf-8"))
-    return dataset, manifest
+    return read_results(directory / RESULTS), read_manifest(directory / MANIFEST)
 
 
-def sha256(path: Path) -> str:
-    return hashlib.sha256(Path(path).read_bytes()).hexdigest()
+@dataclass(frozen=True)
+class RunRecord:
+    """A run directory opened: its Dataset (variables named as in the model) and manifest."""
 
+    path: Path
+    dataset: Any
+    manifest: dict[str, Any]
 
-def make_manifest(model: Path, scenario_files: Iterable[Path], *, method: str,
-                  time_step: float, seed: int | None, members: int) -> dict[str, Any]:
-    """What a run was made from, to reproduce or audit it."""
-    from importlib import metadata
+    @property
+    def kpis(self) -> Any:
+        """The KPI table written with the run (a pandas DataFrame)."""
+        import pandas as pd
 
-    def version(package: str) -> str:
         try:
-            return metadata.version(package)
-        except metadata.PackageNotFoundError:
-            return "not installed"
-
-    return {
-        "reformsim": version("reformsim"),
-        "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
-        "model": {"path": str(Path(model).resolve()), "sha256": sha256(model)},
-        "scenario_files": [{"path": str(Path(p).resolve()), "sha256": sha256(p)}
-                           for p in scenario_files],
-        "method": method, "time_step": time_step, "seed": seed, "members": members,
-        "python": sys.version.split()[0],
-        "libraries": {p: version(p) for p in ("numpy", "scipy", "pysd", "xarray", "pandas",
-                                              "matplotlib")},
-    }
+            return pd.read_csv(self.path / KPIS)
+        except (OSError, ValueError) as exc:
+            raise RunDirError(f"{self.path / KPIS}: cannot be read: {exc}") from exc
 
 
-def _encode(dataset: Any) -> Any:
-    """Model names may hold any text: store variables as v0, v1... with the name in an attribute."""
-    renamed = {}
-    for i, name in enumerate(dataset.data_vars):
-        renamed[name] = f"v{i}"
-    out = dataset.rename(renamed)
-    for name, key in renamed.items():
-        out[key].attrs[_NAME] = name
-    return out
+def open_run(path: str | Path) -> RunRecord:
+    """Open a run directory written by ``reformsim run``.
+
+        >>> run = reformsim.open_run("runs/service_backlog-20261129-101500")
+        >>> run.dataset["Service quality"].sel(scenario="surge").median("sample")
+
+    ``results.nc`` is a compressed netCDF-4 file that plain xarray opens
+    too (``xarray.open_dataset(path / "results.nc")``); a name netCDF cannot
+    hold (``/`` or a control character) is stored escaped, with the model's
+    name in the attribute ``reformsim_name``, which this function restores.
+    """
+    directory = Path(path)
+    dataset, manifest = read_run(directory)
+    return RunRecord(directory, dataset, manifest)
 
 
-def _decode(dataset: Any) -> Any:
-    names = {key: var.attrs[_NAME] for key, var in dataset.data_vars.items() if _NAME in var.attrs}
-    out = dataset.rename(names)
-    for name in names.values():
-        out[name].attrs.pop(_NAME, None)
-    return out
+
+# --- the hidden folder and its move into place ------------------------------------------------
+
+def _remove_empty(folders: Sequence[Path]) -> None:
+    """Remove ``folders`` (deepest first) while they are empty."""
+    for folder in folders:
+        try:
+            folder.rmdir()
+        except OSError:
+            break
+
+
+def _partial_prefix(target: Path) -> str:
+    host = re.sub(r"[^A-Za-z0-9.]", "_", socket.gethostname()) or "host"
+    return f".{target.name}.partial-{host}-{os.getpid()}-{threading.get_ident()}-"
+
+
+def _umask() -> int:
+    """The process's umask, read without changing it (Linux), else the usual 022."""
+    try:
+        status = Path("/proc/self/status").read_text()
+        return int(re.search(r"^Umask:\s*([0-7]+)", status, re.M).group(1), 8)  # type: ignore
+    except (OSError, AttributeError, ValueError):
+        return 0o022
+
+
+def _probe(folder: Path) -> None:
+    """Write and fsync PROBE_BYTES (or fewer when the disk is small): a full disk fails here."""
+    probe = folder / ".probe"
+    free = shutil.disk_usage(folder).free
+    if free < PROBE_BYTES:
+        raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+    with probe.open("wb") as handle:
+        handle.write(b"\0" * PROBE_BYTES)
+        handle.flush()
+        os.fsync(handle.fileno())
+    probe.unlink()
+
+
+def _fsync_tree(folder: Path) -> None:
+    """Flush every file written, so a crash after the rename leaves no half file."""
+    for path in folder.rglob("*"):
+        if path.is_file():
+            with path.open("rb") as handle:
+                os.fsync(handle.fileno())
+
+
+def _move_into_place(folder: Path, target: Path) -> Path:
+    """Rename ``folder`` to ``target``, or to ``target-2``... if that appeared meanwhile."""
+    for n in range(1, 1000):
+        candidate = target if n == 1 else target.with_name(f"{target.name}-{n}")
+        try:
+            _rename_noreplace(folder, candidate)
+            return candidate
+        except FileExistsError:
+            continue
+    raise OSError(errno.EEXIST, f"{target} and 998 names beside it exist")
+
+
+def _rename_noreplace(source: Path, target: Path) -> None:
+    """Rename that fails with FileExistsError if ``target`` exists, even as an empty folder
+    (Linux's renameat2 with RENAME_NOREPLACE; elsewhere a check first)."""
+    renameat2 = _renameat2()
+    if renameat2 is not None:
+        import ctypes
+
+        if renameat2(-100, os.fsencode(source), -100, os.fsencode(target), 1) == 0:
+            return
+        code = ctypes.get_errno()
+        if code == errno.EEXIST:
+            raise FileExistsError(code, os.strerror(code), str(target))
+        if code not in (errno.ENOSYS, errno.EINVAL):  # no support on this file system: fall back
+            raise OSError(code, os.strerror(code), str(target))
+    if target.exists() or target.is_symlink():
+        raise FileExistsError(errno.EEXIST, os.strerror(errno.EEXIST), str(target))
+    try:
+        os.rename(source, target)
+    except OSError as exc:
+        if exc.errno in (errno.ENOTEMPTY, errno.EEXIST):
+            raise FileExistsError(exc.errno, exc.strerror, str(target)) from exc
+        raise
+
+
+def _renameat2() -> Any:
+    if not sys.platform.startswith("linux"):
+        return None
+    import ctypes
+    import ctypes.util
+
+    try:
+        libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6", use_errno=True)
+        function = libc.renameat2
+    except (OSError, AttributeError):
+        return None
+    function.argtypes = [ctypes.c_int, ctypes.c_char_p, ctypes.c_int, ctypes.c_char_p,
+                         ctypes.c_uint]
+    function.restype = ctypes.c_int
+    return function
+
+
+def remove_stale(folder: Path) -> list[Path]:
+    """Remove hidden run folders in ``folder`` whose process is gone (or, made on another
+    host, that are older than STALE_AFTER); returns those removed."""
+    removed = []
+    try:
+        entries = list(Path(folder).iterdir())
+    except OSError:
+        return removed
+    here = re.sub(r"[^A-Za-z0-9.]", "_", socket.gethostname()) or "host"
+    for entry in entries:
+        match = _PARTIAL.match(entry.name)
+        if match is None or not entry.is_dir() or entry.is_symlink():
+            continue
+        host = match.group("host")
+        if host in (None, here):
+            stale = not _alive(int(match.group("pid")))
+        else:
+            stale = time.time() - entry.stat().st_mtime > STALE_AFTER
+        if stale:
+            shutil.rmtree(entry, ignore_errors=True)
+            removed.append(entry)
+    return removed
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except (PermissionError, OverflowError):
+        return True
+    return True
+
+
+# --- errors -----------------------------------------------------------------------------------
+
+_WHY = {errno.EROFS: "the file system is read-only", errno.EACCES: "no permission to write there",
+        errno.EPERM: "no permission to write there", errno.ENOSPC: "no space left on the disk",
+        errno.EDQUOT: "the disk quota is used up", errno.ENOTDIR: "a part of the path is a file",
+        errno.EEXIST: "a part of the path is a file", errno.ENAMETOOLONG: "the name is too long"}
+
+
+def _unwritable(target: Path, exc: OSError) -> RunDirError:
+    why = _WHY.get(exc.errno or 0, exc.strerror or str(exc))
+    blocker = next((p for p in [target, *target.parents] if p.is_file()), None)
+    if blocker is not None:
+        why = f"{blocker} is a file, not a folder"
+    return RunDirError(f"{target}: cannot write the run directory: {why}"
+                       "\n  hint: nothing was simulated; choose another output directory with -o")
+
+
+def _rescued(target: Path, exc: OSError, dataset: Any, manifest: Mapping[str, Any]) -> RunDirError:
+    """Save the results somewhere else after a failed write, and say where (or that it failed)."""
+    why = _WHY.get(exc.errno or 0, exc.strerror or str(exc))
+    try:
+        folder = Path(tempfile.mkdtemp(prefix=f"reformsim-rescued-{target.name}-"))
+        write_results(dataset, folder / RESULTS)
+        write_json(folder / MANIFEST, manifest)
+    except Exception as second:  # nowhere to write at all: say so
+        return RunDirError(f"{target}: the run was simulated but could not be written ({why}), "
+                           f"nor saved elsewhere ({first_line(second)})"
+                           "\n  hint: free some space or choose another output directory with -o")
+    return RunDirError(f"{target}: the run was simulated but could not be written ({why}); "
+                       f"its results and manifest were saved in {folder}"
+                       "\n  hint: open it with 'reformsim compare' or reformsim.open_run, or "
+                       "move it where you want it")
+
+

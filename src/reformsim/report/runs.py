@@ -34,12 +34,14 @@ def shipped_scenarios() -> list[Path]:
     return sorted(p for p in folder.glob("*") if p.suffix.lower() in SCENARIO_SUFFIXES)
 
 
-def group_by_model(files: Sequence[Path], model: Path | None = None) -> dict[Path, list[Path]]:
+def group_by_model(files: Sequence[Path], model: Path | None = None, *,
+                   allow_outside_data: bool = False) -> dict[Path, list[Path]]:
     """Scenario files keyed by the model they name (or ``model`` for all of them)."""
     from ..scenarios.loading import load_scenarios
     from ..scenarios.spec import ScenarioError
 
-    named = {Path(p): (model or load_scenarios([p]).model) for p in files}
+    named = {Path(p): (model or load_scenarios([p], allow_outside_data=allow_outside_data).model)
+             for p in files}
     models = {Path(m).resolve() for m in named.values() if m is not None}
     groups: dict[Path, list[Path]] = {}
     for path, target in named.items():
@@ -56,9 +58,11 @@ def group_by_model(files: Sequence[Path], model: Path | None = None) -> dict[Pat
 def simulate_scenarios(model_path: Path, files: Sequence[Path], *, method: str = "euler",
                        samples: int | None = None, seed: int | None = None,
                        progress: Callable[[int, int], None] | None = None,
-                       models: dict[Path, Any] | None = None) -> Run:
+                       models: dict[Path, Any] | None = None,
+                       allow_outside_data: bool = False) -> Run:
     """Load the model (or take it from ``models``, a cache by path), expand every
-    scenario x sample, simulate them in one pass."""
+    scenario x sample, simulate them in one pass. ``allow_outside_data``: the
+    files' CSV series may be outside their folders."""
     from dataclasses import replace
 
     from ..engine.loading import load_model
@@ -69,7 +73,7 @@ def simulate_scenarios(model_path: Path, files: Sequence[Path], *, method: str =
     if model_path not in models:
         models[model_path] = load_model(model_path)
     model = models[model_path]
-    scenario_set = load_scenarios(files)
+    scenario_set = load_scenarios(files, allow_outside_data=allow_outside_data)
     if scenario_set.uncertainty is not None and (samples is not None or seed is not None):
         uncertainty = replace(scenario_set.uncertainty,
                               samples=samples or scenario_set.uncertainty.samples,
@@ -137,11 +141,14 @@ def default_directory(root: Path, name: str) -> Path:
     return candidate
 
 
-def write(run_: Run, directory: Path, kpis: Any, seed: int | None) -> Path:
-    from .rundir import make_manifest, write_run
+def write(run_: Run, staging: Any, kpis: Any, seed: int | None,
+          command: Sequence[str] | None = None) -> Path:
+    """Write a simulated run into the run directory reserved by ``rundir.prepare``."""
+    from .rundir import make_manifest
 
     manifest = make_manifest(run_.model, run_.scenario_files, method=run_.method,
                              time_step=run_.time_step, seed=seed,
                              members=int(run_.dataset.sizes["scenario"]
-                                         * run_.dataset.sizes["sample"]))
-    return write_run(directory, run_.dataset, kpis, manifest, figures_for(run_))
+                                         * run_.dataset.sizes["sample"]),
+                             directory=staging.target, command=command)
+    return staging.write(run_.dataset, kpis, manifest, figures_for(run_), run_.scenario_files)

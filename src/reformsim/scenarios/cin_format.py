@@ -11,12 +11,14 @@ variables (``:IS:``) are refused with a clear error.
 
 from __future__ import annotations
 
+import math
 import re
 from itertools import pairwise
 from pathlib import Path
 
+from ..errors import shown
 from ..model.ir import fold_name
-from .spec import Changes, Lookup, Scenario, ScenarioError, ScenarioSet
+from .spec import Changes, Lookup, Scenario, ScenarioError, ScenarioSet, read_text
 
 _NUMBER = r"[-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?"
 _CONSTANT = re.compile(rf"^(?:{_NUMBER}\s*<=)?\s*([^=<>()\[\]]+?(?:\[[^=<>()\[\]]+\])?)\s*=\s*"
@@ -33,7 +35,7 @@ def read_cin(path: Path) -> ScenarioSet:
     where = f"scenario {name!r}"
     constants: dict[str, float] = {}
     lookups: dict[str, Lookup] = {}
-    for line, entry in _entries(path.read_text(encoding="utf-8-sig")):
+    for line, entry in _entries(read_text(path)):
         key = f"line {line}"
         if ":IS:" in entry.upper():
             raise ScenarioError(path, where, key, "string variables (:IS:) are not supported")
@@ -75,16 +77,20 @@ def _name(text: str) -> str:
 def _constant(path: Path, where: str, key: str, entry: str) -> tuple[str, float]:
     match = _CONSTANT.match(entry)
     if not match or not match.group(1).strip():
-        raise ScenarioError(path, where, key, f"cannot read {entry!r}", hint=_SHAPE)
+        raise ScenarioError(path, where, key, f"cannot read {shown(entry)}", hint=_SHAPE)
     name, value = _name(match.group(1)), match.group(2)
     if "," in value:
-        raise ScenarioError(path, where, key, f"{name!r}: a list of values ({value}) is not "
+        listed = value if len(value) <= 60 else value[:59] + "…"
+        raise ScenarioError(path, where, key, f"{name!r}: a list of values ({listed}) is not "
                             "supported", hint="set one cell of an array at a time: "
                             "NAME[element] = number")
     try:
-        return name, float(value)
+        number = float(value)
+        if not math.isfinite(number):
+            raise ValueError
+        return name, number
     except ValueError:
-        raise ScenarioError(path, where, key, f"{name!r}: expected a number, got {value!r}",
+        raise ScenarioError(path, where, key, f"{name!r}: expected a number, got {shown(value)}",
                             hint=_SHAPE) from None
 
 
@@ -92,16 +98,18 @@ def _table(path: Path, where: str, key: str, body: str) -> Lookup:
     body = _RANGE.sub("", body, count=1)
     try:
         numbers = [float(n) for n in re.split(r"[\s,()]+", body) if n]
+        if not all(math.isfinite(n) for n in numbers):
+            raise ValueError
     except ValueError:
-        raise ScenarioError(path, where, key, f"cannot read the lookup points {body!r}",
+        raise ScenarioError(path, where, key, f"cannot read the lookup points {shown(body)}",
                             hint=_SHAPE) from None
     if "(" in body:   # (x1,y1),(x2,y2)...
         xs, ys = numbers[0::2], numbers[1::2]
     else:             # x1,...,xn,y1,...,yn
         xs, ys = numbers[: len(numbers) // 2], numbers[len(numbers) // 2:]
     if not xs or len(numbers) % 2 or any(b <= a for a, b in pairwise(xs)):
-        raise ScenarioError(path, where, key, f"lookup points {body.strip()!r}: expected pairs "
-                            "with increasing x")
+        raise ScenarioError(path, where, key, f"lookup points {shown(body.strip())}: expected "
+                            "pairs with increasing x")
     return Lookup(tuple(xs), tuple(ys))
 
 

@@ -16,10 +16,11 @@ import numpy as np
 
 from ..engine import settings
 from ..engine.compiled import state_indices
+from ..engine.results import STATUS, own_name
 from ..model.ir import fold_name
 from .checks import ModelNames, model_names, validate
 from .sampling import sample
-from .spec import Scenario, ScenarioSet, resolve
+from .spec import Scenario, ScenarioError, ScenarioSet, resolve
 
 if TYPE_CHECKING:
     import xarray as xr
@@ -69,6 +70,7 @@ def expand(scenarios: ScenarioSet, model: CompiledModel) -> Ensemble:
     validate(scenarios, model)
     names = model_names(model)
     flat = tuple(_canonical(s, names) for s in resolve(scenarios))
+    _check_memory(scenarios, len(flat), model)
     draws = {names.constants[fold_name(n)]: v for n, v in sample(scenarios.uncertainty).items()}
     samples = scenarios.uncertainty.samples if scenarios.uncertainty else 1
     touched = {n for s in flat for key in ("set", "initial", "schedule")
@@ -88,6 +90,42 @@ def expand(scenarios: ScenarioSet, model: CompiledModel) -> Ensemble:
                                         for s, v in zip(flat, values)),
         outputs=outputs, seed=scenarios.uncertainty.seed if scenarios.uncertainty else -1,
         baseline=baseline)
+
+
+def _check_memory(scenarios: ScenarioSet, count: int, model: CompiledModel) -> None:
+    """Refuse, before numpy allocates anything, an ensemble whose laying out alone (draws and
+    one value of every element per member) would not fit in the memory that is free."""
+    uncertainty = scenarios.uncertainty
+    if uncertainty is None:
+        return
+    members = count * uncertainty.samples
+    need = 8 * 2 * members * (len(model.elements) + len(uncertainty.parameters))
+    free = _free_memory()
+    if free is not None and need > 0.8 * free:
+        raise ScenarioError(uncertainty.source, "", "uncertainty",
+                            f"'samples': {uncertainty.samples:,} samples x {count} scenarios "
+                            f"would need {need / 2**30:,.1f} GiB to lay out, but "
+                            f"{free / 2**30:,.1f} GiB are free",
+                            hint="use fewer samples (--samples N overrides the file)")
+
+
+def _free_memory() -> int | None:
+    """Bytes of memory available (Linux's MemAvailable, which counts reclaimable caches; else
+    the free pages), or None when the system does not say."""
+    import os
+    import re
+
+    try:
+        with open("/proc/meminfo", encoding="ascii") as handle:
+            found = re.search(r"^MemAvailable:\s*(\d+) kB", handle.read(), re.M)
+        if found:
+            return int(found.group(1)) * 1024
+    except OSError:
+        pass
+    try:
+        return os.sysconf("SC_AVPHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
+    except (ValueError, OSError, AttributeError):
+        return None
 
 
 def _canonical(scenario: Scenario, names: ModelNames) -> Scenario:
@@ -256,7 +294,10 @@ def to_dataset(ensemble: Ensemble, results: Results, model: Path | str = "") -> 
     ``status`` per member ("ok" or where it went non-finite), ``param:<name>``
     per uncertain constant (sample,); coords ``label``, ``description`` and
     ``change_start`` per scenario; attrs ``model``, ``method``, ``seed`` (-1
-    without uncertainty), ``baseline``, ``uncertain_parameters``.
+    without uncertainty), ``baseline``, ``uncertain_parameters``,
+    ``status_variable``. Model variables keep their names: should one be
+    named ``status`` (or ``param:x``), the run's own becomes ``status (run)``,
+    as ``status_variable`` says.
     """
     import xarray as xr
 
@@ -267,9 +308,12 @@ def to_dataset(ensemble: Ensemble, results: Results, model: Path | str = "") -> 
         name: (dims, cube[:, :, :, i], {"units": results.units.get(name, ""),
                                          "description": results.docs.get(name, "")})
         for i, name in enumerate(results.names)}
-    data["status"] = (("scenario", "sample"),
-                      np.array([results.status(i) for i in range(ensemble.size)]).reshape(shape))
-    data.update({f"param:{n}": (("sample",), v) for n, v in ensemble.draws.items()})
+    taken = set(data) | {"scenario", "label", "description", "change_start", "sample", "time"}
+    status = own_name(STATUS, taken)   # a model variable named "status" keeps its name
+    data[status] = (("scenario", "sample"),
+                    np.array([results.status(i) for i in range(ensemble.size)]).reshape(shape))
+    for name, values in ensemble.draws.items():
+        data[own_name(f"param:{name}", set(data) | taken)] = (("sample",), values)
     coords = {
         "scenario": np.array(ensemble.names, dtype=str),
         "label": ("scenario", np.array([s.title for s in ensemble.scenarios], dtype=str)),
@@ -278,5 +322,6 @@ def to_dataset(ensemble: Ensemble, results: Results, model: Path | str = "") -> 
         "change_start": ("scenario", np.array(ensemble.change_start, dtype=float)),
         "sample": np.arange(ensemble.samples), "time": results.times}
     attrs = {"model": str(model), "method": results.method, "seed": int(ensemble.seed),
-             "baseline": ensemble.baseline, "uncertain_parameters": ",".join(ensemble.draws)}
+             "baseline": ensemble.baseline, "uncertain_parameters": ",".join(ensemble.draws),
+             "status_variable": status}
     return xr.Dataset(data, coords=coords, attrs=attrs)

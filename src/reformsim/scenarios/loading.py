@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -11,17 +12,24 @@ from .spec import ScenarioError, ScenarioSet
 from .yaml_format import read_yaml
 
 
-def load_scenarios(paths: Sequence[str | Path]) -> ScenarioSet:
+def load_scenarios(paths: str | os.PathLike[str] | Sequence[str | os.PathLike[str]], *,
+                   allow_outside_data: bool = False) -> ScenarioSet:
     """Read YAML scenario files and Vensim ``.cin`` changes files into one ScenarioSet.
 
-    A ``.cin`` file is one scenario named after the file (its stem). Raises
-    :class:`ScenarioError` naming the file, the scenario and the key.
+    ``paths`` is one file or a list of them. A ``.cin`` file is one scenario
+    named after the file (its stem). The CSV files of schedules must be in
+    their scenario file's folder (or below) unless ``allow_outside_data``.
+    Raises :class:`ScenarioError` naming the file, the scenario and the key.
     """
+    if isinstance(paths, (str, os.PathLike)):
+        paths = [paths]
     parts = []
     for path in map(Path, paths):
         if not path.is_file():
-            raise ScenarioError(path, "", "", "no such file")
-        parts.append(read_cin(path) if path.suffix.lower() == ".cin" else read_yaml(path))
+            raise ScenarioError(path, "", "", "no such file" if not path.is_dir() else
+                                "is a folder, not a scenario file")
+        parts.append(read_cin(path) if path.suffix.lower() == ".cin" else
+                     read_yaml(path, allow_outside_data=allow_outside_data))
     combined = _combine(parts)
     check_links(combined)
     return combined

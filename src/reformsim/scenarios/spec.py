@@ -30,6 +30,7 @@ METHODS = ("lhs", "sobol", "random")
 DISTRIBUTIONS = {"uniform": (2, "[low, high]"), "triangular": (3, "[low, mode, high]"),
                  "normal": (2, "[mean, sd]"), "lognormal": (2, "[mu, sigma]")}
 BASELINE = "baseline"   # the empty combination of a factorial without a base
+MAX_SEED = 2**63 - 1    # seeds are 64-bit signed integers in results files and in the engine
 
 
 class ScenarioError(ReformsimError):
@@ -49,6 +50,23 @@ class ScenarioError(ReformsimError):
         parts = [self.source.name, self.where, repr(self.key) if self.key else "", self.problem]
         text = ": ".join(p for p in parts if p)
         return f"{text}\n  hint: {self.hint}" if self.hint else text
+
+
+def read_text(path: Path) -> str:
+    """A scenario or data file's text (UTF-8, with or without a byte-order mark); a
+    ScenarioError naming the line of the first byte that is not UTF-8."""
+    try:
+        data = Path(path).read_bytes()
+    except OSError as exc:
+        raise ScenarioError(path, "", "", f"cannot be read: {exc.strerror or exc}") from exc
+    try:
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        line = data[:exc.start].count(b"\n") + 1
+        raise ScenarioError(path, "", f"line {line}", f"is not UTF-8 text (byte "
+                            f"0x{data[exc.start]:02X} cannot be read)",
+                            hint="save the file as UTF-8 (in most editors: Save as... > "
+                                 "Encoding: UTF-8)") from None
 
 
 def suggest(name: str, known: Iterable[str]) -> str:

@@ -44,16 +44,20 @@ from __future__ import annotations
 
 import csv
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from itertools import pairwise
 from pathlib import Path
 from typing import Any, NoReturn
 
+import numpy as np
 import yaml
 
+from ..errors import shown
+from .safe_yaml import safe_load
 from .spec import (
     CHANGE_KEYS,
     DISTRIBUTIONS,
+    MAX_SEED,
     METHODS,
     PACKAGE_KEYS,
     SCENARIO_KEYS,
@@ -70,6 +74,7 @@ from .spec import (
     Schedule,
     Step,
     Uncertainty,
+    read_text,
     suggest,
 )
 
@@ -85,6 +90,10 @@ class _At:
 
     source: Path
     where: str = ""
+    allow_outside_data: bool = False
+
+    def within(self, where: str) -> _At:
+        return replace(self, where=where)
 
     def fail(self, key: str, problem: str, hint: str = "") -> NoReturn:
         raise ScenarioError(self.source, self.where, key, problem, hint)
@@ -93,7 +102,7 @@ class _At:
         if value is None:
             return {}
         if not isinstance(value, dict):
-            self.fail(key, f"expected a mapping (name: value), got {value!r}")
+            self.fail(key, f"expected a mapping (name: value), got {shown(value)}")
         for name in value:
             if allowed and name not in allowed:
                 hint = suggest(str(name), allowed) or f"expected one of {list(allowed)}"
@@ -103,18 +112,18 @@ class _At:
     def number(self, key: str, what: str, value: Any) -> float:
         number = _as_number(value)
         if number is None or not math.isfinite(number):
-            self.fail(key, f"{what} must be a number, got {value!r}")
+            self.fail(key, f"{what} must be a number, got {shown(value)}")
         return number
 
     def text(self, key: str, value: Any) -> str:
         if not isinstance(value, (str, int, float)) or isinstance(value, bool):
-            self.fail(key, f"expected text, got {value!r}")
+            self.fail(key, f"expected text, got {shown(value)}")
         return str(value)
 
     def names(self, key: str, value: Any) -> tuple[str, ...]:
         items = [value] if isinstance(value, str) else value
         if not isinstance(items, list):
-            self.fail(key, f"expected a list of names, got {value!r}")
+            self.fail(key, f"expected a list of names, got {shown(value)}")
         return tuple(self.text(key, item) for item in items)
 
 
@@ -131,44 +140,30 @@ def _as_number(value: Any) -> float | None:
     return None
 
 
-class _Loader(yaml.SafeLoader):
-    """SafeLoader that refuses a key given twice in one mapping (YAML would keep the last)."""
+def read_yaml(path: Path, *, allow_outside_data: bool = False) -> ScenarioSet:
+    """Read one YAML scenario file (see :func:`reformsim.scenarios.load_scenarios`).
 
-
-def _mapping_without_duplicates(loader: _Loader, node: yaml.MappingNode, deep: bool = False) -> Any:
-    seen = set()
-    for key_node, _ in node.value:
-        key = loader.construct_object(key_node, deep=deep)  # type: ignore[no-untyped-call]
-        if isinstance(key, (str, int, float)) and key in seen:
-            raise yaml.constructor.ConstructorError(None, None, f"the key {key!r} is given twice",
-                                                    key_node.start_mark)
-        seen.add(key)
-    return loader.construct_mapping(node, deep=deep)
-
-
-_Loader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _mapping_without_duplicates)
-
-
-def read_yaml(path: Path) -> ScenarioSet:
-    """Read one YAML scenario file (see :func:`reformsim.scenarios.load_scenarios`)."""
+    CSV files of schedules must be in the scenario file's folder (or below)
+    unless ``allow_outside_data``.
+    """
     try:
-        data = yaml.load(path.read_text(encoding="utf-8"), Loader=_Loader)
+        data = safe_load(read_text(path))
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         line = f"line {mark.line + 1}" if mark is not None else ""
         problem = getattr(exc, "problem", None) or str(exc)
         raise ScenarioError(path, "", line, f"not valid YAML: {problem}") from None
-    top = _At(path)
+    top = _At(path, allow_outside_data=allow_outside_data)
     if not isinstance(data, dict):
         top.fail("", "expected a mapping with 'scenarios', 'packages'... at the top, "
-                 f"got {data!r}")
+                 f"got {shown(data)}")
     data = top.mapping("", data, TOP_KEYS)
     folder = path.parent
-    scenarios = _At(path).mapping("scenarios", data.get("scenarios"))
-    packages = _At(path).mapping("packages", data.get("packages"))
+    scenarios = top.mapping("scenarios", data.get("scenarios"))
+    packages = top.mapping("packages", data.get("packages"))
     return ScenarioSet(
-        scenarios=tuple(_scenario(path, name, body) for name, body in scenarios.items()),
-        packages=tuple(_package(path, name, body) for name, body in packages.items()),
+        scenarios=tuple(_scenario(top, name, body) for name, body in scenarios.items()),
+        packages=tuple(_package(top, name, body) for name, body in packages.items()),
         factorial=_factorial(top, data.get("factorial")),
         uncertainty=_uncertainty(top, data.get("uncertainty")),
         time=_time(top, data.get("time")),
@@ -183,7 +178,7 @@ def _model(top: _At, folder: Path, value: Any) -> Path | None:
         return None
     path = folder / top.text("model", value)
     if not path.is_file():
-        top.fail("model", f"no such file: {value!r}",
+        top.fail("model", f"no such file: {shown(value)}",
                  hint=f"the path is relative to the scenario file: {path}")
     return path.resolve()
 
@@ -200,8 +195,8 @@ def _time(top: _At, value: Any) -> dict[str, float]:
     return {TIME_KEYS[key]: v for key, v in time.items()}
 
 
-def _scenario(source: Path, name: str, body: Any) -> Scenario:
-    at = _At(source, f"scenario {name!r}")
+def _scenario(top: _At, name: str, body: Any) -> Scenario:
+    at, source = top.within(f"scenario {name!r}"), top.source
     body = at.mapping("", body, SCENARIO_KEYS)
     extends = None if body.get("extends") is None else at.text("extends", body["extends"])
     packages = at.names("packages", body.get("packages") or [])
@@ -209,8 +204,8 @@ def _scenario(source: Path, name: str, body: Any) -> Scenario:
                     _changes(at, body), extends, packages, source)
 
 
-def _package(source: Path, name: str, body: Any) -> Package:
-    at = _At(source, f"package {name!r}")
+def _package(top: _At, name: str, body: Any) -> Package:
+    at, source = top.within(f"package {name!r}"), top.source
     body = at.mapping("", body, PACKAGE_KEYS)
     return Package(name, _label(at, body, "label"), _label(at, body, "description"),
                    _changes(at, body), source)
@@ -233,7 +228,7 @@ def _lookup(at: _At, name: str, value: Any) -> Lookup:
     shape = "a list of [x, y] points, e.g. [[0, 0], [1, 1], [2, 1.3]]"
     if not isinstance(value, list) or not value or \
             not all(isinstance(p, list) and len(p) == 2 for p in value):
-        at.fail("lookups", f"{name!r}: expected {shape}, got {value!r}")
+        at.fail("lookups", f"{name!r}: expected {shape}, got {shown(value)}")
     xs = tuple(at.number("lookups", f"{name!r}: x", p[0]) for p in value)
     ys = tuple(at.number("lookups", f"{name!r}: y", p[1]) for p in value)
     if any(b <= a for a, b in pairwise(xs)):
@@ -247,7 +242,7 @@ def _schedule(at: _At, name: str, value: Any) -> Schedule:
     items = [value] if isinstance(value, dict) else value
     if not isinstance(items, list) or not items:
         at.fail("schedule", f"{name!r}: expected a list of steps {{at: T, value: V[, ramp: D]}} "
-                "or {csv: FILE, column: NAME}", hint=f"got {value!r}")
+                "or {csv: FILE, column: NAME}", hint=f"got {shown(value)}")
     steps = tuple(_step(at, name, item) for item in items)
     for before, after in pairwise(steps):
         if after.at < before.at + before.ramp:
@@ -273,20 +268,19 @@ def _csv_schedule(at: _At, name: str, spec: dict[str, Any]) -> Schedule:
     if "column" not in spec:
         at.fail("schedule", f"{name!r}: a CSV series needs 'column'",
                 hint="{csv: FILE, column: NAME[, time: NAME]}")
-    path = at.source.parent / at.text("schedule", spec["csv"])
-    if not path.is_file():
-        at.fail("schedule", f"{name!r}: no such CSV file: {spec['csv']!r}",
-                hint=f"the path is relative to the scenario file: {path}")
-    with path.open(newline="", encoding="utf-8-sig") as handle:
-        rows = list(csv.reader(handle))
+    path = _data_path(at, name, at.text("schedule", spec["csv"]))
+    try:
+        rows = list(csv.reader(read_text(path).splitlines()))
+    except csv.Error as exc:
+        at.fail("schedule", f"{name!r}: {path.name} is not a CSV file: {exc}")
     if len(rows) < 2:
         at.fail("schedule", f"{name!r}: {path.name} has no rows of values")
     header = [h.strip() for h in rows[0]]
     wanted = [at.text("schedule", spec["column"]), at.text("schedule", spec.get("time", header[0]))]
     for column in wanted:
         if column not in header:
-            at.fail("schedule", f"{name!r}: {path.name} has no column {column!r}",
-                    hint=f"its columns are {header}")
+            at.fail("schedule", f"{name!r}: {path.name} has no column {shown(column)}",
+                    hint=f"its columns are {shown(header)}")
     value_col, time_col = (header.index(c) for c in wanted)
     points = tuple(_csv_point(at, name, path, i, row, time_col, value_col)
                    for i, row in enumerate(rows[1:], start=2) if any(c.strip() for c in row))
@@ -295,12 +289,29 @@ def _csv_schedule(at: _At, name: str, spec: dict[str, Any]) -> Schedule:
     return Schedule(points=points)
 
 
+def _data_path(at: _At, name: str, given: str) -> Path:
+    """A data file named in a scenario file: in its folder or below, unless the user allows
+    more (so a shared scenario file cannot read, and show, any file it likes)."""
+    folder = at.source.parent.resolve()
+    path = (folder / given).resolve()
+    if not at.allow_outside_data and not path.is_relative_to(folder):
+        at.fail("schedule", f"{name!r}: the CSV file {shown(given)} is outside the scenario "
+                "file's folder, so it was not read",
+                hint="move it beside the scenario file, or pass --allow-outside-data if you "
+                     "trust this scenario file")
+    if not path.is_file():
+        at.fail("schedule", f"{name!r}: no such CSV file: {shown(given)}",
+                hint=f"the path is relative to the scenario file: {folder / given}")
+    return path
+
+
 def _csv_point(at: _At, name: str, path: Path, line: int, row: list[str], time_col: int,
                value_col: int) -> tuple[float, float]:
     cells = [row[c] if c < len(row) else "" for c in (time_col, value_col)]
     numbers = [_as_number(c.strip()) for c in cells]
     if any(n is None or not math.isfinite(n) for n in numbers):
-        at.fail("schedule", f"{name!r}: {path.name} line {line}: expected numbers, got {cells}")
+        at.fail("schedule", f"{name!r}: {path.name} line {line}: expected numbers, "
+                f"got {shown(cells)}")
     return numbers[0], numbers[1]  # type: ignore[return-value]
 
 
@@ -322,8 +333,9 @@ def _uncertainty(top: _At, value: Any) -> Uncertainty | None:
     if value is None:
         return None
     spec = top.mapping("uncertainty", value, _UNCERTAINTY_KEYS)
-    samples, seed = (_whole(top, key, spec.get(key, default), low)
-                     for key, default, low in (("samples", None, 1), ("seed", 0, 0)))
+    samples, seed = (_whole(top, key, spec.get(key, default), low, high)
+                     for key, default, low, high in (("samples", None, 1, None),
+                                                     ("seed", 0, 0, MAX_SEED)))
     method = top.text("uncertainty", spec.get("method", "lhs"))
     if method not in METHODS:
         top.fail("uncertainty", f"unknown method {method!r}",
@@ -336,9 +348,11 @@ def _uncertainty(top: _At, value: Any) -> Uncertainty | None:
     return Uncertainty(samples, distributions, seed, method, top.source)
 
 
-def _whole(top: _At, key: str, value: Any, low: int) -> int:
-    if isinstance(value, bool) or not isinstance(value, int) or value < low:
-        top.fail("uncertainty", f"{key!r} must be a whole number >= {low}, got {value!r}")
+def _whole(top: _At, key: str, value: Any, low: int, high: int | None) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or value < low or \
+            (high is not None and value > high):
+        allowed = f">= {low}" if high is None else f"from {low} to {high}"
+        top.fail("uncertainty", f"{key!r} must be a whole number {allowed}, got {shown(value)}")
     return value
 
 
@@ -365,7 +379,7 @@ def _distribution(top: _At, name: str, value: Any) -> Distribution:
 
 def _numbers(top: _At, what: str, value: Any, count: int, meaning: str) -> tuple[float, ...]:
     if not isinstance(value, list) or len(value) != count:
-        top.fail("uncertainty", f"{what}: expected {meaning}, got {value!r}")
+        top.fail("uncertainty", f"{what}: expected {meaning}, got {shown(value)}")
     return tuple(top.number("uncertainty", what, v) for v in value)
 
 
@@ -378,4 +392,19 @@ def _check_distribution(kind: str, a: tuple[float, ...], bounds: tuple[float, fl
         return "the spread (sd, sigma) must be positive"
     if bounds is not None and not bounds[0] < bounds[1]:
         return f"bounds {list(bounds)}: low must be below high"
+    if not math.isfinite(_widest(kind, a)):
+        return "its draws would be beyond the largest number a computer holds (1.8e308)"
     return ""
+
+
+def _widest(kind: str, a: tuple[float, ...]) -> float:
+    """The largest magnitude a draw may reach (quantiles are kept 1e-12 from 0 and 1, about
+    7 standard deviations); inf when that overflows."""
+    with np.errstate(over="ignore"):
+        if kind == "uniform":
+            return float(np.float64(a[1]) - np.float64(a[0]))
+        if kind == "triangular":
+            return float(np.float64(a[2]) - np.float64(a[0]))
+        if kind == "normal":
+            return float(abs(np.float64(a[0])) + 8 * np.float64(a[1]))
+        return float(np.exp(np.float64(a[0]) + 8 * np.float64(a[1])))  # lognormal
