@@ -376,6 +376,7 @@ class ModelIR:
     warnings: tuple[str, ...] = field(default=())
     subscripts: Subscripts = field(default_factory=Subscripts)
     shaped: bool = False            # set by the shape pass (reformsim.shapes)
+    unit_synonyms: tuple[tuple[str, ...], ...] = ()   # groups of unit names meaning one unit
 
     def by_ident(self) -> dict[str, Element]:
         return {e.ident: e for e in self.elements}

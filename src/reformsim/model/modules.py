@@ -19,7 +19,6 @@ from typing import Any
 from ..errors import ModelError
 from .external import ident
 from .macros import CONTROL, called, reference, walk
-from .xmile import connected
 
 MAX_DEPTH = 16
 
@@ -106,6 +105,16 @@ class _Flattener:
                 element = dataclasses.replace(element, components=[
                     dataclasses.replace(c, ast=walk(c.ast, rename)) for c in element.components])
             self.made.append(dataclasses.replace(element, name=name))
+
+
+def connected(to: str, module: str) -> str:
+    """A <connect to=...> as the identifier of the module's own variable.
+
+    Stella writes ``to="hares.area"`` (qualified with the module's name),
+    other tools ``to="area"``.
+    """
+    name, own = ident(to.replace("\\n", " ")), ident(module.replace("\\n", " ")) + "."
+    return name[len(own):] if name.startswith(own) else name
 
 
 def _subs(node: Any) -> list[str]:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import warnings
 from collections.abc import Callable, Sequence
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -20,6 +21,7 @@ from .external import ExternalData, file_error, ident, readers
 from .macros import expand_macros
 from .source import parse_failure, vensim_reader, xmile_reader
 from .timevalue import time_value
+from .units import synonym_groups
 
 SUFFIXES = {".mdl": "vensim", ".xmile": "xmile", ".stmx": "xmile", ".xml": "xmile"}
 
@@ -65,7 +67,11 @@ def read_model(path: str | Path,
         raise ModelError(path, path.name, "no such file",
                          hint=f"looked in {path.resolve().parent}; check the path and its spelling")
     abstract = expand_macros(path, _abstract_model(path, kind))
-    return _Converter(path, abstract, files).convert()
+    model = _Converter(path, abstract, files).convert()
+    if kind == "vensim":   # units synonyms live in the settings after the sketch
+        model = replace(model, unit_synonyms=synonym_groups(
+            path.read_text(encoding="utf-8", errors="replace")))
+    return model
 
 
 def _abstract_model(path: Path, kind: str) -> Any:

@@ -30,6 +30,7 @@ from typing import Any
 from ..errors import ModelError
 from .external import ident
 from .macros import DEFAULT_PREFIX
+from .modules import connected, flatten_modules
 
 _VARIABLES = ("stock", "flow", "aux", "gf", "module", "group")
 _PLACEHOLDERS = ("???",)
@@ -83,7 +84,6 @@ def abstract_model(path: Path, root: Any) -> Any:
     abstract = AbstractModel(original_path=path, sections=tuple(sections))
     submodels = {m.get("name"): m for m in models if m is not main[0] and m.get("name")}
     if submodels or main[0].xpath("ns:variables/ns:module", namespaces=ns):
-        from .modules import flatten_modules
         parsed = {name: _section(root, model, ns, ident(name), "module", path)
                   for name, model in submodels.items()}
         abstract = flatten_modules(path, abstract, main[0], parsed, submodels, ns)
@@ -99,16 +99,6 @@ def _fed(root: Any, ns: dict[str, str]) -> dict[str, set[str]]:
             connected(c.get("to", ""), module.get("name", ""))
             for c in module.xpath("ns:connect", namespaces=ns))
     return fed
-
-
-def connected(to: str, module: str) -> str:
-    """A <connect to=...> as the identifier of the module's own variable.
-
-    Stella writes ``to="hares.area"`` (qualified with the module's name),
-    other tools ``to="area"``.
-    """
-    name, own = ident(to.replace("\\n", " ")), ident(module.replace("\\n", " ")) + "."
-    return name[len(own):] if name.startswith(own) else name
 
 
 def _use_points(model: Any, ns: dict[str, str]) -> None:
