@@ -22,11 +22,10 @@ def time_value(args: tuple[ir.Expr, ...]) -> ir.Expr | str:
     if not isinstance(relative, ir.Num) or not isinstance(measure, ir.Num):
         return "GET TIME VALUE whose 'relativeto' or 'measure' is not a number"
     if relative.value == 2:
-        return ("GET TIME VALUE of the computer's clock (relativeto 2), which would make runs "
-                "impossible to repeat")
+        return "GET TIME VALUE of the computer's clock (relativeto 2: no run could be repeated)"
     if measure.value != 0:
-        return (f"GET TIME VALUE with measure {measure.value:g} (a calendar measure), which "
-                "needs Vensim's time labels (Model > Settings), not held in the model file")
+        return (f"GET TIME VALUE with measure {measure.value:g} (a calendar measure: it needs "
+                "Vensim's time labels, from Model > Settings, not held in the model file)")
     if relative.value not in (0, 1):
         return f"GET TIME VALUE with relativeto {relative.value:g} (expected 0, 1 or 2)"
     base = ir.Ref("time") if relative.value == 0 else ir.Ref("initial_time")
