@@ -11,7 +11,7 @@ from conftest import MODELS
 
 MACROS = MODELS / "macros.mdl"
 COMPARED = ["smoothed demand", "twice smoothed", "population", "regional smooth[north]",
-            "regional smooth[south]"]
+            "regional smooth[south]", "spread", "low point", "high point", "midpoint"]
 
 
 @pytest.fixture(scope="module")
@@ -27,6 +27,13 @@ def test_every_call_has_its_own_instance(macros):
     stocks = {e.name for e in macros.stocks}
     assert {"#smoothed demand>SMOOTHED#", "#twice smoothed>SMOOTHED#",
             "#twice smoothed>SMOOTHED 2#", "#population>GROWTH#"} <= stocks
+
+
+def test_a_calls_outputs_after_a_colon_become_model_variables(macros):
+    results = reformsim.simulate(macros, outputs=["spread", "low point", "high point"])
+    np.testing.assert_array_equal(results["spread"][0],
+                                  results["high point"][0] - results["low point"][0])
+    assert results["high point"][0][0] == 12     # demand 10, smoothed demand 10, 12
 
 
 def test_an_expression_argument_is_evaluated_once_in_an_element_of_its_own(macros):
@@ -72,12 +79,26 @@ MACRO = ":MACRO: DOUBLE(input)\nDOUBLE = 2 * input\n\t~\tinput\n\t~\t\n\t|\n\n:E
      {"x": "SELF(3)"}, reformsim.UnsupportedError, "recursively"),
     (MACRO, {"\"#x>DOUBLE#\"": "1", "x": "DOUBLE(3)"}, reformsim.ModelError, "already in use"),
     (":MACRO: ADD(a, b : low)\nADD = a + b\n\t~\t\n\t~\t\n\t|\n\nlow = MIN(a, b)\n\t~\t\n"
-     "\t~\t\n\t|\n\n:END OF MACRO:\n", {"x": "ADD(1, 2)"}, reformsim.UnsupportedError,
-     "extra outputs"),
-], ids=["argument-count", "outside-name", "recursion", "name-taken", "output-list"])
+     "\t~\t\n\t|\n\n:END OF MACRO:\n", {"x": "ADD(1, 2 : lo, hi)"}, reformsim.ModelError,
+     "with 2 outputs after ':'; it has 1"),
+], ids=["argument-count", "outside-name", "recursion", "name-taken", "too-many-outputs"])
 def test_macro_errors_name_the_problem(write_mdl, preamble, equations, error, message):
     path = write_mdl("macro.mdl", equations, preamble)
     with pytest.raises(error) as caught:
         reformsim.load_model(path)
     assert message in str(caught.value)
     assert str(caught.value).startswith("macro.mdl: ")
+
+
+@pytest.mark.parametrize(("text", "expected"), [
+    ("x = F(a, b : c, d) ~ u ~ (note: this) |", "x = F(a, b , '=>c', '=>d') ~ u ~ (note: this) |"),
+    ("x = IF THEN ELSE(a :AND: b, 1, 0) ~~|", None),
+    ('x = F("odd:name", 1) ~~|', None),
+    ("DimC: c1, c2 -> (DimB: b2, b1) ~~|", None),
+    (":MACRO: F(a : b)\nF = a ~~|", None),
+    ("x := GET XLS DATA('f.xlsx', 'a', '1', 'B2') ~~|", None),
+], ids=["outputs", "and", "quoted-name", "mapping", "header", "data"])
+def test_only_macro_calls_have_their_output_lists_rewritten(text, expected):
+    from reformsim.model.macros import mark_outputs
+
+    assert mark_outputs(text) == (text if expected is None else expected)

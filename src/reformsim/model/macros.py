@@ -22,6 +22,7 @@ never sees a macro: an instance's variables are ordinary elements.
 from __future__ import annotations
 
 import dataclasses
+import re
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -55,6 +56,56 @@ def expand_macros(path: Path, abstract: Any) -> Any:
     if hasattr(abstract, "reformsim_warnings"):
         expanded.reformsim_warnings = abstract.reformsim_warnings
     return expanded
+
+
+OUTPUT_MARK = "=>"   # a macro call's output list, passed to PySD as strings: 'x' -> '=>x'
+_KEYWORD = re.compile(r":(AND|OR|NOT|NA|EXCEPT|IMPLIES|INTERPOLATE|RAW|HOLD BACKWARD|"
+                      r"LOOK FORWARD):", re.IGNORECASE)
+
+
+def mark_outputs(text: str) -> str:
+    """Vensim's macro calls with outputs, ``NAME(a, b : x, y)``, as ``NAME(a, b, '=>x', '=>y')``.
+
+    PySD's grammar has no ``:`` in a call; the outputs travel as marked string
+    arguments and :class:`_Expander` binds them. Only equations are read (not the
+    ``:MACRO:`` headers, units, comments or the sketch).
+    """
+    model, sep, sketch = text.partition("\\\\\\---///")
+    elements = model.split("|")
+    for k, element in enumerate(elements):
+        equation, tilde, rest = element.partition("~")
+        if ":MACRO:" in equation.upper() or "=" not in equation:   # headers, subscript ranges
+            continue
+        elements[k] = _mark(equation) + tilde + rest
+    return "|".join(elements) + sep + sketch
+
+
+def _mark(equation: str) -> str:
+    out, depth, i = [], 0, 0
+    while i < len(equation):
+        char = equation[i]
+        keyword = _KEYWORD.match(equation, i) if char == ":" else None
+        if char == '"':   # a quoted name: copied as it is
+            end = equation.find('"', i + 1)
+            end = len(equation) if end < 0 else end + 1
+            out.append(equation[i:end])
+            i = end
+            continue
+        if keyword:
+            out.append(keyword.group(0))
+            i = keyword.end()
+            continue
+        if char == ":" and depth > 0 and not equation.startswith(":=", i):
+            close = equation.find(")", i)
+            close = len(equation) if close < 0 else close
+            names = [n.strip() for n in equation[i + 1:close].split(",") if n.strip()]
+            out.append("".join(f", '{OUTPUT_MARK}{n}'" for n in names))
+            i = close
+            continue
+        depth += (char == "(") - (char == ")")
+        out.append(char)
+        i += 1
+    return "".join(out)
 
 
 def walk(node: Any, rule: Callable[[Any], Any | None]) -> Any:
@@ -119,6 +170,9 @@ class _Expander:
                   depth: int) -> Any:
         """Make one instance of macro ``name``; return the reference that reads its output."""
         macro = self.macros[name]
+        outputs = [a[len(OUTPUT_MARK):] for a in args
+                   if isinstance(a, str) and a.startswith(OUTPUT_MARK)]
+        args = [a for a in args if not (isinstance(a, str) and a.startswith(OUTPUT_MARK))]
         if depth > MAX_DEPTH:
             raise UnsupportedError(self.path, self.element_name,
                                    f"calls the macro {self._title(macro)!r} recursively "
@@ -133,10 +187,10 @@ class _Expander:
                              f"calls the macro {self._title(macro)!r} with {len(args)} "
                              f"arguments; it takes {len(macro.params)} "
                              f"({', '.join(macro.params)})")
-        if macro.returns:
-            raise UnsupportedError(self.path, self._title(macro),
-                                   "is a macro with extra outputs (':' in its header), which "
-                                   "reformsim does not simulate yet", _HINT)
+        if len(outputs) > len(macro.returns):
+            raise ModelError(self.path, self.element_name,
+                             f"calls the macro {self._title(macro)!r} with {len(outputs)} "
+                             f"outputs after ':'; it has {len(macro.returns)}")
         prefix = f"{caller}>{self._title(macro)}" + (f" {count}" if count > 1 else "")
         names = {key: (f"#{prefix}#" if key == macro.name else f"#{prefix}>{e.name}#")
                  for key, e in local.items()}
@@ -169,6 +223,14 @@ class _Expander:
         if macro.name not in local:
             raise ModelError(self.path, self._title(macro),
                              "is a macro with no equation for its own name (its output)")
+        for output, inner in zip(outputs, macro.returns):   # NAME(a, b : x): x is a variable
+            if ident(inner) not in names:
+                raise ModelError(self.path, self._title(macro),
+                                 f"lists the output {inner!r} but has no equation for it")
+            self._claim(output)
+            self.made.append(_aux(output, reference(ident(names[ident(inner)]), subs), subs,
+                                  f"an output of the macro call in {caller!r}"))
+            self.units[ident(output)] = self.units.get(ident(names[ident(inner)]), "")
         return reference(ident(names[macro.name]), subs)
 
     def _argument(self, prefix: str, param: str, arg: Any, subs: list[str]) -> Any:
@@ -241,8 +303,9 @@ def _is_lookup(element: Any) -> bool:
     return any(type(c).__name__ == "AbstractLookup" for c in element.components)
 
 
-def _aux(name: str, ast: Any, subs: list[str]) -> Any:
+def _aux(name: str, ast: Any, subs: list[str],
+         documentation: str = "an argument of a macro call") -> Any:
     from pysd.translators.structures.abstract_model import AbstractComponent, AbstractElement
     return AbstractElement(name=name, components=[AbstractComponent(
         subscripts=(list(subs), []), ast=ast)], units="", limits=(None, None),
-        documentation="an argument of a macro call")
+        documentation=documentation)

@@ -27,11 +27,14 @@ _NEGATIVE_BASE = re.compile(rf'("(?:\\.|[^"\\])*")|\(\s*-\s*({_NUMBER})\s*\)(?=\
 
 
 def vensim_reader(path: Path) -> Any:
-    """PySD's VensimFile for ``path``, its text checked and its negative bases kept."""
+    """PySD's VensimFile for ``path``, its text checked, its negative bases kept and its macro
+    calls' output lists (``NAME(a, b : x, y)``) written so PySD's grammar reads them."""
     from pysd.translators.vensim.vensim_file import VensimFile
 
+    from .macros import mark_outputs
+
     reader = VensimFile(path, encoding=_vensim_encoding(path))
-    reader.model_text = _keep_negative_bases(reader.model_text)
+    reader.model_text = mark_outputs(_keep_negative_bases(reader.model_text))
     return reader
 
 

@@ -232,8 +232,12 @@ def _macro_section(root: Any, macro: Any, ns: dict[str, str], path: Path) -> Any
     """A <macro> as a section like Vensim's: parameters, and an output named as the macro."""
     name = macro.get("name", "")
     params = [(p.text or "").strip() for p in macro.xpath("ns:parm", namespaces=ns)]
+    # a variable without an equation named as a parameter is the parameter (xmutil writes the
+    # flow of INTEG(input, ...) so: <flow name="input"/>)
     variables = [v for v in macro.xpath("ns:variables/*", namespaces=ns)
-                 if _local(v) in ("stock", "flow", "aux", "gf")]
+                 if _local(v) in ("stock", "flow", "aux", "gf") and not (
+                     ident(v.get("name", "")) in {ident(p) for p in params}
+                     and not v.xpath("ns:eqn", namespaces=ns))]
     own = {ident(v.get("name", "").replace("\\n", " ")) for v in variables}
     eqn = macro.xpath("ns:eqn", namespaces=ns)
     if ident(name) not in own:   # the output is the <eqn>: an expression of the parameters
