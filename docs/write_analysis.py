@@ -29,7 +29,7 @@ FACTORIAL = ROOT / "scenarios" / "reform_factorial.yaml"
 OUT = ROOT / "docs" / "figures"
 SHARES = ["Institutional share", "Leadership share", "Process share", "Engagement share",
           "Knowledge share", "ICT share"]
-LEVERS = {**{s: (0.0, 1.0) for s in SHARES}, "Improvement time target": (0.0, 0.3)}
+LEVERS = {**{s: (0.0, 1.0) for s in SHARES}, "Extra improvement time": (0.0, 0.25)}
 BUDGET = " + ".join(SHARES) + " <= 1"
 OUTPUTS = ["Composite outcome", "Trust"]
 AT = [2035.0, 2045.0]

@@ -194,3 +194,27 @@ def tiny_disk(tmp_path):
         yield mount
     finally:
         subprocess.run(["umount", "-l", str(mount)], check=False)
+
+
+TOOLS = Path(__file__).resolve().parents[1] / "tools"
+
+
+@pytest.fixture(scope="session")
+def tool():
+    """Import a script of tools/ by name (they import each other as top-level modules)."""
+    import importlib.util
+    import sys
+
+    def get(name: str):
+        if name not in sys.modules:
+            spec = importlib.util.spec_from_file_location(name, TOOLS / f"{name}.py")
+            module = importlib.util.module_from_spec(spec)
+            sys.modules[name] = module      # dataclasses look their module up
+            sys.path.insert(0, str(TOOLS))  # for the tools' own imports of each other
+            try:
+                spec.loader.exec_module(module)
+            finally:
+                sys.path.remove(str(TOOLS))
+        return sys.modules[name]
+
+    return get

@@ -244,7 +244,7 @@ def test_format_markdown(small_kpis):
 
 def test_format_table_for_people(small_kpis):
     assert format_table(small_kpis, "table") == (
-        "Δ: difference from Base case (base); Δ%: relative to it.\n"
+        "Δ: difference from Base case; Δ%: relative to it.\n"
         "\n"
         "quality [index]\n"
         "             ─────── 2030 ───────\n"
@@ -281,3 +281,139 @@ def test_unknown_format_lists_choices(small_kpis):
                                             r"\['csv', 'json', 'markdown', 'table'\]"):
         format_table(small_kpis, "xlsx")
     assert sorted(FORMATS) == ["csv", "json", "markdown", "table"]
+
+
+# -- quantiles in one pass --------------------------------------------------------------------
+
+from hypothesis import given, settings  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+from hypothesis.extra.numpy import arrays  # noqa: E402
+
+from reformsim.report.kpis import (  # noqa: E402
+    compare_runs,
+    find_scenario,
+    quantiles,
+    subset,
+)
+from reformsim.report.tables import for_files, rank, summarise  # noqa: E402
+
+
+@settings(max_examples=60, deadline=None)
+@given(arrays(float, (3, 7, 4), elements=st.one_of(
+    st.floats(-1e6, 1e6), st.just(float("nan")))))
+def test_quantiles_equal_numpy_nanquantile(values):
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)
+        expected = np.nanquantile(values, [0.05, 0.5, 0.95], axis=1)
+    np.testing.assert_allclose(quantiles(values, [0.05, 0.5, 0.95], axis=1), expected,
+                               rtol=1e-12, atol=1e-9)
+
+
+# -- scenarios by name or label, subsets ------------------------------------------------------
+
+@pytest.mark.parametrize("wanted", ["fast", "Fast track", "fast  TRACK"],
+                         ids=["name", "label", "label-any-case"])
+def test_a_scenario_is_named_by_its_key_or_its_label(tiny, wanted):
+    assert find_scenario(tiny, wanted) == "fast"
+    assert kpi_table(tiny, ["quality"], [2030], wanted)["baseline"].iloc[0] == "fast"
+
+
+def test_unknown_scenario_suggests_names_and_labels(tiny):
+    with pytest.raises(AnalysisError, match="did you mean 'Fast track'"):
+        find_scenario(tiny, "Fast trak")
+
+
+def test_subset_of_scenarios_and_times(tiny):
+    cut = subset(tiny, ["Fast track"], 2030, 2035)
+    assert list(cut.scenario.values) == ["fast"] and list(cut.time.values) == [2030, 2035]
+
+
+def test_subset_outside_the_run_is_an_error(tiny):
+    with pytest.raises(AnalysisError, match="no time between 2050 and 2060"):
+        subset(tiny, (), 2050, 2060)
+
+
+# -- ranking and summarising --------------------------------------------------------------------
+
+def many_kpis(count: int):
+    values = [[float(i), float(i)] for i in range(count)]
+    ds = make_dataset({"x": [[0, v[0], v[1]] for v in values]}, times=[2025, 2030, 2035],
+                      scenarios=[f"s{i}" for i in range(count)],
+                      labels=[f"S {i}" for i in range(count)],
+                      change_start=[math.nan] * count, baseline="s3")
+    return kpi_table(ds, ["x"], [2035])
+
+
+def test_rank_puts_the_baseline_first_then_highest_first():
+    ranked = rank(many_kpis(5))
+    assert ranked["scenario"].tolist() == ["s3", "s4", "s2", "s1", "s0"]
+    assert rank(many_kpis(5), "X", ascending=True)["scenario"].tolist() == [
+        "s3", "s0", "s1", "s2", "s4"]
+
+
+def test_rank_by_an_unknown_variable_suggests():
+    with pytest.raises(AnalysisError, match="cannot sort by 'y'"):
+        rank(many_kpis(3), "y")
+
+
+def test_summarise_keeps_the_baseline_and_the_first_rows():
+    shown, note = summarise(rank(many_kpis(30)), rows=10)
+    assert shown["scenario"].tolist() == ["s3"] + [f"s{i}" for i in range(29, 19, -1)]
+    assert note == ("11 of 30 scenarios shown: the baseline and the first 10 by x at 2035; "
+                    "--all shows every one.")
+    assert summarise(many_kpis(12), rows=10)[1] == ""
+
+
+def test_table_with_a_budget_says_what_it_left_out(uncertain):
+    table = kpi_table(make_dataset({"a": [[1, 2, 3], [1, 2, 3]], "b": [[1, 2, 3], [1, 2, 4]],
+                                    "c": [[1, 2, 3], [1, 2, 5]]}), ["a", "b", "c"], [2035])
+    text = format_table(table, "table", lines=14)
+    assert text.splitlines()[-1] == ("2 more variables not shown (b, c); --all shows every one, "
+                                     "--var NAME one of them.")
+    assert len(text.splitlines()) <= 14
+
+
+def test_long_labels_are_shortened_and_stay_apart():
+    labels = ["Institutions + Leadership + Multichannel + Engagement + Knowledge + ICT",
+              "Institutions + Leadership + Multichannel + Engagement + Knowledge"]
+    ds = make_dataset({"q": [[1, 2, 3], [1, 2, 4]]}, labels=labels)
+    lines = format_table(kpi_table(ds, ["q"], [2035]), "table").splitlines()
+    rows = [line[:35].rstrip() for line in lines[-2:]]
+    assert rows == ["Inst.+Lead.+Mult.+Enga.+Know.+ICT", "Inst.+Lead.+Mult.+Enga.+Know."]
+
+
+# -- files for programs -------------------------------------------------------------------------
+
+def test_files_name_time_by_its_unit_and_round_away_float_noise():
+    ds = make_dataset({"q": [[1, 0.98, 0.98], [1, 0.98, 0.9799995]]}, time_units="Month")
+    table = for_files(kpi_table(ds, ["q"], [2035]), "month")
+    assert "month" in table.columns and "year" not in table.columns
+    assert table["delta"].tolist() == [0.0, 0.0]          # -5e-07 on 0.98 is noise
+    assert table["value"].tolist() == [0.98, 0.98]
+
+
+# -- run against run ------------------------------------------------------------------------------
+
+def test_compare_runs_matches_scenarios_by_name(tiny):
+    edited = tiny.copy(deep=True)
+    edited["quality"][:] = edited["quality"] + 1
+    table = compare_runs({"before": tiny, "after": edited}, ["quality"], [2035])
+    assert table.attrs["runs"] == {"A": "before", "B": "after"}
+    assert table[["run", "scenario", "value", "delta", "baseline"]].values.tolist() == [
+        ["A", "A:base", 4.0, 0.0, "A:base"], ["B", "B:base", 5.0, 1.0, "A:base"],
+        ["A", "A:fast", 6.0, 0.0, "A:fast"], ["B", "B:fast", 7.0, 1.0, "A:fast"]]
+    assert table["label"].tolist() == ["Base case (A)", "Base case (B)", "Fast track (A)",
+                                       "Fast track (B)"]
+
+
+def test_scenarios_in_a_comma_list_even_when_a_label_holds_a_comma():
+    ds = make_dataset({"q": [[1, 2, 3], [1, 2, 4], [1, 2, 5]]}, scenarios=("a", "b", "c"),
+                      labels=("Plain", "Surge, fast hiring", "Other"),
+                      change_start=(math.nan,) * 3)
+    from reformsim.report.kpis import find_scenarios
+
+    assert find_scenarios(ds, ["c,Surge, fast hiring", "plain"]) == ["c", "b", "a"]
+    with pytest.raises(AnalysisError, match="'Surge' is not a scenario"):
+        find_scenarios(ds, ["Surge,fast hirin"])

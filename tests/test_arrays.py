@@ -247,11 +247,11 @@ def test_cli_simulate_sets_a_whole_array_per_member_or_one_cell(write):
 
     path = write("aging.mdl", AGING)
     whole = CliRunner().invoke(main, ["simulate", str(path), "-p", "Birth rate=0.01,0.05",
-                                      "-v", "Everyone", "--at", "4"])
+                                      "--var", "Everyone", "--at", "4"])
     assert whole.exit_code == 0, whole.output
     assert "Birth rate=0.01" in whole.output and "Birth rate=0.05" in whole.output
     cell = CliRunner().invoke(main, ["simulate", str(path), "-p", "Birth rate[south]=0.05",
-                                     "-v", "Total", "--at", "4"])
+                                     "--var", "Total", "--at", "4"])
     assert cell.exit_code == 0, cell.output
     assert "Total[south]" in cell.output
     typo = CliRunner().invoke(main, ["simulate", str(path), "-p", "Birth rate[west]=0.05"])

@@ -97,19 +97,27 @@ def test_check_refuses_wrong_file_type(runner, tmp_path):
 
 def test_simulate_prints_members_side_by_side(runner):
     result = runner.invoke(main, ["simulate", str(EXAMPLE), "-p", "Demand surge=0,0.2",
-                                  "-v", "Service quality", "--at", "0", "--at", "60"])
+                                  "--var", "Service quality,Staff", "--at", "0", "--at", "60"])
     assert result.exit_code == 0, result.output
-    lines = result.output.splitlines()
-    assert "Demand surge=0" in lines[0] and "Demand surge=0.2" in lines[0]
-    assert lines[-2].split() == ["0.0", "1", "1"]
-    assert lines[-1].split() == ["60.0", "1", "0.937256"]
+    assert result.output.splitlines() == [
+        "Demand surge=0",
+        "   time  Service quality       Staff",
+        "[Month]           [Dmnl]  [official]",
+        "      0                1     14.2857",
+        "     60                1     14.2857",
+        "",
+        "Demand surge=0.2",
+        "   time  Service quality       Staff",
+        "[Month]           [Dmnl]  [official]",
+        "      0                1     14.2857",
+        "     60         0.937256     16.0673"]
 
 
 def test_simulate_csv(runner):
-    result = runner.invoke(main, ["simulate", str(EXAMPLE), "-v", "Backlog", "--at", "0",
+    result = runner.invoke(main, ["simulate", str(EXAMPLE), "--var", "Backlog", "--at", "0",
                                   "--csv"])
     assert result.exit_code == 0, result.output
-    assert result.output == "time,Backlog\n0.0,1000.0\n\n"
+    assert result.output == "time,Backlog\n0.0,1000.0\n"
 
 
 def test_simulate_unknown_parameter_suggests(runner):
@@ -164,17 +172,21 @@ def test_help_is_instant_and_imports_no_engine():
 
 
 def test_readme_quick_start_command_runs(tmp_path):
-    """The README's first command, after the install: the shipped scenarios, in a real process."""
+    """The README's first command, after the install: the shipped scenarios, in a real process.
+    The README shows the start of what it prints: the same notes, headings and rows (the
+    reform model's numbers are its own, and tests/test_reform_model.py checks them)."""
     result = subprocess.run([sys.executable, "-m", "reformsim", "-q", "run", "-o",
                              str(tmp_path / "run")], cwd=ROOT, capture_output=True, text=True,
                             check=False)
     assert result.returncode == 0, result.stderr
     readme = (ROOT / "README.md").read_text()
     assert "python -m pip install . && reformsim run\n" in readme
-    start = result.stdout.rindex("Composite outcome [Dmnl]")  # the roadmaps' table
-    block = result.stdout[start:].split("\n\n")[0]
-    assert block in readme  # the README shows what the command really prints
-    assert (tmp_path / "run" / "reform_roadmaps" / "figures" / "fan.png").is_file()
+    shown = readme.split("reform_roadmaps\n\n", 1)[1].split("...\n", 1)[0].splitlines()
+    printed = result.stdout.splitlines()
+    assert printed[0] == "reform_roadmaps"
+    for line, real in zip(shown, printed[2:]):
+        assert line[:31] == real[:31]                 # labels, notes and headings, not values
+    assert (tmp_path / "run" / "reform_roadmaps" / "figures" / "overview.png").is_file()
 
 
 def test_wheel_carries_the_shipped_model_and_scenarios(tmp_path):
@@ -193,3 +205,81 @@ def test_wheel_carries_the_shipped_model_and_scenarios(tmp_path):
     assert "reformsim/shipped/models/examples/service_backlog.yaml" in names
     assert "reformsim/shipped/models/reform.mdl" in names
     assert "reformsim/shipped/scenarios/reform_roadmaps.yaml" in names
+    assert "reformsim/shipped/scenarios/archetypes/finland.yaml" in names
+    assert "reformsim/shipped/models/examples/policy.cin" in names           # the tutorial's
+
+
+def test_describe_gives_constants_their_values(runner):
+    result = runner.invoke(main, ["describe", str(EXAMPLE)])
+    assert result.exit_code == 0, result.output
+    assert "  Surge start = 12 [Month]: When the rise in demand begins (assumption)." in \
+        result.output.splitlines()
+
+
+def test_describe_levers_is_a_table_of_values_units_and_ranges(runner, write_mdl):
+    model = write_mdl("levers.mdl", {})
+    model.write_text(model.read_text().replace("{UTF-8}\n", """{UTF-8}
+Budget share= 0.25
+	~	Dmnl [0,1]
+	~	LEVER. Share of the budget on it.
+	|
+Start year= 2026
+	~	Year [2025,?]
+	~	LEVER. When it starts.
+	|
+Price= 3
+	~	EUR
+	~	Not a lever.
+	|
+Spend= Budget share * Price * (Time >= Start year)
+	~	EUR
+	~	What goes out.
+	|
+"""))
+    result = runner.invoke(main, ["describe", str(model), "--levers"])
+    assert result.exit_code == 0, result.output
+    assert result.output.splitlines() == [
+        '2 levers (documented "LEVER.") of 3 constants',
+        "name          value  units  range      what it is",
+        "Budget share   0.25  Dmnl   [0, 1]     Share of the budget on it.",
+        "Start year     2026  Year   [2025, ?]  When it starts."]
+
+
+def test_describe_filter_keeps_what_holds_the_text(runner):
+    result = runner.invoke(main, ["describe", str(EXAMPLE), "--filter", "STAFF"])
+    assert result.exit_code == 0, result.output
+    assert result.output.splitlines() == [
+        "Stocks (1 of 3)", "  Staff [official]: Officials working on the service.",
+        "Flows (1 of 5)", "  Hiring [official/Month]: Replacing leavers and closing the "
+                          "staffing gap."]
+
+
+def test_describe_filter_finding_nothing_says_so(runner):
+    result = runner.invoke(main, ["describe", str(EXAMPLE), "--filter", "zebra"])
+    assert result.output == "nothing in the model holds 'zebra'\n"
+
+
+def test_check_a_scenario_file_warns_of_shares_and_late_steps(runner, tmp_path):
+    roadmap = ROOT / "models" / "examples" / "roadmap.mdl"
+    path = tmp_path / "plans.yaml"
+    path.write_text(f"""model: {roadmap}
+scenarios:
+  none: {{}}
+  all on ict: {{set: {{ICT Share: 1}}}}
+  too much:
+    set: {{ICT Share: 2, Training Share: 2, Engagement Share: 1.4}}
+  late:
+    set: {{ICT Share: 1}}
+    schedule:
+      Training Share: [{{at: 2099, value: 0.5}}]
+""")
+    result = runner.invoke(main, ["check", str(path)])
+    assert result.exit_code == 0, result.output
+    assert result.output.splitlines() == [
+        "plans.yaml on roadmap.mdl: 4 scenarios, 3 warnings:",
+        "  plans.yaml: scenario 'too much': the shares of the reform budget (ICT Share, "
+        "Training Share, Engagement Share) sum to 5.4, not 1",
+        "  plans.yaml: scenario 'late': 'schedule': 'Training Share': a step at 2099 is outside "
+        "the run (2025 to 2045), so it never applies",
+        "  plans.yaml: scenario 'late': the shares of the reform budget (ICT Share, Training "
+        "Share, Engagement Share) sum to 1.5 from 2099, not 1"]

@@ -26,7 +26,8 @@ from reformsim.report import tables as analysis
 from reformsim.report.rundir import read_run
 
 ROOT = Path(__file__).resolve().parents[1]
-ROADMAP = ROOT / "tests" / "models" / "roadmap.mdl"
+EXAMPLES = ROOT / "models" / "examples"   # the tutorial of docs/scenarios.md
+ROADMAP = EXAMPLES / "roadmap.mdl"
 SCENARIOS = ROOT / "tests" / "scenarios"
 KPI_COLUMNS = ["scenario", "label", "variable", "units", "year", "value", "delta", "delta_pct",
                "baseline"]
@@ -45,18 +46,18 @@ def _invoke(args: list[str]):
 
 @pytest.fixture(scope="module")
 def roadmap_run(tmp_path_factory) -> Path:
-    """tests/scenarios/roadmap.yaml run once: status quo, ICT first, holistic."""
+    """models/examples/roadmap.yaml run once: status quo, ICT first, holistic."""
     out = tmp_path_factory.mktemp("roadmap") / "run"
-    _invoke(["-q", "run", str(SCENARIOS / "roadmap.yaml"), "-o", str(out), "--at", "2030",
+    _invoke(["-q", "run", str(EXAMPLES / "roadmap.yaml"), "-o", str(out), "--at", "2030",
              "--at", "2040"])
     return out
 
 
 @pytest.fixture(scope="module")
 def uncertain_run(tmp_path_factory) -> Path:
-    """tests/scenarios/uncertain.yaml: two scenarios x 16 samples."""
+    """models/examples/roadmap_uncertain.yaml: two scenarios x 16 samples."""
     out = tmp_path_factory.mktemp("uncertain") / "run"
-    _invoke(["-q", "run", str(SCENARIOS / "uncertain.yaml"), "-o", str(out), "--at", "2030"])
+    _invoke(["-q", "run", str(EXAMPLES / "roadmap_uncertain.yaml"), "-o", str(out), "--at", "2030"])
     return out
 
 
@@ -238,7 +239,7 @@ scenarios:
 
 def _write_bad(folder: Path, case: str) -> tuple[Path, list[str], list[str]]:
     name, text, extra, expected = BAD[case]
-    shutil.copy(SCENARIOS / "budgets.csv", folder / "budgets.csv")
+    shutil.copy(EXAMPLES / "budgets.csv", folder / "budgets.csv")
     path = folder / name
     path.write_text(text.lstrip("\n").format(model=ROADMAP), encoding="utf-8")
     return path, extra, [line.format(tmp=folder) for line in expected]
@@ -282,16 +283,22 @@ def test_error_without_quiet_still_names_the_problem_last(runner, tmp_path):
     result = runner.invoke(main, ["run", str(path), "-o", str(tmp_path / "out")])
     assert result.exit_code == 1
     assert result.stdout == ""
-    assert result.stderr.splitlines() == ["running bad.yaml on roadmap.mdl", *expected]
+    assert result.stderr.splitlines() == ["running bad.yaml on roadmap.mdl",
+                                          "bad.yaml: reading roadmap.mdl", *expected]
 
 
 # --- run -----------------------------------------------------------------------------------
 
 
+ROADMAP_SLIDES = ["figures/01-ict-share.png", "figures/02-training-share.png",
+                  "figures/03-engagement-share.png", "figures/04-service-quality.png",
+                  "figures/05-trust-in-government.png", "figures/overview.png"]
+
+
 def test_run_writes_a_run_directory(roadmap_run):
-    assert sorted(_digests(roadmap_run)) == ["figures/lines.png", "figures/lines.svg", "kpis.csv",
-                                             "manifest.json", "results.nc",
-                                             "scenarios/roadmap.yaml"]
+    assert sorted(_digests(roadmap_run)) == ROADMAP_SLIDES + ["kpis.csv", "manifest.json",
+                                                              "results.nc",
+                                                              "scenarios/roadmap.yaml"]
     with (roadmap_run / "kpis.csv").open(newline="") as handle:
         rows = list(csv.DictReader(handle))
     assert list(rows[0]) == KPI_COLUMNS
@@ -306,8 +313,10 @@ def test_run_writes_a_run_directory(roadmap_run):
     assert (manifest["method"], manifest["time_step"], manifest["members"]) == ("euler", 0.25, 3)
 
 
-def test_run_of_an_uncertain_file_adds_a_fan_chart(uncertain_run):
-    assert (uncertain_run / "figures" / "fan.png").is_file()
+def test_run_of_an_uncertain_file_writes_its_slides(uncertain_run):
+    assert sorted(p.name for p in (uncertain_run / "figures").iterdir()) == [
+        "01-trust-adjustment-time.png", "02-adoption-time.png", "03-engagement-elasticity.png",
+        "04-trust-in-government.png", "overview.png"]
     with (uncertain_run / "kpis.csv").open(newline="") as handle:
         header = next(csv.reader(handle))
     assert header == KPI_COLUMNS[:6] + ["p5", "p95"] + KPI_COLUMNS[6:]
@@ -317,7 +326,7 @@ def test_run_of_an_uncertain_file_adds_a_fan_chart(uncertain_run):
 
 
 def test_run_prints_the_table_with_scenario_labels(runner, tmp_path):
-    result = runner.invoke(main, ["-q", "run", str(SCENARIOS / "roadmap.yaml"), "-o",
+    result = runner.invoke(main, ["-q", "run", str(EXAMPLES / "roadmap.yaml"), "-o",
                                   str(tmp_path / "run"), "--at", "2040"])
     assert result.exit_code == 0, result.output
     lines = result.stdout.splitlines()
@@ -329,7 +338,7 @@ def test_run_prints_the_table_with_scenario_labels(runner, tmp_path):
 
 def test_run_never_overwrites(runner, roadmap_run):
     before = _digests(roadmap_run)
-    result = runner.invoke(main, ["-q", "run", str(SCENARIOS / "roadmap.yaml"), "-o",
+    result = runner.invoke(main, ["-q", "run", str(EXAMPLES / "roadmap.yaml"), "-o",
                                   str(roadmap_run)])
     assert result.exit_code == 1
     assert result.output == (f"Error: {roadmap_run}: already exists; reformsim never overwrites "
@@ -341,10 +350,18 @@ def test_run_never_overwrites(runner, roadmap_run):
 @pytest.mark.parametrize("quiet", [False, True], ids=["notes", "quiet"])
 def test_quiet_suppresses_the_notes(runner, tmp_path, quiet):
     out = tmp_path / "run"
-    result = runner.invoke(main, ["-q"] * quiet + ["run", str(SCENARIOS / "roadmap.yaml"),
+    result = runner.invoke(main, ["-q"] * quiet + ["run", str(EXAMPLES / "roadmap.yaml"),
                                                    "-o", str(out), "--at", "2040"])
     assert result.exit_code == 0, result.output
-    notes = [] if quiet else ["running roadmap.yaml on roadmap.mdl", f"run directory: {out}"]
+    notes = [] if quiet else [
+        "running roadmap.yaml on roadmap.mdl",
+        "roadmap.yaml: reading roadmap.mdl",
+        "roadmap.yaml: simulating 3 scenarios x 1 sample (3 members)",
+        "roadmap.yaml: writing the run directory (5 slides)",
+        "warning: roadmap.yaml: scenario 'ict first': the shares of the reform budget (ICT Share, "
+        "Training Share, Engagement Share) sum to 0.4 from 2030, not 1",
+        f"  and 1 more: 'reformsim check {EXAMPLES / 'roadmap.yaml'}' lists them",
+        f"run directory: {out}"]
     assert result.stderr.splitlines() == notes
     assert "run directory" not in result.stdout
 
@@ -355,13 +372,59 @@ def test_run_without_arguments_runs_each_shipped_file(runner, tmp_path, monkeypa
     assert result.exit_code == 0, result.output
     runs = sorted((tmp_path / "runs").iterdir())
     assert [r.name.split("-")[0] for r in runs] == ["reform_factorial", "reform_roadmaps"]
+    # the roadmaps' table comes first, the factorial's after, each at most a screen
+    roadmaps, factorial = result.stdout.split("\nreform_factorial\n")
+    assert roadmaps.startswith("reform_roadmaps\n")
+    assert len(roadmaps.splitlines()) <= 52 and len(factorial.splitlines()) <= 52
     for run_dir in runs:
         manifest = json.loads((run_dir / "manifest.json").read_text())
         assert Path(manifest["model"]["path"]).name == "reform.mdl"
         assert [Path(f["path"]).name for f in manifest["scenario_files"]] == \
             [run_dir.name.split("-")[0] + ".yaml"]
-    assert (runs[1] / "figures" / "fan.png").is_file()
+    assert (runs[1] / "figures" / "overview.png").is_file()
+    assert (runs[0] / "figures" / "01-composite-outcome.png").is_file()    # a ranking
     assert "Holistic roadmap" in result.stdout
+    assert "(base) (base)" not in result.stdout
+    _assert_slides(runs)
+
+
+def _assert_slides(runs: list[Path]) -> None:
+    """Every figure of the shipped runs is a 16:9 slide (1920 x 1080), titled by a variable's
+    name, with text readable at 1280 px wide (12 pt and up), naming no internal document, its
+    legend (if any) beside the plot; and those slides are what the run directory holds."""
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from PIL import Image
+
+    from reformsim.report.figures import Deck, plot_fans
+    from reformsim.report.style import MAX_LINES
+
+    for run_dir in runs:
+        for png in (run_dir / "figures").iterdir():
+            with Image.open(png) as image:
+                assert image.size == (1920, 1080), png
+        dataset, _ = read_run(run_dir)
+        variables = [v for v in dataset.data_vars if "time" in dataset[v].dims]
+        many = dataset.sizes["scenario"] > MAX_LINES
+        deck = Deck(dataset, "ranking" if many else "fan")
+        slides = [(v, lambda v=v: deck.slide(v)) for v in variables]   # one figure, redrawn
+        if not many:
+            slides.append(("Outcomes by scenario", lambda: plot_fans(dataset, variables[:6])))
+        for variable, draw in slides:
+            fig = draw()
+            texts = list(fig.texts) + [t for lg in fig.legends for t in lg.get_texts()]
+            for ax in fig.axes:
+                texts += [ax.title, ax.xaxis.label, ax.yaxis.label, *ax.texts,
+                          *ax.get_xticklabels(), *ax.get_yticklabels()]
+            words = " ".join(t.get_text() for t in texts)
+            title = next(t.get_text() for t in fig.texts if t.get_gid() == "title")
+            assert title.startswith(variable), (run_dir.name, title)
+            assert ".md" not in words and "Dmnl" not in words, (run_dir.name, variable)
+            assert min(t.get_fontsize() for t in texts if t.get_text()) >= 12
+            renderer = FigureCanvasAgg(fig).get_renderer()
+            for legend in fig.legends:
+                left = legend.get_window_extent(renderer).x0
+                assert all(ax.get_window_extent(renderer).x1 < left for ax in fig.axes)
+                assert len(legend.get_texts()) <= MAX_LINES + 3
 
 
 def test_python_m_reformsim_run_in_a_real_process(tmp_path):
@@ -371,7 +434,7 @@ def test_python_m_reformsim_run_in_a_real_process(tmp_path):
                           cwd=tmp_path, capture_output=True, text=True, check=False)
     assert done.returncode == 0, done.stderr
     assert done.stderr == ""
-    assert "Composite outcome [Dmnl]" in done.stdout
+    assert "Composite outcome [Dmnl]" in done.stdout and "reform_roadmaps\n" in done.stdout
     assert sorted(p.name for p in out.iterdir()) == ["reform_factorial", "reform_roadmaps"]
     assert sorted(p.name for p in (out / "reform_roadmaps").iterdir()) == [
         "figures", "kpis.csv", "manifest.json", "results.nc", "scenarios"]
@@ -380,14 +443,14 @@ def test_python_m_reformsim_run_in_a_real_process(tmp_path):
 
 def test_quiet_after_the_command_name(runner, tmp_path):
     out = tmp_path / "run"
-    result = runner.invoke(main, ["run", "-q", str(SCENARIOS / "roadmap.yaml"), "-o", str(out)])
+    result = runner.invoke(main, ["run", "-q", str(EXAMPLES / "roadmap.yaml"), "-o", str(out)])
     assert result.exit_code == 0, result.output
     assert result.stderr == ""
 
 
 def test_factorial_runs_eight_labelled_combinations_in_one_pass(tmp_path):
     out = tmp_path / "run"
-    _invoke(["-q", "run", str(SCENARIOS / "factorial.yaml"), "-o", str(out), "--at", "2045"])
+    _invoke(["-q", "run", str(EXAMPLES / "roadmap_factorial.yaml"), "-o", str(out), "--at", "2045"])
     dataset, manifest = read_run(out)
     assert list(dataset.scenario.values) == [
         "status quo", "ict", "capacity", "engagement", "ict+capacity", "ict+engagement",
@@ -417,7 +480,7 @@ def _hand_delta(run_dir: Path, scenario: str, baseline: str, time: float) -> tup
 
 def _compare(runner, run_dir: Path, fmt: str, *extra: str):
     result = runner.invoke(main, ["compare", str(run_dir), "--at", "2030", "--at", "2040",
-                                  "--baseline", "ict first", "-v", "Service Quality",
+                                  "--baseline", "ict first", "--var", "Service Quality",
                                   "--format", fmt, *extra])
     assert result.exit_code == 0, result.output
     return result.output
@@ -431,16 +494,19 @@ def test_compare_csv_deltas_against_the_named_baseline(runner, roadmap_run):
     assert {r["baseline"] for r in rows} == {"ict first"}
     holistic = rows[5]
     delta, pct = _hand_delta(roadmap_run, "holistic", "ict first", 2040)
-    assert float(holistic["delta"]) == pytest.approx(delta, rel=1e-12)
-    assert float(holistic["delta_pct"]) == pytest.approx(pct, rel=1e-12)
+    assert float(holistic["delta"]) == pytest.approx(delta, abs=1e-5)    # 6 digits in files
+    assert float(holistic["delta_pct"]) == pytest.approx(pct, rel=1e-5)
     assert float(rows[2]["delta"]) == 0.0
 
 
-def test_compare_json_is_records(runner, roadmap_run):
-    records = json.loads(_compare(runner, roadmap_run, "json"))
+def test_compare_json_is_one_document(runner, roadmap_run):
+    document = json.loads(_compare(runner, roadmap_run, "json"))
+    assert list(document) == ["time_unit", "kpis", "targets"]
+    assert document["time_unit"] == "year" and document["targets"] == []
+    records = document["kpis"]
     assert len(records) == 6 and list(records[0]) == KPI_COLUMNS
     delta, _ = _hand_delta(roadmap_run, "status quo", "ict first", 2030)
-    assert records[0]["delta"] == pytest.approx(delta, rel=1e-12)
+    assert records[0]["delta"] == pytest.approx(delta, abs=1e-5)
 
 
 def test_compare_markdown_has_a_column_group_per_year(runner, roadmap_run):
@@ -469,15 +535,18 @@ def test_compare_unknown_baseline(runner, roadmap_run):
 
 
 def test_compare_unknown_variable(runner, roadmap_run):
-    result = runner.invoke(main, ["compare", str(roadmap_run), "-v", "Service Qualty"])
+    result = runner.invoke(main, ["compare", str(roadmap_run), "--var", "Service Qualty"])
     assert result.exit_code == 1
     assert result.output.splitlines()[0] == ("Error: 'Service Qualty' is not in this run; "
                                              "did you mean 'Service Quality'?")
 
 
-def test_compare_time_to_target(runner, roadmap_run):
-    text = _compare(runner, roadmap_run, "csv", "--target", "Service Quality>=1.2")
-    _, target = text.split("\n\ntime to Service Quality >= 1.2:\n")
+def test_compare_time_to_target(runner, roadmap_run, tmp_path):
+    text = _compare(runner, roadmap_run, "csv", "--target", "Service Quality>=1.2",
+                    "-o", str(tmp_path / "tables"))
+    assert text.splitlines() == [str(tmp_path / "tables" / "kpis.csv"),
+                                 str(tmp_path / "tables" / "target-1.csv")]
+    target = (tmp_path / "tables" / "target-1.csv").read_text()
     rows = {r["scenario"]: r for r in csv.DictReader(io.StringIO(target))}
     assert rows["status quo"]["time"] == ""          # never reached
     dataset, _ = read_run(roadmap_run)
@@ -497,6 +566,23 @@ def test_compare_time_to_target_table(runner, roadmap_run):
     assert block[1].split()[-1] == "n/a"
 
 
+def test_compare_csv_with_a_target_needs_a_folder(runner, roadmap_run):
+    result = runner.invoke(main, ["compare", str(roadmap_run), "--format", "csv", "--target",
+                                  "Service Quality>=1.2"])
+    assert result.exit_code == 2
+    assert "give a folder with -o DIR" in result.output
+
+
+def test_compare_json_with_targets_is_one_document(runner, roadmap_run):
+    text = _compare(runner, roadmap_run, "json", "--target", "Service Quality>=1.2",
+                    "--target", "Trust in Government>=0.5")
+    document = json.loads(text)
+    assert [t["target"] for t in document["targets"]] == ["Service Quality >= 1.2",
+                                                          "Trust in Government >= 0.5"]
+    assert {r["scenario"] for r in document["targets"][0]["rows"]} == {
+        "status quo", "ict first", "holistic"}
+
+
 def test_compare_bad_target_is_a_usage_error(runner, roadmap_run):
     result = runner.invoke(main, ["compare", str(roadmap_run), "--target", "Service Quality>1"])
     assert result.exit_code == 2
@@ -505,8 +591,8 @@ def test_compare_bad_target_is_a_usage_error(runner, roadmap_run):
 
 def test_compare_scenario_files_runs_in_memory_and_writes_nothing(runner, tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
-    result = runner.invoke(main, ["compare", str(SCENARIOS / "factorial.yaml"), "--at", "2045",
-                                  "-v", "Service Quality", "--format", "csv"])
+    result = runner.invoke(main, ["compare", str(EXAMPLES / "roadmap_factorial.yaml"), "--at",
+                                  "2045", "--var", "Service Quality", "--format", "csv"])
     assert result.exit_code == 0, result.output
     rows = list(csv.DictReader(io.StringIO(result.output)))
     assert [r["label"] for r in rows][-1] == "ICT + Capacity + Engagement"
@@ -515,32 +601,76 @@ def test_compare_scenario_files_runs_in_memory_and_writes_nothing(runner, tmp_pa
 
 
 def test_compare_accepts_a_cin_file_beside_a_yaml_file(runner):
-    result = runner.invoke(main, ["compare", str(SCENARIOS / "policy.cin"),
-                                  str(SCENARIOS / "roadmap.yaml"), "--at", "2040"])
+    result = runner.invoke(main, ["compare", str(EXAMPLES / "policy.cin"),
+                                  str(EXAMPLES / "roadmap.yaml"), "--at", "2040"])
     assert result.exit_code == 0, result.output
     assert "policy" in result.output
 
 
-def test_compare_two_run_directories_says_what_is_wrong(runner, roadmap_run, uncertain_run):
-    result = runner.invoke(main, ["compare", str(roadmap_run), str(uncertain_run)])
-    assert result.exit_code == 1
-    assert "no such file" not in result.output
-    assert "run director" in result.output
+def test_compare_two_run_directories_matches_scenarios_by_name(runner, roadmap_run, tmp_path):
+    """Before and after an edit: the same scenario in each run, the difference shown."""
+    edited = tmp_path / "edited.yaml"
+    shutil.copy(EXAMPLES / "budgets.csv", tmp_path)
+    edited.write_text((EXAMPLES / "roadmap.yaml").read_text()
+                      .replace("model: roadmap.mdl", f"model: {ROADMAP}")
+                      .replace("value: 0.4, ramp: 2", "value: 0.6, ramp: 2"))
+    after = tmp_path / "after"
+    _invoke(["-q", "run", str(edited), "-o", str(after)])
+    result = runner.invoke(main, ["compare", str(roadmap_run), str(after), "--at", "2040",
+                                  "--var", "Service Quality", "--format", "json"])
+    assert result.exit_code == 0, result.output
+    document = json.loads(result.output)
+    assert document["runs"] == {"A": str(roadmap_run), "B": str(after)}
+    rows = {(r["run"], r["scenario"]): r for r in document["kpis"]}
+    before, now = rows[("A", "A:ict first")], rows[("B", "B:ict first")]
+    assert now["baseline"] == "A:ict first"
+    assert now["delta"] == pytest.approx(now["value"] - before["value"], abs=2e-5)
+    assert now["delta"] > 0                          # more ICT, better quality
+    assert rows[("B", "B:status quo")]["delta"] == 0
+    table = runner.invoke(main, ["compare", str(roadmap_run), str(after), "--at", "2040",
+                                 "--var", "Service Quality"]).output.splitlines()
+    assert table[:2] == [f"run A: {roadmap_run}", f"run B: {after}"]
+    assert "Δ: difference from the same scenario in run A; Δ%: relative to it." in table
+    assert [line.split("  ")[0] for line in table if line.startswith("ICT first")] == [
+        "ICT first (A)", "ICT first (B)"]
+
+
+def test_compare_two_run_directories_refuses_a_target(runner, roadmap_run):
+    result = runner.invoke(main, ["compare", str(roadmap_run), str(roadmap_run), "--target",
+                                  "Service Quality>=1"])
+    assert result.exit_code == 2
+    assert "--target and --baseline work on one run" in result.output
+
+
+def test_compare_files_whose_scenario_names_collide(runner, tmp_path):
+    mine = tmp_path / "mine.yaml"
+    mine.write_text((EXAMPLES / "roadmap_factorial.yaml").read_text()
+                    .replace("model: roadmap.mdl", f"model: {ROADMAP}"))
+    result = runner.invoke(main, ["compare", str(mine), str(EXAMPLES / "roadmap_factorial.yaml"),
+                                  "--at", "2045", "--var", "Service Quality", "--format", "csv"])
+    assert result.exit_code == 0, result.output
+    rows = list(csv.DictReader(io.StringIO(result.output)))
+    assert len(rows) == 16
+    assert rows[0]["scenario"] == "mine: status quo" and rows[0]["label"] == "mine: Status quo"
+    assert rows[8]["scenario"] == "roadmap_factorial: status quo"
+    assert {r["baseline"] for r in rows} == {"mine: status quo"}
+    assert float(rows[8]["delta"]) == 0.0           # the same file: the same numbers
 
 
 # --- plot ----------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("kind", ["lines", "fan", "grid"], ids=["lines", "fan", "grid"])
-@pytest.mark.parametrize("suffix", [".png", ".svg"], ids=["png", "svg"])
+@pytest.mark.parametrize("kind", ["lines", "fan", "grid", "ranking"],
+                         ids=["lines", "fan", "grid", "ranking"])
+@pytest.mark.parametrize("suffix", [".png", ".svg", ".pdf"], ids=["png", "svg", "pdf"])
 def test_plot_writes_the_image(runner, uncertain_run, tmp_path, kind, suffix):
     target = tmp_path / f"x{suffix}"
     result = runner.invoke(main, ["plot", str(uncertain_run), "Trust in Government",
                                   "--kind", kind, "-o", str(target)])
     assert result.exit_code == 0, result.output
     assert result.output == f"{target}\n"
-    head = target.read_bytes()[:100]
-    assert head.startswith(b"\x89PNG") if suffix == ".png" else b"<svg" in target.read_bytes()
+    head = {".png": b"\x89PNG", ".svg": b"<?xml", ".pdf": b"%PDF"}[suffix]
+    assert target.read_bytes().startswith(head)
 
 
 def test_plot_unknown_variable(runner, roadmap_run, tmp_path):
@@ -556,17 +686,17 @@ def test_plot_unknown_variable(runner, roadmap_run, tmp_path):
 
 def test_plot_bad_suffix_names_the_allowed_ones(runner, roadmap_run, tmp_path):
     result = runner.invoke(main, ["plot", str(roadmap_run), "Service Quality", "-o",
-                                  str(tmp_path / "x.pdf")])
+                                  str(tmp_path / "x.gif")])
     assert result.exit_code == 1
-    assert result.output == ("Error: x.pdf: cannot save a figure as '.pdf'; "
-                             "expected one of ['.png', '.svg']\n")
+    assert result.output == ("Error: x.gif: cannot save a figure as '.gif'; "
+                             "expected one of ['.pdf', '.png', '.svg']\n")
     assert list(tmp_path.iterdir()) == []
 
 
 def test_plot_unknown_kind_is_a_usage_error(runner, roadmap_run):
     result = runner.invoke(main, ["plot", str(roadmap_run), "--kind", "pie"])
     assert result.exit_code == 2
-    assert "'pie' is not one of 'lines', 'fan', 'grid'" in result.output
+    assert "'pie' is not one of 'lines', 'fan', 'grid', 'ranking'" in result.output
 
 
 def test_plot_without_output_never_overwrites_a_figure(runner, roadmap_run, tmp_path):
@@ -595,5 +725,158 @@ def test_help_imports_no_heavy_library(args):
 
 
 def test_registries_agree():
+    from reformsim.report.runs import FIGURE_FORMATS
+
     assert cli_runs.FORMATS == tuple(analysis.FORMATS)
     assert set(cli_runs.KINDS) == set(plots.KINDS)
+    assert cli_runs.FIGURE_FORMATS == FIGURE_FORMATS
+    assert {f".{f}" for f in FIGURE_FORMATS} == set(plots.SAVE_OPTIONS)
+
+
+# --- options shared by the commands -----------------------------------------------------------
+
+
+def test_run_json_is_one_document_whatever_the_number_of_runs(runner, tmp_path):
+    """Two files naming two models make two runs, and still one JSON document."""
+    result = runner.invoke(main, ["-q", "run", str(EXAMPLES / "roadmap.yaml"),
+                                  str(EXAMPLES / "service_backlog.yaml"), "-o",
+                                  str(tmp_path / "out"), "--format", "json", "--figures", "none"])
+    assert result.exit_code == 0, result.output
+    document = json.loads(result.stdout)
+    assert [r["name"] for r in document["runs"]] == ["roadmap", "service_backlog"]
+    assert [r["time_unit"] for r in document["runs"]] == ["year", "month"]
+    backlog = document["runs"][1]
+    assert Path(backlog["directory"]) == tmp_path / "out" / "service_backlog"
+    assert "month" in backlog["kpis"][0] and "year" not in backlog["kpis"][0]
+    assert list((tmp_path / "out" / "service_backlog" / "figures").iterdir()) == []
+
+
+def test_run_csv_is_one_table_naming_each_run(runner, tmp_path):
+    result = runner.invoke(main, ["-q", "run", str(EXAMPLES / "roadmap.yaml"),
+                                  str(EXAMPLES / "service_backlog.yaml"), "-o",
+                                  str(tmp_path / "out"), "--format", "csv", "--figures", "none"])
+    assert result.exit_code == 0, result.output
+    rows = list(csv.DictReader(io.StringIO(result.stdout)))
+    assert list(rows[0])[:2] == ["run", "scenario"]
+    assert {r["run"] for r in rows} == {"roadmap", "service_backlog"}
+    assert {r["time_unit"] for r in rows} == {"year", "month"}
+
+
+def test_kpis_csv_names_time_by_the_model_s_unit(runner, tmp_path):
+    out = tmp_path / "backlog"
+    _invoke(["-q", "run", str(EXAMPLES / "service_backlog.yaml"), "-o", str(out),
+             "--figures", "none"])
+    with (out / "kpis.csv").open(newline="") as handle:
+        header = next(csv.reader(handle))
+    assert "month" in header and "year" not in header
+
+
+@pytest.mark.parametrize(("formats", "suffixes"), [("svg,pdf", {".svg", ".pdf"}),
+                                                   ("png", {".png"}), ("none", set())],
+                         ids=["svg-pdf", "png", "none"])
+def test_run_writes_the_figure_formats_asked_for(runner, tmp_path, formats, suffixes):
+    out = tmp_path / "run"
+    _invoke(["-q", "run", str(EXAMPLES / "roadmap.yaml"), "-o", str(out), "--figures", formats])
+    assert {p.suffix for p in (out / "figures").iterdir()} == suffixes
+
+
+def test_every_option_is_checked_before_any_work(runner, tmp_path, monkeypatch):
+    from reformsim.report import runs
+
+    def refuse(*args, **kwargs):
+        raise AssertionError("simulated before checking the options")
+
+    monkeypatch.setattr(runs, "simulate_scenarios", refuse)
+    monkeypatch.chdir(tmp_path)
+    for args in (["run", str(EXAMPLES / "roadmap.yaml"), "--figures", "gif"],
+                 ["run", str(EXAMPLES / "roadmap.yaml"), "--at", "2030,,2040"],
+                 ["run", str(EXAMPLES / "roadmap.yaml"), "--at", "soon"],
+                 ["compare", str(EXAMPLES / "roadmap.yaml"), "--target", "Service Quality>1"],
+                 ["compare", str(EXAMPLES / "roadmap.yaml"), "--format", "csv", "--target",
+                  "Service Quality>=1"]):
+        result = runner.invoke(main, args)
+        assert result.exit_code == 2, (args, result.output)
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_at_takes_commas_like_repeats(runner, roadmap_run):
+    def table(*at: str) -> str:
+        args = ["compare", str(roadmap_run), "--var", "Service Quality", "--format", "csv"]
+        return runner.invoke(main, args + [a for t in at for a in ("--at", t)]).output
+    assert table("2030,2040") == table("2030", "2040") != table("2030")
+
+
+def test_var_takes_commas_and_v_means_verbose(runner, roadmap_run):
+    result = runner.invoke(main, ["compare", str(roadmap_run), "--var",
+                                  "Service Quality,Trust in Government", "--format", "csv"])
+    assert {r["variable"] for r in csv.DictReader(io.StringIO(result.output))} == {
+        "Service Quality", "Trust in Government"}
+    result = runner.invoke(main, ["compare", str(roadmap_run), "-v", "Service Quality"])
+    assert result.exit_code == 2                        # -v is not --var anywhere
+
+
+def test_baseline_by_label(runner, roadmap_run):
+    result = runner.invoke(main, ["compare", str(roadmap_run), "--baseline", "Holistic roadmap",
+                                  "--var", "Service Quality", "--format", "json"])
+    assert {r["baseline"] for r in json.loads(result.output)["kpis"]} == {"holistic"}
+
+
+def test_sort_orders_scenarios_keeping_the_baseline_first(runner, roadmap_run):
+    def order(*extra: str) -> list[str]:
+        result = runner.invoke(main, ["compare", str(roadmap_run), "--at", "2040", "--var",
+                                      "Service Quality", "--format", "json", *extra])
+        assert result.exit_code == 0, result.output
+        return [r["scenario"] for r in json.loads(result.output)["kpis"]]
+    assert order() == ["status quo", "ict first", "holistic"]
+    assert order("--sort", "Service Quality") == ["status quo", "holistic", "ict first"]
+    assert order("--sort", "service quality", "--ascending") == [
+        "status quo", "ict first", "holistic"]
+    result = runner.invoke(main, ["compare", str(roadmap_run), "--sort", "Service Qualty"])
+    assert result.exit_code == 1
+    assert "did you mean 'Service Quality'?" in result.output
+
+
+def test_verbose_run_says_where_the_time_went(runner, tmp_path):
+    result = runner.invoke(main, ["-v", "run", str(EXAMPLES / "roadmap.yaml"), "-o",
+                                  str(tmp_path / "run")])
+    assert result.exit_code == 0, result.output
+    (timings,) = [line for line in result.stderr.splitlines() if "total" in line]
+    phases = [part.split()[0] for part in timings.split(": ", 1)[1].split(", ")]
+    assert phases[:3] == ["read", "scenarios", "simulate"]
+    assert {"tables", "figures", "files"} <= set(phases)
+
+
+def test_plot_subset_of_scenarios_and_years(runner, roadmap_run, tmp_path):
+    target = tmp_path / "two.png"
+    result = runner.invoke(main, ["plot", str(roadmap_run), "Service Quality", "--scenarios",
+                                  "Status quo,holistic", "--from", "2030", "--to", "2035",
+                                  "-o", str(target)])
+    assert result.exit_code == 0, result.output
+    result = runner.invoke(main, ["plot", str(roadmap_run), "--scenarios", "nope"])
+    assert result.exit_code == 1 and "'nope' is not a scenario" in result.output
+
+
+def test_plot_of_many_variables_writes_one_slide_per_six(runner, tmp_path):
+    out = tmp_path / "run"
+    text = (EXAMPLES / "roadmap.yaml").read_text().split("outputs:")[0].replace(
+        "model: roadmap.mdl", f"model: {ROADMAP}")
+    shutil.copy(EXAMPLES / "budgets.csv", tmp_path)
+    (tmp_path / "all.yaml").write_text(text)
+    _invoke(["-q", "run", str(tmp_path / "all.yaml"), "-o", str(out), "--figures", "none"])
+    dataset, _ = read_run(out)
+    count = len([v for v in dataset.data_vars if "time" in dataset[v].dims])
+    result = runner.invoke(main, ["plot", str(out), "-o", str(tmp_path / "s.png")])
+    assert result.exit_code == 0, result.output
+    pages = -(-count // 6)
+    assert pages >= 2
+    assert result.output.splitlines() == [str(tmp_path / "s.png")] + [
+        str(tmp_path / f"s-{n}.png") for n in range(2, pages + 1)]
+
+
+def test_examples_copies_the_shipped_files_and_never_overwrites(runner, tmp_path):
+    result = runner.invoke(main, ["examples", str(tmp_path / "ex")])
+    assert result.exit_code == 0, result.output
+    assert (tmp_path / "ex" / "models" / "examples" / "service_backlog.yaml").is_file()
+    assert (tmp_path / "ex" / "scenarios" / "reform_roadmaps.yaml").is_file()
+    again = runner.invoke(main, ["examples", str(tmp_path / "ex")])
+    assert again.exit_code == 1 and "never overwrites" in again.output

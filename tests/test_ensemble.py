@@ -17,7 +17,8 @@ from reformsim.scenarios.loading import load_scenarios
 
 HERE = Path(__file__).resolve().parent
 SCENARIOS = HERE / "scenarios"
-ROADMAP = HERE / "models" / "roadmap.mdl"
+EXAMPLES = HERE.parent / "models" / "examples"   # the tutorial of docs/scenarios.md
+ROADMAP = EXAMPLES / "roadmap.mdl"
 STOCKS = ["Staff Capacity", "ICT Adoption", "Service Quality", "Citizen Engagement",
           "Trust in Government"]
 
@@ -44,12 +45,12 @@ def run_files(model, *paths, **kwargs):
 
 @pytest.fixture(scope="module")
 def roadmap_run(roadmap):
-    return run_files(roadmap, SCENARIOS / "roadmap.yaml")
+    return run_files(roadmap, EXAMPLES / "roadmap.yaml")
 
 
 @pytest.fixture(scope="module")
 def uncertain_run(roadmap):
-    return run_files(roadmap, SCENARIOS / "uncertain.yaml")
+    return run_files(roadmap, EXAMPLES / "roadmap_uncertain.yaml")
 
 
 # --- the model -----------------------------------------------------------------------------
@@ -72,7 +73,7 @@ def test_the_documented_example_runs(roadmap, tmp_path):
 
     text = documented.__doc__.split("::\n", 1)[1]
     text = text.replace("../models/reform.mdl", str(ROADMAP)).replace("samples: 200", "samples: 4")
-    shutil.copy(SCENARIOS / "budgets.csv", tmp_path)
+    shutil.copy(EXAMPLES / "budgets.csv", tmp_path)
     (tmp_path / "example.yaml").write_text(textwrap.dedent(text))
     ds = run_files(roadmap, tmp_path / "example.yaml")
     assert list(ds["scenario"].values) == ["status quo", "holistic", "ict", "capacity",
@@ -222,7 +223,7 @@ def test_cin_scenario_runs_like_its_yaml_twin(roadmap, write):
     twin = write("scenarios:\n  policy:\n    set: {ICT Share: 0.3, Training Share: 0.2, "
                  "Engagement Share: 0.1}\n    lookups: {Effect of ICT on Quality: "
                  "[[0, 0.6], [1, 1.2], [5, 1.8]]}\n")
-    from_cin = run_files(roadmap, SCENARIOS / "policy.cin")
+    from_cin = run_files(roadmap, EXAMPLES / "policy.cin")
     from_yaml = run_files(roadmap, twin)
     np.testing.assert_array_equal(from_cin["Trust in Government"], from_yaml["Trust in Government"])
 
@@ -243,7 +244,7 @@ def simulate_calls(monkeypatch):
 
 
 def test_factorial_runs_eight_combinations_in_one_simulate_call(roadmap, simulate_calls):
-    ds = run_files(roadmap, SCENARIOS / "factorial.yaml")
+    ds = run_files(roadmap, EXAMPLES / "roadmap_factorial.yaml")
     assert len(simulate_calls) == 1
     assert ds.sizes["scenario"] == 8
     assert ds["label"].values.tolist() == [
@@ -252,7 +253,7 @@ def test_factorial_runs_eight_combinations_in_one_simulate_call(roadmap, simulat
 
 
 def test_all_packages_together_equal_setting_them_by_hand(roadmap):
-    combined = run_files(roadmap, SCENARIOS / "factorial.yaml")
+    combined = run_files(roadmap, EXAMPLES / "roadmap_factorial.yaml")
     by_hand = run_files(roadmap, SCENARIOS / "by_hand.yaml")
     for name in ("Service Quality", "Trust in Government", "Reform Spending"):
         np.testing.assert_array_equal(combined[name].sel(scenario="ict+capacity+engagement"),
@@ -260,7 +261,7 @@ def test_all_packages_together_equal_setting_them_by_hand(roadmap):
 
 
 def test_whole_differs_from_the_sum_of_its_parts(roadmap):
-    ds = run_files(roadmap, SCENARIOS / "factorial.yaml")
+    ds = run_files(roadmap, EXAMPLES / "roadmap_factorial.yaml")
     quality = ds["Service Quality"].isel(sample=0, time=-1)
     effect = {name: float(quality.sel(scenario=name) - quality.sel(scenario="status quo"))
               for name in ("ict", "capacity", "ict+capacity")}
@@ -297,7 +298,7 @@ def test_lhs_strata_are_each_hit_once_in_the_run(uncertain_run):
 
 @pytest.mark.parametrize(("seed", "same"), [(7, True), (8, False)], ids=["same-seed", "other"])
 def test_seed_reproduces_the_draws(roadmap, uncertain_run, write, seed, same):
-    text = (SCENARIOS / "uncertain.yaml").read_text().replace("seed: 7", f"seed: {seed}")
+    text = (EXAMPLES / "roadmap_uncertain.yaml").read_text().replace("seed: 7", f"seed: {seed}")
     again = run_files(roadmap, write(text.split("\n", 2)[2]))
     equal = np.array_equal(again["Trust in Government"], uncertain_run["Trust in Government"])
     assert equal is same

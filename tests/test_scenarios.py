@@ -31,7 +31,8 @@ from reformsim.scenarios.spec import (
 
 HERE = Path(__file__).resolve().parent
 SCENARIOS = HERE / "scenarios"
-ROADMAP = HERE / "models" / "roadmap.mdl"
+EXAMPLES = HERE.parent / "models" / "examples"   # the tutorial of docs/scenarios.md
+ROADMAP = EXAMPLES / "roadmap.mdl"
 
 
 @pytest.fixture(scope="module")
@@ -58,7 +59,7 @@ def by_name(scenario_set):
 # --- loading the shipped fixtures -----------------------------------------------------------
 
 def test_roadmap_file_loads_with_model_path_relative_to_it():
-    loaded = load_scenarios([SCENARIOS / "roadmap.yaml"])
+    loaded = load_scenarios([EXAMPLES / "roadmap.yaml"])
     assert loaded.model == ROADMAP
     assert loaded.time == {"FINAL TIME": 2040, "TIME STEP": 0.25, "SAVEPER": 0.25}
     assert [s.name for s in loaded.scenarios] == ["status quo", "ict first", "holistic"]
@@ -67,13 +68,13 @@ def test_roadmap_file_loads_with_model_path_relative_to_it():
 
 
 def test_csv_schedule_reads_the_named_columns():
-    holistic = load_scenarios([SCENARIOS / "roadmap.yaml"]).scenarios[2]
+    holistic = load_scenarios([EXAMPLES / "roadmap.yaml"]).scenarios[2]
     assert holistic.changes.schedule["ict share"] == Schedule(
         points=((2025, 0.0), (2030, 0.5), (2035, 0.5), (2040, 0.2)))
 
 
 def test_cin_file_is_one_scenario_named_after_it():
-    loaded = load_scenarios([SCENARIOS / "policy.cin"])
+    loaded = load_scenarios([EXAMPLES / "policy.cin"])
     (policy,) = loaded.scenarios
     assert policy.name == "policy"
     assert policy.changes.set == {"ICT SHARE": 0.3, "training_share": 0.2, "Engagement Share": 0.1}
@@ -97,7 +98,7 @@ def test_cin_later_entry_wins_as_vensim_compares_names(write):
 
 
 def test_several_files_combine(write):
-    loaded = load_scenarios([SCENARIOS / "roadmap.yaml", SCENARIOS / "policy.cin"])
+    loaded = load_scenarios([EXAMPLES / "roadmap.yaml", EXAMPLES / "policy.cin"])
     assert [s.name for s in loaded.scenarios] == ["status quo", "ict first", "holistic", "policy"]
     assert loaded.model == ROADMAP
 
@@ -134,13 +135,13 @@ def test_scenario_packages_apply_after_extends_and_before_its_own_changes(write)
 # --- factorial -------------------------------------------------------------------------------
 
 def test_factorial_names_eight_combinations_after_the_base():
-    names = list(by_name(load_scenarios([SCENARIOS / "factorial.yaml"])))
+    names = list(by_name(load_scenarios([EXAMPLES / "roadmap_factorial.yaml"])))
     assert names == ["status quo", "ict", "capacity", "engagement", "ict+capacity",
                      "ict+engagement", "capacity+engagement", "ict+capacity+engagement"]
 
 
 def test_factorial_labels_join_package_labels():
-    combo = by_name(load_scenarios([SCENARIOS / "factorial.yaml"]))["ict+capacity+engagement"]
+    combo = by_name(load_scenarios([EXAMPLES / "roadmap_factorial.yaml"]))["ict+capacity+engagement"]
     assert combo.title == "ICT + Capacity + Engagement"
     assert combo.changes.set == {"ICT Share": 0.3, "Training Share": 0.3, "Engagement Share": 0.3}
 
@@ -216,7 +217,7 @@ def test_same_seed_same_draws_other_seed_other_draws(method, samples):
 
 
 def test_distributions_respect_their_bounds():
-    loaded = load_scenarios([SCENARIOS / "uncertain.yaml"])
+    loaded = load_scenarios([EXAMPLES / "roadmap_uncertain.yaml"])
     draws = sample(loaded.uncertainty)
     assert draws["Adoption Time"].min() >= 2 and draws["Adoption Time"].max() <= 4
     assert 3 <= draws["Trust Adjustment Time"].min() and draws["Trust Adjustment Time"].max() <= 8

@@ -42,19 +42,17 @@ SHADOW_TAIL = "0,3,-1,0,0,0,128-128-128,0-0-0,|12||128-128-128"
 # nothing) joins the view of the first variable that reads it.
 SECTORS = [
     ("Budget and strategies", "Reform budget"),
-    ("Leadership and institutions", "Leadership complementarity"),
-    ("Digital channel and inclusion", "Initial digital coverage"),
-    ("Engagement, knowledge and transparency", "Initial knowledge"),
+    ("Leadership and institutions", "Leadership without programmes"),
+    ("Digital channel and inclusion", "ICT spending half saturation"),
+    ("Engagement, knowledge and transparency", "Knowledge without programmes"),
     ("Workforce", "Hours per official"),
     ("Process capability", "Maximum capability"),
     ("Digital channel and inclusion", "Innovation coefficient general"),
-    ("Service operations", "Demand"),
+    ("Service operations", "Reference demand"),
     ("Quality and citizens' perceptions", "Effect of time per case on quality"),
-    ("Reform commitment", "Management perception time"),
-    ("Trust and legitimacy", "Initial trust"),
-    ("Reform commitment", "Tolerance of underperformance"),
-    ("Leadership and institutions", "Devolution"),
-    ("Outcomes and cost", "Responsiveness"),
+    ("Reform commitment", "Normal management perception time"),
+    ("Trust and legitimacy", "Reference trust"),
+    ("Outcomes and cost", "Responsiveness cap"),
 ]
 BUILTIN_NAMES = {"time": "Time"}
 

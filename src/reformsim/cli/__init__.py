@@ -5,7 +5,17 @@ package registers every command on the group.
 """
 
 # each module registers its commands on the group
-from . import calibrate, compare, factorial, model, optimize, plot, run, sensitivity  # noqa: F401
+from . import (  # noqa: F401
+    calibrate,
+    compare,
+    examples,
+    factorial,
+    model,
+    optimize,
+    plot,
+    run,
+    sensitivity,
+)
 from .app import main
 
 __all__ = ["main"]

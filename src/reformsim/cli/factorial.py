@@ -31,7 +31,7 @@ def _dataset(source: Path, model: Path | None, integrator: str):  # noqa: ANN202
 def _common(f):  # noqa: ANN001, ANN202
     for option in reversed((
         click.argument("source", type=click.Path(exists=True, path_type=Path)),
-        click.option("-v", "--var", "variables", multiple=True, metavar="NAME",
+        click.option("--var", "variables", multiple=True, metavar="NAME",
                      help="Output to analyse (repeat; default: the file's outputs)."),
         click.option("--at", "times", multiple=True, metavar="TIME|START:END",
                      help="A time, or a period for its mean (default: the final time)."),

@@ -3,28 +3,45 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import click
 
 from ..errors import printable
 from .app import main
-from .options import ExistingFile
+from .options import ExistingFile, at_option, flat, var_option
 
 
 def echo(text: str = "", **kwargs: object) -> None:
     """click.echo of text that may hold a model's names: control characters stripped."""
     click.echo(printable(text), **kwargs)  # type: ignore[arg-type]
 
+SCENARIO_SUFFIXES = (".yaml", ".yml", ".cin")
+
 
 @main.command()
-@click.argument("model", type=ExistingFile)
-def check(model: Path) -> None:
-    """Read and compile MODEL; list its stocks and what deserves a look.
+@click.argument("paths", nargs=-1, required=True, type=ExistingFile)
+@click.option("--model", type=ExistingFile, help="Model for scenario files that name none.")
+def check(paths: tuple[Path, ...], model: Path | None) -> None:
+    """Read and compile each model; check each scenario file against its model.
 
-    Reports variables without units or documentation, constants nothing reads,
-    and stocks that do not start in equilibrium. A model that uses something
-    reformsim cannot simulate is an error naming the element and the construct.
+    For a model (.mdl, .xmile): its stocks, and variables without units or
+    documentation, constants nothing reads, stocks that do not start in
+    equilibrium. For scenario files (.yaml, .cin): every name against the model,
+    then shares of one whole (constants documented "Share of the ... spent on")
+    that do not sum to 1, and schedule steps outside the run. A model that uses
+    something reformsim cannot simulate is an error naming the element and the
+    construct.
     """
+    files = [p for p in paths if p.suffix.lower() in SCENARIO_SUFFIXES]
+    models = [p for p in paths if p not in files]
+    for path in models:
+        _check_model(path)
+    if files:
+        _check_scenarios(files, model)
+
+
+def _check_model(model: Path) -> None:
     from ..engine.loading import load_model
     from ..report.lint import lint
 
@@ -42,23 +59,42 @@ def check(model: Path) -> None:
         echo(f"  {finding}")
 
 
+def _check_scenarios(files: list[Path], model: Path | None) -> None:
+    from ..engine.loading import load_model
+    from ..report.runs import group_by_model
+    from ..scenarios.checks import lint, validate
+    from ..scenarios.loading import load_scenarios
+    from ..scenarios.spec import scenario_names
+
+    for model_path, group in group_by_model(files, model).items():
+        scenarios, compiled = load_scenarios(group), load_model(model_path)
+        validate(scenarios, compiled)
+        findings = lint(scenarios, compiled)
+        names = ", ".join(p.name for p in group)
+        echo(f"{names} on {model_path.name}: {len(scenario_names(scenarios))} scenarios, "
+                   f"{len(findings)} warnings" + (":" if findings else ""))
+        for finding in findings:
+            echo(f"  {finding}")
+
+
 @main.command()
 @click.argument("model", type=ExistingFile)
-def describe(model: Path) -> None:
-    """List MODEL's stocks, flows, constants (the levers a scenario sets) and lookups."""
+@click.option("--levers", is_flag=True,
+              help="Only the constants a scenario sets, as a table: value, units, range "
+                   "(Vensim's units field [lo,hi]); those documented \"LEVER.\" when the "
+                   "model marks some.")
+@click.option("--filter", "text", metavar="TEXT",
+              help="Only elements whose name or documentation holds TEXT (any case).")
+def describe(model: Path, levers: bool, text: str | None) -> None:
+    """List MODEL's stocks, flows, constants (with their values) and lookups."""
     from ..engine.loading import load_model
+    from ..report.describe import constant_values, describe_model, lever_table
 
     compiled = load_model(model)
-    stocks, flows = compiled.stocks, compiled.flows()
-    constants = [e for e in compiled.constants() if e.kind == "aux"]
-    lookups = [e for e in compiled.elements if e.kind == "lookup"]
-    for title, items in (("Stocks", stocks), ("Flows", flows), ("Constants", constants),
-                         ("Lookups", lookups)):
-        echo(f"{title} ({len(items)})")
-        for e in items:
-            units = f" [{e.units}]" if e.units else ""
-            doc = " ".join(e.documentation.split())
-            echo(f"  {e.name}{units}" + (f": {doc}" if doc else ""))
+    if levers:
+        echo(lever_table(compiled, constant_values(compiled), text))
+        return
+    echo(describe_model(compiled, constant_values(compiled), text), nl=False)
 
 
 def _assignments(pairs: tuple[str, ...]) -> dict[str, list[float]]:
@@ -80,50 +116,67 @@ def _assignments(pairs: tuple[str, ...]) -> dict[str, list[float]]:
 @click.option("-p", "--param", "params", multiple=True, metavar="NAME=VALUE[,VALUE...]",
               help="Set a constant, a whole array (every cell) or one cell (NAME[a1,b2]); "
                    "several values make several members.")
-@click.option("-v", "--var", "variables", multiple=True, metavar="NAME",
-              help="Variable to show (default: the stocks).")
-@click.option("--at", "times", multiple=True, type=float, metavar="TIME",
-              help="Times to show (default: start, quarters and end).")
+@var_option("Variables to show (default: the stocks).")
+@at_option("Times to show (default: start, quarters and end).")
 @click.option("--method", default="euler", show_default=True,
               help="euler, rk4, or a scipy solve_ivp method (RK45, LSODA, ...).")
 @click.option("--csv", "as_csv", is_flag=True, help="Write CSV instead of a table.")
-def simulate(model: Path, params: tuple[str, ...], variables: tuple[str, ...],
-             times: tuple[float, ...], method: str, as_csv: bool) -> None:
-    """Simulate MODEL and print chosen variables at chosen times."""
+def simulate(model: Path, params: tuple[str, ...], variables: tuple[tuple[str, ...], ...],
+             years: tuple[tuple[float, ...], ...], method: str, as_csv: bool) -> None:
+    """Simulate MODEL and print chosen variables at chosen times, one table per member."""
     import warnings
 
     import numpy as np
-    import pandas as pd
 
     from ..engine.loading import load_model
     from ..engine.settings import find
     from ..engine.simulation import simulate as run
 
+    assigned = _assignments(params)
     compiled = load_model(model)
-    names = list(variables) or [e.name for e in compiled.stocks]
+    names = list(flat(variables)) or [e.name for e in compiled.stocks]
     given = {}
-    for name, values in _assignments(params).items():  # values are per member
+    for name, values in assigned.items():  # values are per member
         target = find(compiled, name, "parameter")
         given[name] = values if target.scalar else \
             np.asarray(values, dtype=float).reshape((-1,) + (1,) * len(target.shape))
     with warnings.catch_warnings():  # failed members: one summary line below instead
         warnings.filterwarnings("ignore", message=r".*members went NaN/inf")
         results = run(compiled, params=given, method=method, outputs=names)
+    times = flat(years)
     wanted = np.array(times) if times else np.quantile(results.times, [0, 0.25, 0.5, 0.75, 1])
     rows = [int(np.argmin(np.abs(results.times - t))) for t in wanted]
-    assigned = _assignments(params)
-    frames = {}
+    time_units = next((e.units for e in compiled.elements if e.ident == "initial_time"), "")
+    blocks = []
     for member in range(results.size):
         label = ", ".join(f"{name}={values[member if len(values) > 1 else 0]:g}"
                           for name, values in assigned.items() if len(values) > 1)
-        frames[label or "run"] = results.to_dataframe(member).iloc[rows]
-    table = pd.concat(frames, axis=1) if results.size > 1 else frames["run"]
-    echo(table.to_csv() if as_csv else table.to_string(float_format=lambda x: f"{x:.6g}"))
+        frame = results.to_dataframe(member).iloc[rows]
+        if as_csv:
+            frame = frame.assign(member=label or "run") if results.size > 1 else frame
+            blocks.append(frame.to_csv(header=member == 0))
+        else:
+            units = [results.units.get(c, "") for c in frame.columns]
+            blocks.append((f"{label}\n" if label else "")
+                          + _aligned(frame, units, time_units))
+    echo(("" if as_csv else "\n\n").join(blocks), nl=not as_csv)
     failed = [f"member {m}: {results.status(m)}" for m in results.failures]
     if failed:
         echo(f"warning: {len(failed)} of {results.size} members went NaN/inf: "
              + "; ".join(failed[:3]) + (f"; and {len(failed) - 3} more" if len(failed) > 3
                                         else ""), err=True)
+
+
+def _aligned(frame: Any, units: list[str], time_units: str) -> str:
+    """A frame of values over time as aligned columns: names, then units, then numbers."""
+    header = [["time"] + list(map(str, frame.columns)),
+              [f"[{time_units}]" if time_units else ""] + [f"[{u}]" if u else "" for u in units]]
+    body = [[f"{t:g}"] + [f"{v:.6g}" for v in row]
+            for t, row in zip(frame.index, frame.to_numpy(dtype=float))]
+    rows = header + body
+    widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
+    return "\n".join("  ".join(cell.rjust(w) for cell, w in zip(row, widths)).rstrip()
+                      for row in rows)
 
 
 @main.command()

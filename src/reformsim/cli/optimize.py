@@ -22,7 +22,7 @@ from .app import main
 @click.argument("source", type=click.Path(exists=True, dir_okay=False, path_type=Path))
 @click.option("-l", "--lever", "levers", multiple=True, required=True, metavar="NAME=LO:HI",
               help="A constant to choose between LO and HI (repeat for several).")
-@click.option("-v", "--var", "variable", required=True, metavar="NAME",
+@click.option("--var", "variable", required=True, metavar="NAME",
               help="The objective's variable.")
 @click.option("--at", "time", metavar="TIME|START:END",
               help="The objective at a time, or its mean over a period (default: the final "

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import time
 from pathlib import Path
 from typing import Any
 
@@ -10,12 +9,18 @@ import click
 
 from .app import main
 from .options import (
+    FIGURE_FORMATS,
     FORMATS,
+    CommaList,
     ExistingFile,
     Progress,
     allow_outside_data,
+    at_option,
+    flat,
     simulated,
+    sort_options,
     table_text,
+    var_option,
 )
 
 
@@ -30,38 +35,51 @@ from .options import (
 @click.option("--samples", type=click.IntRange(min=1), help="Override the files' sample count.")
 @click.option("--seed", type=click.IntRange(0, 2**63 - 1),
               help="Override the files' random seed (0 to 2^63-1).")
-@click.option("--at", "years", multiple=True, type=float, metavar="TIME",
-              help="Times for the KPI table (default: halfway and the end).")
-@click.option("--baseline", help="Scenario the deltas are taken against.")
-@click.option("--format", "fmt", type=click.Choice(FORMATS), default="table", show_default=True)
+@at_option("Times for the KPI table (default: halfway and the end).")
+@var_option("Variables for the KPI table (default: the files' outputs).")
+@click.option("--baseline", metavar="NAME", help="Scenario (name or label) the deltas are "
+                                                 "taken against.")
+@sort_options
+@click.option("--figures", "figure_formats", default="png", show_default=True,
+              type=CommaList(str, "FORMAT"),
+              help="Formats of the run directory's slides: png, svg, pdf (commas), or none.")
+@click.option("--format", "fmt", type=click.Choice(FORMATS), default="table", show_default=True,
+              help="json prints one document for all the files; csv one table with a 'run' "
+                   "column.")
 @click.option("-q", "--quiet", is_flag=True, help="Print only the table.")
-@click.option("-v", "--verbose", is_flag=True, help="Also print what takes how long.")
+@click.option("-v", "--verbose", is_flag=True, help="Also print where the time went.")
 @allow_outside_data
 @click.pass_context
 def run(ctx: click.Context, scenario_files: tuple[Path, ...], model: Path | None,
         output: Path | None, method: str, samples: int | None, seed: int | None,
-        years: tuple[float, ...], baseline: str | None, fmt: str, quiet: bool,
-        verbose: bool, allow_outside_data: bool) -> None:
+        years: tuple[tuple[float, ...], ...], variables: tuple[tuple[str, ...], ...],
+        baseline: str | None, sort_by: str | None, ascending: bool, show_all: bool,
+        figure_formats: tuple[str, ...], fmt: str, quiet: bool, verbose: bool,
+        allow_outside_data: bool) -> None:
     """Run scenario files (default: each shipped one) and write a run directory.
 
     Files naming the same model run together: every scenario and sample in one
-    vectorised pass. A run directory holds results.nc, kpis.csv, manifest.json,
-    scenarios/ (copies of the files) and figures/; it is reserved before anything
-    is simulated, so an output that cannot be written fails at once.
+    vectorised pass. A run directory holds results.nc, kpis.csv, manifest.json
+    scenarios/ (copies of the files) and figures/ (16:9 slides: an overview and one
+    per variable, or with many scenarios a ranking per variable); it is reserved
+    before anything is simulated, so an output that cannot be written fails at once.
+    The table shows what fits a screen; --all shows everything.
     """
     from contextlib import ExitStack
 
-    from ..report.kpis import kpi_table
     from ..report.rundir import prepare
-    from ..report.runs import default_directory, default_years, simulate_scenarios, write
+    from ..report.runs import Stopwatch, default_directory
 
     quiet = quiet or ctx.obj.get("quiet", False)
     verbose = (verbose or ctx.obj.get("verbose", False)) and not quiet
+    formats = _figure_formats(figure_formats)
     if output is not None and output.exists():  # say so before the work, not after
         raise click.ClickException(f"{output}: already exists; reformsim never overwrites a run"
                                    "\n  hint: choose another output directory with -o")
-    jobs = _jobs(list(scenario_files), model, allow_outside_data)
+    loaded: dict[Path, Any] = {}  # each scenario file is read once
+    jobs = _jobs(list(scenario_files), model, loaded, allow_outside_data)
     models: dict[Path, Any] = {}  # each model is read and compiled once
+    documents = []
     with ExitStack() as stack:
         # every run directory is reserved (and checked writable) before anything is simulated;
         # with several runs, -o DIR holds one run directory per run: DIR/<name>
@@ -70,42 +88,160 @@ def run(ctx: click.Context, scenario_files: tuple[Path, ...], model: Path | None
             output / name if output is not None else default_directory(Path("runs"), name)))
             for name, _, _ in jobs]
         for (name, model_path, group), staging in zip(jobs, stagings):
+            label = ", ".join(p.name for p in group)
+            clock = Stopwatch(None if quiet else lambda note, f=label: _note(f"{f}: {note}"))
             if not quiet:
-                click.echo(f"running {', '.join(p.name for p in group)} on {model_path.name}",
-                           err=True)
-            started = time.perf_counter()
-            result = simulated(simulate_scenarios, model_path, group, method=method,
-                               samples=samples, seed=seed, progress=Progress(quiet),
-                               models=models, allow_outside_data=allow_outside_data)
-            finished = time.perf_counter()
-            kpis = kpi_table(result.dataset, result.variables,
-                             list(years) or default_years(result.dataset), baseline)
-            directory = write(result, staging, kpis, int(result.dataset.attrs.get("seed", -1)),
-                              ctx.meta.get("argv"))
-            if verbose:
-                members = result.dataset.sizes["scenario"] * result.dataset.sizes["sample"]
-                click.echo(f"read, compiled and simulated {members} members in "
-                           f"{finished - started:.2f} s; tables, figures and files in "
-                           f"{time.perf_counter() - finished:.2f} s", err=True)
-            click.echo(table_text(kpis, fmt))
+                _note(f"running {label} on {model_path.name}")
+            options = dict(method=method, samples=samples, seed=seed, years=flat(years),
+                           variables=flat(variables), baseline=baseline, sort_by=sort_by,
+                           ascending=ascending, loaded=loaded,
+                           allow_outside_data=allow_outside_data, argv=ctx.meta.get("argv"))
+            result, directory, kpis = _run_one(model_path, group, staging, options, formats,
+                                               models, clock, quiet)
+            if result.findings and not quiet:
+                more = len(result.findings) - 1
+                _note(f"warning: {result.findings[0]}" + (
+                    f"\n  and {more} more: 'reformsim check {' '.join(str(p) for p in group)}' "
+                    "lists them" if more else ""))
+            document = _show(kpis, result.dataset, fmt, show_all, several=len(jobs) > 1,
+                             name=name)
+            if document is not None:
+                documents.append(document | {"name": name, "model": str(model_path),
+                                             "scenario_files": [str(p) for p in group],
+                                             "directory": str(directory)})
             if staging.moved and output is not None:  # a default name simply takes the next
-                click.echo(f"warning: {staging.target} appeared during the run; the run was "
-                           f"written beside it, to {directory}", err=True)
+                _note(f"warning: {staging.target} appeared during the run; the run was "
+                      f"written beside it, to {directory}")
+            if verbose:
+                _note(f"{label}: {clock.summary()}")
             if not quiet:
-                click.echo(f"run directory: {directory}", err=True)
+                _note(f"run directory: {directory}")
+    _print_documents(documents, fmt)
 
 
-def _jobs(files: list[Path], model: Path | None,
+def _run_one(model_path: Path, group: list[Path], staging: Any, options: dict[str, Any],
+             formats: tuple[str, ...], models: dict[Path, Any], clock: Any,
+             quiet: bool) -> tuple[Any, Path, Any]:
+    """Simulate one run, make its KPI table (checking --var, --at, --sort, --baseline) and
+    write its directory (reserved by ``rundir.prepare``)."""
+    from ..report.kpis import kpi_table
+    from ..report.runs import default_years, simulate_scenarios, write
+    from ..report.tables import rank
+    from .options import run_variables
+
+    result = simulated(simulate_scenarios, model_path, group, method=options["method"],
+                       samples=options["samples"], seed=options["seed"],
+                       progress=Progress(quiet), models=models, stopwatch=clock,
+                       loaded=options["loaded"], check=lambda e: _check(e, options),
+                       allow_outside_data=options["allow_outside_data"])
+    with clock.phase("tables"):
+        dataset = result.dataset
+        chosen = run_variables(dataset, options["variables"], result.variables)
+        kpis = kpi_table(dataset, chosen, list(options["years"]) or default_years(dataset),
+                         options["baseline"])
+        if options["sort_by"]:
+            kpis = rank(kpis, options["sort_by"], ascending=options["ascending"])
+    slides = len(result.variables) * len(formats)
+    with clock.phase("files", f"writing the run directory ({slides} slides)" if slides
+                     else "writing the run directory"):
+        directory = write(result, staging, kpis, int(dataset.attrs.get("seed", -1)), formats,
+                          clock, options["argv"])
+    return result, directory, kpis
+
+
+def _check(ensemble: Any, options: dict[str, Any]) -> None:
+    """--baseline, --var and --sort against the scenarios and outputs, before simulating."""
+    from ..errors import ReformsimError, did_you_mean
+    from ..model.ir import fold_name
+    from ..report.kpis import match_scenario
+
+    if options["baseline"] is not None:
+        match_scenario(ensemble.names, [s.title for s in ensemble.scenarios],
+                       options["baseline"], "baseline")
+    if ensemble.outputs is None:
+        return                                  # every variable is kept: any name will do
+    known = {fold_name(n.split("[")[0]) for n in ensemble.outputs} | {
+        fold_name(n) for n in ensemble.outputs}
+    for name in [*options["variables"], *([options["sort_by"]] if options["sort_by"] else [])]:
+        if fold_name(name) not in known and fold_name(name.split("[")[0]) not in known:
+            hint = did_you_mean(name, ensemble.outputs)
+            raise ReformsimError(f"{name!r} is not among the files' outputs"
+                                 + (f"; {hint}" if hint else "")
+                                 + "\n  hint: the outputs are " + ", ".join(ensemble.outputs))
+
+
+def _show(kpis: Any, dataset: Any, fmt: str, show_all: bool, *, several: bool,
+          name: str) -> dict[str, Any] | None:
+    """Print one run's table (table, markdown) or return it for the one document printed at
+    the end (json, csv)."""
+    from ..report.runs import time_column
+    from ..report.tables import SCREEN_LINES, for_files, ranked_if_many, summarise
+
+    if fmt in ("json", "csv"):
+        return {"time_unit": time_column(dataset), "kpis": for_files(kpis, time_column(dataset))}
+    shown, note = (kpis, "") if show_all else summarise(ranked_if_many(kpis))
+    text = table_text(shown, fmt, lines=None if show_all else SCREEN_LINES)
+    heading = (f"{'## ' * (fmt == 'markdown')}{name}\n\n") if several else ""
+    click.echo(heading + text + (f"\n{note}\n" if note else ""))
+    return None
+
+
+def _print_documents(documents: list[dict[str, Any]], fmt: str) -> None:
+    """json: one document, ``{"runs": [...]}``, whatever the number of files; csv: one table,
+    its first column naming the run."""
+    if not documents:
+        return
+    import json
+
+    import pandas as pd
+
+    from ..report.tables import format_table
+
+    if fmt == "csv":
+        table = pd.concat([d["kpis"].rename(columns={d["time_unit"]: "time"})
+                           .assign(time_unit=d["time_unit"]).pipe(_first, "run", d["name"])
+                           for d in documents], ignore_index=True)
+        click.echo(format_table(table, "csv"), nl=False)
+        return
+    runs = [{key: value for key, value in d.items() if key != "kpis"}
+            | {"kpis": json.loads(format_table(d["kpis"], "json"))} for d in documents]
+    click.echo(json.dumps({"runs": runs}, indent=2, ensure_ascii=False))
+
+
+def _first(frame: Any, column: str, value: str) -> Any:
+    frame.insert(0, column, value)
+    return frame
+
+
+def _figure_formats(requested: tuple[str, ...]) -> tuple[str, ...]:
+    wanted = tuple(dict.fromkeys(f.lower().lstrip(".") for f in requested))
+    if wanted == ("none",):
+        return ()
+    unknown = [f for f in wanted if f not in FIGURE_FORMATS]
+    if unknown:
+        raise click.BadParameter(f"{unknown[0]!r}: expected png, svg, pdf (commas) or none",
+                                 param_hint="'--figures'")
+    return wanted
+
+
+def _note(text: str) -> None:
+    click.echo(text, err=True)
+
+
+def _jobs(files: list[Path], model: Path | None, loaded: dict[Path, Any],
           allow_outside_data: bool = False) -> list[tuple[str, Path, list[Path]]]:
     """(name, model, files) of each run: the files given, one run per model they name; or,
-    with none given, each shipped file as a run of its own."""
+    with none given, each shipped file as a run of its own, files that combine packages
+    factorially last (the roadmaps' table comes first)."""
     from ..report.runs import group_by_model, shipped_scenarios
 
     if files:
-        return [(m.stem, m, group) for m, group in
-                group_by_model(files, model, allow_outside_data=allow_outside_data).items()]
+        return [(m.stem, m, group) for m, group in group_by_model(
+            files, model, loaded, allow_outside_data=allow_outside_data).items()]
     shipped = shipped_scenarios()
     if not shipped:
         raise click.ClickException("no scenario files given, and none are shipped")
-    return [(path.stem, m, group) for path in shipped
-            for m, group in group_by_model([path], model).items()]
+    jobs = [(path.stem, m, group) for path in shipped
+            for m, group in group_by_model([path], model, loaded,
+                                           allow_outside_data=allow_outside_data).items()]
+    return sorted(jobs, key=lambda job: (loaded[job[2][0]].factorial is not None, job[0]))

@@ -20,7 +20,7 @@ from .options import Progress
               help="Also vary the scenario file's 'uncertainty' parameters (their distributions).")
 @click.option("--levers", is_flag=True,
               help="Also vary every constant whose units declare a range [LO, HI].")
-@click.option("-v", "--var", "variables", multiple=True, required=True, metavar="NAME",
+@click.option("--var", "variables", multiple=True, required=True, metavar="NAME",
               help="Output to explain (repeat for several).")
 @click.option("--at", "times", multiple=True, metavar="TIME|START:END",
               help="A time, or a period for its mean (default: the final time).")

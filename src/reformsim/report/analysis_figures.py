@@ -16,9 +16,10 @@ import pandas as pd
 from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 
-from .figures import FIGSIZE, FONT, OKABE_ITO
+from .style import FONT, PALETTE, SLIDE
 
-BLUE, VERMILION, GREEN = OKABE_ITO[0], OKABE_ITO[1], OKABE_ITO[2]
+FIGSIZE = SLIDE                  # 16:9, as every figure for the room
+BLUE, VERMILION, GREEN = PALETTE[0], PALETTE[1], PALETTE[2]
 GREY = "#999999"
 TOP = 12     # parameters shown in bar charts: the most influential
 
@@ -29,7 +30,7 @@ def _figure(rows: int = 1, columns: int = 1, **kw: Any) -> tuple[Figure, Any]:
 
 
 def _style(ax: Axes, title: str = "", xlabel: str = "", ylabel: str = "") -> None:
-    ax.set_title(title, fontsize=FONT["title"], loc="left")
+    ax.set_title(title, fontsize=FONT["panel"], loc="left")
     ax.set_xlabel(xlabel, fontsize=FONT["label"])
     ax.set_ylabel(ylabel, fontsize=FONT["label"])
     ax.tick_params(labelsize=FONT["ticks"])
@@ -84,9 +85,9 @@ def plot_indices_over_time(over_time: pd.DataFrame, output: str, method: str) ->
     ranking = rows.groupby("parameter")[column].mean().sort_values(ascending=False)
     fig, axes = _figure()
     ax = axes[0, 0]
-    for k, name in enumerate(ranking.index[:len(OKABE_ITO)]):
+    for k, name in enumerate(ranking.index[:len(PALETTE)]):
         part = rows[rows["parameter"] == name].sort_values("time")
-        colour = OKABE_ITO[k]
+        colour = PALETTE[k]
         ax.plot(part["time"], part[column], color=colour, linewidth=2.5, label=name)
         if method != "morris":
             ax.plot(part["time"], part["S1"], color=colour, linewidth=1.5, linestyle="--")

@@ -10,7 +10,6 @@ text. Failed samples are left out of every median and quantile.
 from __future__ import annotations
 
 import math
-import warnings
 from collections.abc import Iterable, Sequence
 
 import numpy as np
@@ -34,15 +33,35 @@ def model_variables(ds: xr.Dataset) -> list[str]:
 
 
 def resolve_baseline(ds: xr.Dataset, baseline: str | None = None) -> str:
-    """The baseline scenario: ``baseline``, else ``ds.attrs["baseline"]``, else the first one."""
+    """The baseline scenario: ``baseline`` (a scenario's name or its label), else
+    ``ds.attrs["baseline"]``, else the first one."""
     names = [str(s) for s in ds["scenario"].values]
     if baseline is None:
         default = ds.attrs.get("baseline")
         return str(default) if default in names else names[0]
-    if baseline not in names:
-        hint = did_you_mean(baseline, names) or f"the scenarios are {sorted(names)}"
-        raise AnalysisError(f"baseline {baseline!r} is not a scenario of this run; {hint}")
-    return baseline
+    return find_scenario(ds, baseline, "baseline")
+
+
+def find_scenario(ds: xr.Dataset, wanted: str, role: str = "scenario") -> str:
+    """The name of the scenario ``wanted`` names: its name, else its label (case and
+    spacing aside); an error with "did you mean" otherwise."""
+    return match_scenario([str(s) for s in ds["scenario"].values], scenario_labels(ds), wanted,
+                          role)
+
+
+def match_scenario(names: Sequence[str], labels: Sequence[str], wanted: str,
+                   role: str = "scenario") -> str:
+    """``find_scenario`` on lists of names and labels (before there is a Dataset)."""
+    if wanted in names:
+        return wanted
+    folded = " ".join(wanted.split()).casefold()
+    for candidates in (labels, names):
+        matches = [names[i] for i, text in enumerate(candidates)
+                   if " ".join(text.split()).casefold() == folded]
+        if len(matches) == 1:
+            return matches[0]
+    hint = did_you_mean(wanted, list(names) + list(labels)) or f"the scenarios are {names}"
+    raise AnalysisError(f"{role} {wanted!r} is not a scenario of this run; {hint}")
 
 
 def sample_values(ds: xr.Dataset, variable: str) -> xr.DataArray:
@@ -86,11 +105,33 @@ def failure_note(ds: xr.Dataset) -> str:
             "status variable")
 
 
-def _quantiles(values: xr.DataArray, quantiles: Sequence[float]) -> np.ndarray:
+def quantiles(values: np.ndarray, qs: Sequence[float], axis: int = 1) -> np.ndarray:
+    """Quantiles of ``values`` along ``axis`` (numpy's linear method), NaN left out.
+
+    Shape (Q, *the other axes); NaN where every value along ``axis`` is NaN. One vectorised
+    pass whatever the number of scenarios: ``np.nanquantile`` loops in Python over every
+    slice that holds a NaN, which made a run with failed samples crawl.
+    """
+    values = np.moveaxis(np.asarray(values, dtype=float), axis, -1)
+    qs = np.asarray(qs, dtype=float).reshape((-1,) + (1,) * (values.ndim - 1))
+    missing = np.isnan(values)
+    if not missing.any():
+        return np.quantile(values, qs.reshape(-1), axis=-1)
+    ordered = np.sort(values, axis=-1)                      # NaN sorts last
+    count = values.shape[-1] - missing.sum(axis=-1)         # valid values per slice
+    position = qs * np.maximum(count - 1, 0)
+    low = np.floor(position).astype(np.intp)
+    high = np.minimum(low + 1, np.maximum(count - 1, 0))
+    pick = np.broadcast_to(ordered, (len(qs),) + ordered.shape)
+    below = np.take_along_axis(pick, low[..., None], axis=-1)[..., 0]
+    above = np.take_along_axis(pick, high[..., None], axis=-1)[..., 0]
+    result = below + (above - below) * (position - low)
+    return np.where(count > 0, result, np.nan)
+
+
+def _quantiles(values: xr.DataArray, qs: Sequence[float]) -> np.ndarray:
     """Quantiles over samples, shape (Q, S, T); NaN where every sample failed."""
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", RuntimeWarning)      # all-NaN slices: NaN is the answer
-        return np.nanquantile(values.values, list(quantiles), axis=1)
+    return quantiles(values.values, qs, axis=1)
 
 
 def _median(values: xr.DataArray) -> np.ndarray:
@@ -102,7 +143,7 @@ def _time_units(ds: xr.Dataset) -> str:
     return str(ds["time"].attrs.get("units", ""))
 
 
-def _time_indices(ds: xr.Dataset, years: Iterable[float]) -> list[int]:
+def time_indices(ds: xr.Dataset, years: Iterable[float]) -> list[int]:
     """Index of the nearest save time for each year; error for a year outside the run."""
     times = ds["time"].values.astype(float)
     first, last = times.min(), times.max()
@@ -116,35 +157,44 @@ def _time_indices(ds: xr.Dataset, years: Iterable[float]) -> list[int]:
     return indices
 
 
+def scenario_labels(ds: xr.Dataset) -> list[str]:
+    """Each scenario's label (its name where the run has no labels)."""
+    return [str(x) for x in (ds["label"] if "label" in ds.coords else ds["scenario"]).values]
+
+
 def values_at(ds: xr.Dataset, variables: Sequence[str], years: Sequence[float]) -> pd.DataFrame:
     """Median of each variable at each chosen time (nearest save time), per scenario.
 
     Long form: one row per scenario x variable x year with columns scenario, label,
     variable, units, year, value, and p5, p95 when there is more than one sample, and
     ``failed`` (members of the scenario left out because they went NaN/inf) when any failed.
+    Built column by column (no Python loop over rows), so it keeps pace with big runs.
     """
     years = list(dict.fromkeys(float(y) for y in years))      # a repeat would double rows
-    indices = _time_indices(ds, years)
+    indices = time_indices(ds, years)
+    variables = list(dict.fromkeys(variables))
     uncertain = ds.sizes["sample"] > 1
+    n_scenarios, n_years = ds.sizes["scenario"], len(years)
+    stats = np.stack([_quantiles(sample_values(ds, v).isel(time=indices), [0.05, 0.5, 0.95])
+                      for v in variables])                   # (V, 3, S, Y)
+    per_variable = n_scenarios * n_years
+    columns: dict[str, object] = {
+        "scenario": np.tile(np.repeat(ds["scenario"].values.astype(str), n_years), len(variables)),
+        "label": np.tile(np.repeat(np.array(scenario_labels(ds), dtype=object), n_years),
+                         len(variables)),
+        "variable": np.repeat(np.array(variables, dtype=object), per_variable),
+        "units": np.repeat(np.array([str(ds[v].attrs.get("units", "")) for v in variables],
+                                    dtype=object), per_variable),
+        "year": np.tile(np.array(years, dtype=float), n_scenarios * len(variables)),
+        "value": stats[:, 1].reshape(-1)}
+    if uncertain:
+        columns |= {"p5": stats[:, 0].reshape(-1), "p95": stats[:, 2].reshape(-1)}
     failed = failed_members(ds)
-    labels = ds["label"].values if "label" in ds.coords else ds["scenario"].values
-    rows = []
-    for variable in dict.fromkeys(variables):
-        values = sample_values(ds, variable).isel(time=indices)
-        p5, median, p95 = _quantiles(values, [0.05, 0.5, 0.95])
-        units = str(ds[variable].attrs.get("units", ""))
-        for s, (scenario, label) in enumerate(zip(ds["scenario"].values, labels)):
-            for t, year in enumerate(years):
-                row = {"scenario": str(scenario), "label": str(label), "variable": variable,
-                       "units": units, "year": float(year), "value": float(median[s, t])}
-                if uncertain:
-                    row |= {"p5": float(p5[s, t]), "p95": float(p95[s, t])}
-                if failed.any():
-                    row["failed"] = int(failed[s])
-                rows.append(row)
-    columns = ["scenario", "label", "variable", "units", "year", "value"]
-    return pd.DataFrame(rows, columns=columns + (["p5", "p95"] if uncertain else [])
-                        + (["failed"] if failed.any() else []))
+    if failed.any():
+        columns["failed"] = np.tile(np.repeat(failed.astype(int), n_years), len(variables))
+    frame = pd.DataFrame(columns)
+    frame["scenario"] = frame["scenario"].astype(object)
+    return frame
 
 
 def kpi_table(ds: xr.Dataset, variables: Sequence[str], years: Sequence[float],
@@ -187,7 +237,7 @@ def time_to_target(ds: xr.Dataset, variable: str, target: float,
         raise AnalysisError(f"direction {direction!r} is not one of {sorted(DIRECTIONS)}")
     median = _median(sample_values(ds, variable))
     times = ds["time"].values.astype(float)
-    labels = ds["label"].values if "label" in ds.coords else ds["scenario"].values
+    labels = scenario_labels(ds)
     units = str(ds[variable].attrs.get("units", ""))
     rows = [{"scenario": str(scenario), "label": str(label), "variable": variable, "units": units,
              "target": float(target), "direction": direction,
@@ -209,3 +259,78 @@ def bands(ds: xr.Dataset, variable: str,
     return xr.DataArray(result, dims=("scenario", "quantile", "time"),
                         coords=scenario_coords | {"quantile": list(quantiles)},
                         name=variable, attrs=dict(ds[variable].attrs))
+
+
+def find_scenarios(ds: xr.Dataset, items: Sequence[str]) -> list[str]:
+    """The scenarios ``items`` name, in order, each once. An item is a comma-separated list
+    of names or labels; as a label may hold a comma, the longest run of parts that names a
+    scenario is taken first ("surge,Surge, fast hiring" is two scenarios)."""
+    found = []
+    for item in items:
+        parts = item.split(",")
+        start = 0
+        while start < len(parts):
+            for end in range(len(parts), start, -1):
+                text = ",".join(parts[start:end]).strip()
+                try:
+                    found.append(find_scenario(ds, text, "scenario"))
+                    break
+                except AnalysisError:
+                    if end == start + 1:
+                        raise
+            start = end
+    return list(dict.fromkeys(found))
+
+
+def subset(ds: xr.Dataset, scenarios: Sequence[str] = (), start: float | None = None,
+           end: float | None = None) -> xr.Dataset:
+    """``ds`` cut to some scenarios (by name or label, in the order given) and to the save
+    times from ``start`` to ``end``; the baseline attribute kept when it is among them."""
+    out = ds
+    if scenarios:
+        out = out.sel(scenario=find_scenarios(ds, scenarios))
+    if start is not None or end is not None:
+        times = ds["time"].values.astype(float)
+        low = times[0] if start is None else start
+        high = times[-1] if end is None else end
+        if low >= high or high < times[0] or low > times[-1]:
+            units = f" {_time_units(ds)}" if _time_units(ds) else ""
+            raise AnalysisError(f"no time between {low:g} and {high:g} in the run "
+                                f"({times[0]:g} to {times[-1]:g}{units})")
+        out = out.isel(time=np.flatnonzero((times >= low) & (times <= high)))
+    return out
+
+
+def compare_runs(datasets: dict[str, xr.Dataset], variables: Sequence[str],
+                 years: Sequence[float]) -> pd.DataFrame:
+    """Each run's scenarios against the scenario of the same name in the first run.
+
+    A KPI frame (``kpi_table``'s columns) with a ``run`` column: runs are lettered A, B...
+    (``runs`` in the frame's attrs maps letters to the keys of ``datasets``), rows come
+    scenario by scenario, and ``delta`` is the value minus the first run's value of the same
+    scenario, variable and time (NaN where the first run has no such scenario).
+    """
+    letters = {chr(ord("A") + i): key for i, key in enumerate(datasets)}
+    frames = []
+    for letter, key in letters.items():
+        table = values_at(datasets[key], variables, years)
+        frames.append(table.assign(run=letter))
+    table = pd.concat(frames, ignore_index=True)
+    first = table[table["run"] == "A"].set_index(["scenario", "variable", "year"])["value"]
+    index = pd.MultiIndex.from_frame(table[["scenario", "variable", "year"]])
+    base_values = first.reindex(index).values
+    delta = table["value"].values - base_values
+    with np.errstate(divide="ignore", invalid="ignore"):
+        pct = np.where(base_values == 0, np.nan, 100.0 * delta / np.abs(base_values))
+    order = {s: i for i, s in enumerate(dict.fromkeys(table["scenario"]))}
+    table = table.assign(delta=delta, delta_pct=pct, baseline="A:" + table["scenario"],
+                         label=table["label"] + " (" + table["run"] + ")",
+                         scenario=table["run"] + ":" + table["scenario"],
+                         _order=table["scenario"].map(order))
+    table = table.sort_values(["variable", "_order", "run"], kind="stable",
+                              key=lambda c: c.map({v: i for i, v in enumerate(
+                                  dict.fromkeys(variables))}) if c.name == "variable" else c)
+    table = table.drop(columns="_order").reset_index(drop=True)
+    table.attrs["runs"] = letters
+    columns = [c for c in table.columns if c != "run"]
+    return table[["run"] + columns]

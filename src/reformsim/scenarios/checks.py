@@ -3,9 +3,10 @@ against a model. Every problem is a ScenarioError naming file, scenario and key.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from ..model.ir import fold_name
 from ..model.shapes import cell_names
@@ -191,3 +192,90 @@ def _check_overlaps(factorial: Factorial, scenarios: ScenarioSet) -> None:
             seen[variable] = name
 
 
+
+
+# -- lint: what is allowed but probably not meant ---------------------------------------------
+
+# "Share of the reform budget spent on ...": constants documented as shares of one whole
+_SHARE_OF = re.compile(r"^\W*(?:lever\.\s*)?share of (the [^,.;:()]+?) (?:spent|allocated|going|"
+                       r"given|devoted|invested)\b", re.IGNORECASE)
+_TOLERANCE = 1e-6
+
+
+@dataclass(frozen=True)
+class Finding:
+    """Something a scenario file allows that is probably not meant: file, where, key, what."""
+
+    source: Path
+    where: str
+    key: str
+    detail: str
+
+    def __str__(self) -> str:
+        parts = [self.source.name] + [p for p in (self.where, repr(self.key) if self.key else "")
+                                      if p]
+        return ": ".join(parts + [self.detail])
+
+
+def lint(scenarios: ScenarioSet, model: CompiledModel) -> list[Finding]:
+    """Shares of one whole (constants documented "Share of the X spent on ...") that do not sum
+    to 1 in a scenario (nor to 0: nothing shared out), at the start or after a schedule
+    step; and schedule steps outside the run (before INITIAL TIME or after FINAL TIME).
+    CSV schedules are not checked. ``scenarios`` must have passed ``validate``."""
+    import numpy as np
+
+    names = model_names(model)
+    defaults = _defaults(model, scenarios.time)
+    start, end = defaults["initial_time"], defaults["final_time"]
+    wholes: dict[str, list[str]] = {}
+    for e in model.constants():
+        match = _SHARE_OF.match(e.documentation) if not e.dims else None
+        if match:
+            wholes.setdefault(" ".join(match.group(1).split()).lower(), []).append(e.name)
+    found = []
+    model_values = {e.name: defaults[e.ident] for e in model.constants() if e.ident in defaults}
+    for s in resolve(scenarios):
+        where = f"scenario {s.name!r}"
+        schedules = {names.constants[fold_name(n)]: v for n, v in s.changes.schedule.items()}
+        values = model_values | {names.constants[fold_name(n)]: v
+                                 for n, v in s.changes.set.items()}
+        for name, schedule in schedules.items():
+            for step in schedule.steps:
+                if not start - _TOLERANCE <= step.at <= end + _TOLERANCE:
+                    found.append(Finding(s.source, where, "schedule",
+                                         f"{name!r}: a step at {step.at:g} is outside the run "
+                                         f"({start:g} to {end:g}), so it never applies"))
+        for whole, shares in wholes.items():
+            found += _share_sums(s, where, whole, shares, values, schedules, np)
+    return found
+
+
+def _share_sums(s: Scenario, where: str, whole: str, shares: list[str], values: dict[str, float],
+                schedules: dict[str, Any], np: Any) -> list[Finding]:
+    points = {name: schedules[name].trajectory(values[name]) if name in schedules
+              else ([], []) for name in shares}
+    times = sorted({float("-inf")} | {t for ts, _ in points.values() for t in ts})
+    for t in times:
+        total = sum(float(np.interp(t, ts, vs)) if ts else values[name]
+                    for name, (ts, vs) in points.items())
+        if abs(total - 1) > _TOLERANCE and abs(total) > _TOLERANCE:   # 0: nothing to share
+            when = "" if t == float("-inf") else f" from {t:g}"
+            return [Finding(s.source, where, "", f"the shares of {whole} ("
+                            + ", ".join(shares) + f") sum to {total:.4g}{when}, not 1")]
+    return []
+
+
+def _defaults(model: CompiledModel, time: dict[str, float]) -> dict[str, float]:
+    """Every scalar the model computes at the start (by ident), under the file's time
+    overrides."""
+    import numpy as np
+
+    from ..engine import settings
+
+    targets = [(settings.find(model, n, "constant"), v) for n, v in time.items()]
+    overrides = settings.overrides([(t, settings.as_value(t, v)) for t, v in targets])
+    with np.errstate(all="ignore"):
+        computed = model.init(overrides, {}, np.zeros(1, dtype=np.uint64))
+    return {e.ident: float(np.asarray(computed[model.slots[e.ident]]).reshape(-1)[0])
+            for e in model.elements if e.kind != "lookup" and not e.dims
+            and e.ident in model.slots and np.asarray(computed[model.slots[e.ident]]).size == 1}
