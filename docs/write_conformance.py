@@ -18,6 +18,23 @@ from test_conformance import EXPECTED_FAILURES, INCOMPLETE_FILES  # noqa: E402
 
 STATUSES = ("pass", "fail", "incomplete file", "unsupported", "error")
 
+# Public test models outside ../shared/test-models, run with `reformsim verify` against their
+# outputs (copied from bpowers/simlin's test/test-models/tests/<folder>/; not stored here).
+BEYOND = [
+    ("macro_multi_expression (.mdl and .xmile with <macro>)", "Vensim output", "pass"),
+    ("macro_stock (.xmile with <macro> and xmutil's <flow name=\"input\"/>)", "Vensim output",
+     "pass"),
+    ("macro_arrayed (a macro called in a subscripted equation)", "reference output", "pass"),
+    ("macro_multi_output (ADD3(in1, in2, in3 : the min, the max))", "reference output", "pass"),
+    ("macro_clearn_sample_until (a stock and TIME STEP$ in a macro)", "hand-computed", "pass"),
+    ("macro_clearn_ramp_from_to (Time$, six auxiliaries, :NA:)", "hand-computed", "pass"),
+    ("get_time_value: test_get_time_value_simple (GET TIME VALUE(0, offset, 0))",
+     "Vensim output (rows spot-checked)", "pass"),
+    ("get_time_value: test_get_time_value (calendar measures 1-10)", "Vensim output",
+     "refused: calendar measures need Vensim's time labels"),
+    ("power (POWER over 3-d arrays, negative bases and exponents)", "Vensim output", "pass"),
+]
+
 
 def kind(case) -> str:
     """The construct a model exercises most: macro, external data, arrays, or scalar."""
@@ -75,6 +92,18 @@ def main() -> int:
         "",
         "*fail*: simulated, but not within tolerance of the output (the reason says why). "
         "*kind*: what the model exercises most (macros, then external data, then arrays).",
+        "",
+        "## Beyond the suite",
+        "",
+        "Public test models that are not in `../shared/test-models`, from the copy of the test "
+        "models in Simlin's repository (bpowers/simlin, `test/test-models/tests/`), run by hand "
+        "with `reformsim verify` against the output beside each:",
+        "",
+        "| model | compared with | result |",
+        "|---|---|---|",
+        *(f"| {name} | {oracle} | {result} |" for name, oracle, result in BEYOND),
+        "",
+        "## Every model of the suite",
         "",
         "| model | language | kind | result | reason |",
         "|---|---|---|---|---|",
