@@ -136,6 +136,14 @@ def test_vector_select_by_hand(vector_select, name, expected):
                                   expected)
 
 
+def test_vector_select_member_equals_its_single_run(vector_select):
+    values = np.arange(3 * 2 * 4, dtype=float).reshape(3, 2, 4) - 5
+    together = reformsim.simulate(vector_select, params={"value": values})
+    for i in range(len(values)):
+        alone = reformsim.simulate(vector_select, params={"value": values[i]})
+        np.testing.assert_array_equal(together.values[i], alone.values[0])
+
+
 def test_vector_select_error_action_fails_the_member(write_mdl):
     path = write_mdl("select.mdl", {"x[dim]": "0", "y": "VECTOR SELECT(x[dim!], x[dim!], 0, 0, 1)"},
                      "dim:\n\tA1, A2\n\t~\t\n\t~\t\n\t|\n\n")

@@ -181,8 +181,6 @@ class _Expander:
         # XMILE's <parm default=...>: a parameter left out takes its default, a macro variable
         missing = [p for p in macro.params[len(args):] if ident(DEFAULT_PREFIX + p) in local]
         if len(args) + len(missing) != len(macro.params):
-            missing = []
-        if len(args) + len(missing) != len(macro.params):
             raise ModelError(self.path, self.element_name,
                              f"calls the macro {self._title(macro)!r} with {len(args)} "
                              f"arguments; it takes {len(macro.params)} "
@@ -223,7 +221,13 @@ class _Expander:
         if macro.name not in local:
             raise ModelError(self.path, self._title(macro),
                              "is a macro with no equation for its own name (its output)")
-        for output, inner in zip(outputs, macro.returns):   # NAME(a, b : x): x is a variable
+        self._bind_outputs(macro, outputs, names, subs, caller)
+        return reference(ident(names[macro.name]), subs)
+
+    def _bind_outputs(self, macro: Any, outputs: list[str], names: dict[str, str],
+                      subs: list[str], caller: str) -> None:
+        """``NAME(a, b : x, y)``: x and y become model variables reading the outputs."""
+        for output, inner in zip(outputs, macro.returns):
             if ident(inner) not in names:
                 raise ModelError(self.path, self._title(macro),
                                  f"lists the output {inner!r} but has no equation for it")
@@ -231,7 +235,6 @@ class _Expander:
             self.made.append(_aux(output, reference(ident(names[ident(inner)]), subs), subs,
                                   f"an output of the macro call in {caller!r}"))
             self.units[ident(output)] = self.units.get(ident(names[ident(inner)]), "")
-        return reference(ident(names[macro.name]), subs)
 
     def _argument(self, prefix: str, param: str, arg: Any, subs: list[str]) -> Any:
         """What a parameter stands for: the argument itself, or an element holding it."""
