@@ -215,9 +215,10 @@ class _Expander:
             components = [dataclasses.replace(
                 c, subscripts=([] if table else list(subs), []), ast=walk(c.ast, nested))
                 for c in element.components]
-            self.made.append(dataclasses.replace(
-                element, name=names[key], components=components,
-                units=self._units(element.units, bound)))
+            units = self._units(element.units, bound)
+            self.units[ident(names[key])] = units
+            self.made.append(dataclasses.replace(element, name=names[key],
+                                                 components=components, units=units))
         if macro.name not in local:
             raise ModelError(self.path, self._title(macro),
                              "is a macro with no equation for its own name (its output)")
@@ -232,9 +233,10 @@ class _Expander:
                 raise ModelError(self.path, self._title(macro),
                                  f"lists the output {inner!r} but has no equation for it")
             self._claim(output)
+            units = self.units.get(ident(names[ident(inner)]), "")
             self.made.append(_aux(output, reference(ident(names[ident(inner)]), subs), subs,
-                                  f"an output of the macro call in {caller!r}"))
-            self.units[ident(output)] = self.units.get(ident(names[ident(inner)]), "")
+                                  f"an output of the macro call in {caller!r}", units))
+            self.units[ident(output)] = units
 
     def _argument(self, prefix: str, param: str, arg: Any, subs: list[str]) -> Any:
         """What a parameter stands for: the argument itself, or an element holding it."""
@@ -307,8 +309,8 @@ def _is_lookup(element: Any) -> bool:
 
 
 def _aux(name: str, ast: Any, subs: list[str],
-         documentation: str = "an argument of a macro call") -> Any:
+         documentation: str = "an argument of a macro call", units: str = "") -> Any:
     from pysd.translators.structures.abstract_model import AbstractComponent, AbstractElement
     return AbstractElement(name=name, components=[AbstractComponent(
-        subscripts=(list(subs), []), ast=ast)], units="", limits=(None, None),
+        subscripts=(list(subs), []), ast=ast)], units=units, limits=(None, None),
         documentation=documentation)

@@ -53,6 +53,11 @@ def check_units(model: ir.ModelIR) -> list[UnitProblem]:
     return _Checker(model).run()
 
 
+def is_macro_instance(name: str) -> bool:
+    """A variable made by a macro call (``#caller>MACRO>variable#``, model/macros.py)."""
+    return name.startswith("#") and name.endswith("#")
+
+
 class _Checker:
     """Infers units bottom-up; ``rules`` per node type, ``CALLS`` per function."""
 
@@ -66,7 +71,9 @@ class _Checker:
     def run(self) -> list[UnitProblem]:
         self._declare()
         for element in self.model.elements:
-            if element.kind == "aux":
+            # a macro's own equations are its author's: checked by the units they declare
+            # for their output, not once per call (where a number argument would be blamed)
+            if element.kind == "aux" and not is_macro_instance(element.name):
                 self._check(element)
         return list(dict.fromkeys(self.problems))   # pieces of an array may repeat one
 
