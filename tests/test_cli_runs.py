@@ -297,7 +297,7 @@ ROADMAP_SLIDES = ["figures/01-ict-share.png", "figures/02-training-share.png",
 
 def test_run_writes_a_run_directory(roadmap_run):
     assert sorted(_digests(roadmap_run)) == ROADMAP_SLIDES + ["kpis.csv", "manifest.json",
-                                                              "results.nc",
+                                                              "report.html", "results.nc",
                                                               "scenarios/roadmap.yaml"]
     with (roadmap_run / "kpis.csv").open(newline="") as handle:
         rows = list(csv.DictReader(handle))
@@ -437,7 +437,7 @@ def test_python_m_reformsim_run_in_a_real_process(tmp_path):
     assert "Composite outcome [Dmnl]" in done.stdout and "reform_roadmaps\n" in done.stdout
     assert sorted(p.name for p in out.iterdir()) == ["reform_factorial", "reform_roadmaps"]
     assert sorted(p.name for p in (out / "reform_roadmaps").iterdir()) == [
-        "figures", "kpis.csv", "manifest.json", "results.nc", "scenarios"]
+        "figures", "kpis.csv", "manifest.json", "report.html", "results.nc", "scenarios"]
     assert sorted(p.name for p in tmp_path.iterdir()) == ["run"]
 
 

@@ -119,6 +119,20 @@ def test_ir_keeps_units_docs_and_limits(models_dir):
     assert model.by_ident()["saveper"].kind == "control"
 
 
+@pytest.mark.parametrize(("field", "limits", "increment"), [
+    ("Dmnl [0,1,0.05]", (0.0, 1.0), 0.05),
+    ("Year [2020,?]", (2020.0, None), None),
+    ("Dmnl [?,3]", (None, 3.0), None),
+    ("Dmnl", (None, None), None),
+], ids=["min-max-step", "min-only", "max-only", "none"])
+def test_ir_keeps_the_documented_range_and_step(write_mdl, field, limits, increment):
+    """Vensim's ``[min,max,step]`` after the units: the range a slider offers, its step apart."""
+    path = write_mdl("ranged.mdl", {"x": "0.5"})
+    path.write_text(path.read_text().replace("0.5\n\t~\tdmnl", f"0.5\n\t~\t{field}"))
+    x = read_model(path).by_ident()["x"]
+    assert (x.limits, x.increment) == (limits, increment)
+
+
 def test_ir_lookup_table(models_dir):
     table = read_model(models_dir / "lookup.mdl").by_ident()["effect_table"]
     assert table.kind == "lookup"

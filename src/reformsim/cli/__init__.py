@@ -9,10 +9,12 @@ from . import (  # noqa: F401
     calibrate,
     compare,
     examples,
+    explore,
     factorial,
     model,
     optimize,
     plot,
+    report,
     run,
     sensitivity,
 )

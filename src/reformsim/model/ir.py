@@ -318,6 +318,9 @@ class Element:
     ``kind`` is ``aux`` (constants, auxiliaries, flows and stocks: a stock is
     an aux whose expression is an ``integ`` Stateful), ``lookup`` (a table)
     or ``control`` (INITIAL TIME, FINAL TIME, TIME STEP, SAVEPER).
+    ``limits`` and ``increment`` are the documented range of Vensim's units
+    field, ``~ Dmnl [0, 1, 0.05]`` (None where not given or ``?``): what a
+    slider offers; the engine does not clamp values to them.
     """
 
     name: str
@@ -327,6 +330,7 @@ class Element:
     units: str = ""
     documentation: str = ""
     limits: tuple[float | None, float | None] = (None, None)
+    increment: float | None = None
     dims: tuple[str, ...] = ()      # the array's subscript ranges; () for a scalar
 
     @property

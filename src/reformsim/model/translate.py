@@ -194,11 +194,11 @@ class _Converter:
                          convert(c))
                 for c in components))
             dims = self._merged_dims([list(c.subscripts[0]) for c in components])
-        limits = tuple(None if v is None or (isinstance(v, float) and np.isnan(v)) else float(v)
-                       for v in (element.limits or (None, None)))
+        low, high, increment = (*(None if v is None or v != v else float(v)  # None, NaN: none
+                                  for v in element.limits or ()), None, None, None)[:3]
         return ir.Element(name=element.name, ident=ident(element.name), kind=kind, expr=expr,
                           units=element.units or "", documentation=element.documentation or "",
-                          limits=limits, dims=dims)  # type: ignore[arg-type]
+                          limits=(low, high), increment=increment, dims=dims)
 
     def _merged_dims(self, subs_list: list[list[str]]) -> tuple[str, ...]:
         """The ranges an array spans once all its pieces are put together (PySD's rule)."""

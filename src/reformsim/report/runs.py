@@ -369,7 +369,15 @@ def write(run_: Run, staging: Any, kpis: Any, seed: int | None,
                                          * run_.dataset.sizes["sample"]),
                              directory=staging.target, command=command)
     return staging.write(run_.dataset, for_files(kpis, time_column(run_.dataset)), manifest,
-                         figures_for(run_, formats, stopwatch), run_.scenario_files)
+                         figures_for(run_, formats, stopwatch), run_.scenario_files,
+                         files=files_for(run_, manifest, kpis))
+
+
+def files_for(run_: Run, manifest: Any, kpis: Any) -> dict[str, Callable[[Path], object]]:
+    """The files beside the results: the HTML report."""
+    from .html import REPORT, write_report
+
+    return {REPORT: lambda path: write_report(path, run_.dataset, manifest, kpis, run_.variables)}
 
 
 def time_column(dataset: Any) -> str:
