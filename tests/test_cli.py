@@ -278,8 +278,24 @@ scenarios:
     assert result.output.splitlines() == [
         "plans.yaml on roadmap.mdl: 4 scenarios, 3 warnings:",
         "  plans.yaml: scenario 'too much': the shares of the reform budget (ICT Share, "
-        "Training Share, Engagement Share) sum to 5.4, not 1",
+        "Training Share, Engagement Share) sum to 5.4, not 1: more than all of it",
         "  plans.yaml: scenario 'late': 'schedule': 'Training Share': a step at 2099 is outside "
         "the run (2025 to 2045), so it never applies",
         "  plans.yaml: scenario 'late': the shares of the reform budget (ICT Share, Training "
-        "Share, Engagement Share) sum to 1.5 from 2099, not 1"]
+        "Share, Engagement Share) sum to 1.5 from 2099, not 1: more than all of it"]
+
+
+def test_check_notes_shares_that_leave_part_of_a_budget_unallocated(runner, tmp_path):
+    """Less than the whole may be meant (a factorial's packages): a note, which run skips."""
+    roadmap = ROOT / "models" / "examples" / "roadmap.mdl"
+    path = tmp_path / "plans.yaml"
+    path.write_text(f"model: {roadmap}\nscenarios:\n  half: {{set: {{ICT Share: 0.5}}}}\n")
+    result = runner.invoke(main, ["check", str(path)])
+    assert result.exit_code == 0, result.output
+    assert result.output.splitlines() == [
+        "plans.yaml on roadmap.mdl: 1 scenarios, 0 warnings, 1 notes:",
+        "  note: plans.yaml: scenario 'half': the shares of the reform budget (ICT Share, "
+        "Training Share, Engagement Share) sum to 0.5, not 1: 50% of it is not allocated"]
+    result = runner.invoke(main, ["run", str(path), "-o", str(tmp_path / "run")])
+    assert result.exit_code == 0, result.output
+    assert "not allocated" not in result.output

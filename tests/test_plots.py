@@ -155,11 +155,13 @@ def test_readable_when_scaled_to_1280_pixels():
     ("Dmnl", "Share of people who trust", (), "share"),
     ("Dmnl", "LEVER. Share of the budget", (0, 1), "share"),
     ("dmnl", "Quality index", (0.0, 1.0), "index 0-1"),
+    ("Dmnl", "Gap between groups", (-1, 1), "index -1 to 1"),
     ("Dmnl", "Quality index", (0, math.nan), "index"),
     ("1", "", (), "index"),
     ("money/case", "Share of cost", (), "money/case"),
     ("", "", (), ""),
-], ids=["share", "lever-share", "index-range", "open-range", "one", "units", "none"])
+], ids=["share", "lever-share", "index-range", "negative-range", "open-range", "one", "units",
+         "none"])
 def test_units_in_words(units, description, limits, expected):
     assert human_units(units, description, limits) == expected
 

@@ -75,11 +75,14 @@ def _check_scenarios(files: list[Path], model: Path | None) -> None:
         scenarios, compiled = load_scenarios(group), load_model(model_path)
         validate(scenarios, compiled)
         findings = lint(scenarios, compiled)
+        warnings = [f for f in findings if not f.note]
+        notes = [f for f in findings if f.note]
         names = ", ".join(p.name for p in group)
+        counts = f"{len(warnings)} warnings" + (f", {len(notes)} notes" if notes else "")
         echo(f"{names} on {model_path.name}: {len(scenario_names(scenarios))} scenarios, "
-                   f"{len(findings)} warnings" + (":" if findings else ""))
-        for finding in findings:
-            echo(f"  {finding}")
+             f"{counts}" + (":" if findings else ""))
+        for finding in warnings + notes:
+            echo(f"  {'note: ' if finding.note else ''}{finding}")
 
 
 @main.command()

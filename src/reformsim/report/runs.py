@@ -29,7 +29,7 @@ class Run:
     method: str
     time_step: float
     factorial: Any = None        # the scenario files' Factorial, if they combine packages
-    findings: tuple[str, ...] = ()   # what scenarios.checks.lint says of the files
+    findings: tuple[str, ...] = ()   # scenarios.checks.lint's warnings (notes left out)
 
 
 class Stopwatch:
@@ -163,7 +163,7 @@ def simulate_scenarios(model_path: Path, files: Sequence[Path], *, method: str =
                                   seed=scenario_set.uncertainty.seed if seed is None else seed)
             scenario_set = replace(scenario_set, uncertainty=uncertainty)
         ensemble = expand(scenario_set, model)
-        findings = tuple(map(str, lint(scenario_set, model)))
+        findings = tuple(str(f) for f in lint(scenario_set, model) if not f.note)
         if check is not None:
             check(ensemble)
     with clock.phase("simulate", f"simulating {_count(len(ensemble.scenarios), 'scenario')} x "

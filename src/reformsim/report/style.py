@@ -99,7 +99,8 @@ def plain(text: object) -> str:
 
 def human_units(units: str, description: str = "", limits: Sequence[float] = ()) -> str:
     """Units as a room reads them: a dimensionless quantity is a ``share`` when its
-    documentation says so, else an ``index`` (with its documented range: ``index 0-1``);
+    documentation says so, else an ``index`` (with its documented range: ``index 0-1``,
+    ``index -1 to 1``);
     other units as the model writes them."""
     text = " ".join(str(units).split())
     if not text or text.casefold() not in _IN_WORDS:
@@ -108,7 +109,8 @@ def human_units(units: str, description: str = "", limits: Sequence[float] = ())
         return "share"
     low, high = (list(limits) + [math.nan, math.nan])[:2]
     if all(v is not None and np.isfinite(v) for v in (low, high)):
-        return f"index {low:g}-{high:g}"
+        joint = "-" if low >= 0 else " to "   # "index 0-1", but "index -1 to 1"
+        return f"index {low:g}{joint}{high:g}"
     return "index"
 
 

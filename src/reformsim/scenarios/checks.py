@@ -210,6 +210,7 @@ class Finding:
     where: str
     key: str
     detail: str
+    note: bool = False   # allowed and often meant (shares leaving part of a budget unspent)
 
     def __str__(self) -> str:
         parts = [self.source.name] + [p for p in (self.where, repr(self.key) if self.key else "")
@@ -221,6 +222,8 @@ def lint(scenarios: ScenarioSet, model: CompiledModel) -> list[Finding]:
     """Shares of one whole (constants documented "Share of the X spent on ...") that do not sum
     to 1 in a scenario (nor to 0: nothing shared out), at the start or after a schedule
     step; and schedule steps outside the run (before INITIAL TIME or after FINAL TIME).
+    Shares summing to more than 1 promise more than the whole; less than 1 leave part of it
+    unspent, which a design may mean (a factorial's packages), so those are ``note``s.
     CSV schedules are not checked. ``scenarios`` must have passed ``validate``."""
     import numpy as np
 
@@ -260,8 +263,12 @@ def _share_sums(s: Scenario, where: str, whole: str, shares: list[str], values: 
                     for name, (ts, vs) in points.items())
         if abs(total - 1) > _TOLERANCE and abs(total) > _TOLERANCE:   # 0: nothing to share
             when = "" if t == float("-inf") else f" from {t:g}"
+            over = total > 1
+            what = "more than all of it" if over else \
+                f"{1 - total:.0%} of it is not allocated"
             return [Finding(s.source, where, "", f"the shares of {whole} ("
-                            + ", ".join(shares) + f") sum to {total:.4g}{when}, not 1")]
+                            + ", ".join(shares) + f") sum to {total:.4g}{when}, not 1: {what}",
+                            note=not over)]
     return []
 
 
