@@ -78,8 +78,11 @@ def ran_on(model: CompiledModel, chosen: str) -> str:
 
 def run_group(model: CompiledModel, program: Any, Y: np.ndarray, values: dict[str, Any],
               keys: np.ndarray, grid: Any, out: np.ndarray, watch: Any, request: Any) -> bool:
-    """A group of members on the compiled backend; False (with a warning) when its code
-    failed, so that the numpy backend runs the group instead."""
+    """A group of members on the compiled backend; False when the group's model does not
+    compile (a variant made for the group) or (with a warning) when its code failed, so
+    that the numpy backend runs the group instead."""
+    if reason_not_compiled(model):
+        return False
     try:
         integrate(model, program.structure, program.rows, Y, values, keys, grid, out, watch,
                   request.method, request.outputs)

@@ -43,6 +43,7 @@ _NUMPY = {"abs": "np.abs", "sqrt": "np.sqrt", "exp": "np.exp", "ln": "np.log", "
 _TIMED = {"ramp": "F.ramp(t, ", "Xramp": "F.xramp(t, ", "step": "F.step(t, dt, ",
           "pulse": "F.pulse(t, dt, ", "pulse_train": "F.pulse_train(t, dt, ",
           "Xpulse": "F.xpulse(t, dt, ", "Xpulse_train": "F.xpulse_train(t, dt, "}
+VECTOR_FUNCS = {"vector_sort_order", "vector_rank", "vector_reorder", "invert_matrix"}
 CHAIN_INFIX = 500   # operands of a chain written out; Python's compiler recurses on longer ones
 LOOKUP_MODES = {"interpolate": 0, "extrapolate": 1, "hold_backward": 2}
 DATA_MODES = {"interpolate": 0, "raw": 1, "hold_backward": 2, "look_forward": 3}
@@ -69,14 +70,14 @@ class Store:
         return math.prod(self.shape)
 
 
-class Cells(tuple):
+class FlatCells(tuple):
     """The index of the cell one flat loop variable ``var`` visits in an array of ``shape``:
     per axis ``(var // stride) % size``; the cell's position in that array is ``var`` itself."""
 
     var: str
     shape: Shape
 
-    def __new__(cls, var: str, shape: Shape) -> Cells:
+    def __new__(cls, var: str, shape: Shape) -> FlatCells:
         parts, stride = [], math.prod(shape)
         for axis, size in enumerate(shape):
             stride //= size
@@ -89,7 +90,7 @@ class Cells(tuple):
 
 def flat(idx: Idx, shape: Shape) -> str:
     """Row-major position of the cell ``idx`` in an array of ``shape``."""
-    if isinstance(idx, Cells) and idx.shape == tuple(shape):
+    if isinstance(idx, FlatCells) and idx.shape == tuple(shape):
         return idx.var
     terms, stride = [], 1
     for ix, size in reversed(list(zip(idx, shape))):
@@ -134,6 +135,7 @@ class Expressions:
             ir.Input: self._input, ir.CellLookup: self._cell_lookup, ir.Data: self._data,
             ir.ArrayLit: self._array_lit, ir.Take: self._take, ir.Align: self._align,
             ir.Lift: self._lift, ir.Reduce: self._hoist, ir.VectorCall: self._hoist,
+            ir.Cells: self._cells,
         }
 
     # --- data and names ---------------------------------------------------------------------
@@ -195,7 +197,9 @@ class Expressions:
         if isinstance(e, (ir.LookupCall, ir.InlineLookup)):
             return self.shape(e.arg)
         if isinstance(e, ir.Call) and e.func.startswith("random_"):
-            return broadcast(*(self.shape(a) for a in e.args[1:]))
+            return tuple(e.shape) or broadcast(*(self.shape(a) for a in e.args[1:]))
+        if isinstance(e, ir.Cells):
+            return (len(e.cells),)
         if isinstance(e, (ir.Op, ir.Chain, ir.Call, ir.VectorCall)):
             return broadcast(*(self.shape(a) for a in e.args))
         raise Unsupported(f"{type(e).__name__} inside an expression")
@@ -282,7 +286,8 @@ class Expressions:
             site = int(e.args[0].value)  # type: ignore[union-attr]  # numbered by the compiler
             args = [self.value(a, idx) for a in e.args[1:]]
             values, seed = (args[:-1], args[-1]) if func != "random_0_1" else ([], "0.0")
-            draw = f"F.uniform01(key, {site}, n, {seed})"
+            draw = f"F.uniform01(key, {site}, n, {seed})" if not e.shape else \
+                f"F.uniform01_cell(key, {site}, n, {seed}, {flat(idx, tuple(e.shape))})"
             return f"F.{func}({', '.join([draw] + values)})"
         args = [self.value(a, idx) for a in e.args]
         if func == "power":
@@ -358,6 +363,15 @@ class Expressions:
             arg_idx[axis] = kept[position]
         return self.value(e.arg, tuple(arg_idx))
 
+    def _cells(self, e: ir.Cells, idx: Idx) -> str:
+        """Cells of an array at flat positions, as one axis: each position unravelled."""
+        k = self.int_slot(list(e.cells))
+        at, stride, arg_idx = f"TI[{k} + {idx[0]}]", math.prod(e.shape), []
+        for size in e.shape:
+            stride //= size
+            arg_idx.append("0" if size == 1 else f"(({at} // {stride}) % {size})")
+        return self.value(e.arg, tuple(arg_idx))
+
     def _lift(self, e: ir.Lift, idx: Idx) -> str:
         return self.value(e.arg, ())
 
@@ -381,7 +395,7 @@ class Expressions:
         else:
             var = self.fresh("i")
             self.depth += 1
-            inner = body(Cells(var, shape), var)
+            inner = body(FlatCells(var, shape), var)
             self.depth -= 1
         hoisted, self.hoisted = self.hoisted, saved
         if not shape:
@@ -418,6 +432,8 @@ class Expressions:
         return lines + [target if out is None else str(out)]
 
     def _vector(self, e: ir.VectorCall) -> list[str]:
+        if e.func not in VECTOR_FUNCS:
+            raise Unsupported(f"the array function {e.func}")
         shape = self.shape(e)
         if e.axis != len(shape) - 1:
             raise Unsupported("a VECTOR function along another axis than the last")

@@ -303,6 +303,14 @@ def uniform01(key, site, step_index, seed):
 
 
 @jit
+def uniform01_cell(key, site, step_index, seed, cell):
+    """builtins.uniform01 with a shape, for one cell: the cell's position hashed into the key."""
+    key = _splitmix(key * np.uint64(0x9E3779B97F4A7C15)
+                    + (np.uint64(cell) + np.uint64(1)) * np.uint64(0xD6E8FEB86659FD93))
+    return uniform01(key, site, step_index, seed)
+
+
+@jit
 def random_0_1(u):
     return u
 
