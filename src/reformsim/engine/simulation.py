@@ -14,7 +14,7 @@ import numpy as np
 
 from ..errors import ReformsimWarning, SimulationError, did_you_mean
 from ..model.ir import fold_name
-from . import integrators, settings
+from . import integrators, numba_backend, settings
 from .clock import make_clock, time_grids
 from .compiled import CompiledModel, state_indices, write_constants
 from .compiler import split_states, variant
@@ -125,7 +125,7 @@ def simulate(model: CompiledModel, params: Values | None = None, initial: Values
                    failures=dict(sorted(failures.items())),
                    params={model.nodes[s].element.name: v for s, v in request.overrides.items()
                            if s in model.nodes},
-                   method=method, backend=_numba().ran_on(model, request.backend))
+                   method=method, backend=numba_backend.ran_on(model, request.backend))
 
 
 def _default_chunk(model: CompiledModel) -> int:
@@ -181,7 +181,7 @@ def _resolve(model: CompiledModel, params: Values, initial: Values, lookups: Val
     _refuse_method(chosen, method)
     return chosen, _Request(n, overrides, inits, _outputs(model, outputs),
                              _stream_keys(keys, seed), method, options,
-                             _numba().choose(chosen, method, backend))
+                             numba_backend.choose(chosen, method, backend))
 
 
 def _params(model: CompiledModel, params: Values) -> tuple[dict, dict[str, Series], dict[str, int]]:
@@ -294,13 +294,6 @@ def _refuse_method(model: CompiledModel, method: str) -> None:
                               f"{', '.join(problems)}; use method='euler'")
 
 
-def _numba() -> Any:
-    """The compiled backend's module (it chooses, and runs groups): imported on first use."""
-    from . import numba_backend
-
-    return numba_backend
-
-
 def _check_memory(n: int, t: int, v: int) -> None:
     need = n * t * v * 8
     try:
@@ -329,8 +322,7 @@ def _init_values(model: CompiledModel, request: _Request, lo: int, hi: int) -> d
 def _run_chunk(model: CompiledModel, request: _Request, lo: int, hi: int, out: np.ndarray,
                grid_of: Callable[..., list], failures: dict[int, Failure],
                values: dict[str, Any] | None = None) -> None:
-    """Members lo..hi: one init pass (unless given), then each structure group integrated on
-    its own."""
+    """Members lo..hi: one init pass (unless given), then each structure group on its own."""
     size = hi - lo
     values = values if values is not None else _init_values(model, request, lo, hi)
     table, group_of = group_by_structure(model, values, size)
@@ -387,7 +379,7 @@ class _Group:
 
         watch = _Watch(size)
         unsolved: dict[int, str] = {}
-        if request.backend != "numba" or not _numba().run_group(
+        if request.backend != "numba" or not numba_backend.run_group(
                 model, program, Y, self.values, keys, grid, out, watch, request):
             integrator = integrators.INTEGRATORS[request.method]
             unsolved = integrator(integrators.Problem(grid, Y, system), out, watch,
