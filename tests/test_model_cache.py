@@ -165,3 +165,16 @@ def test_a_second_process_loads_from_the_cache_without_pysd(tmp_path):
     assert runs[0][0] == runs[1][0]
     assert runs[0][1] == "True"          # the first process translated with PySD
     assert runs[1][1] == "False"         # the second never imported it
+
+
+def test_a_hit_gives_the_translations_warnings_again(cached, tmp_path, monkeypatch):
+    """A warning of the translation (here: XML recovered) is not lost when the IR is cached."""
+    path = tmp_path / "m.xmile"
+    path.write_text('<?xml version="1.0"?>\n<xmile version="1.0" xmlns="http://docs.oasis-open.'
+                    'org/xmile/ns/XMILE/v1.0"><header><name>t</name></header><sim_specs><start>0'
+                    '</start><stop>4</stop><dt>1</dt></sim_specs><model><variables><aux name="x">'
+                    '<eqn>1</eqn><aux name="y"><eqn>2</eqn></aux></variables></model></xmile>')
+    for _ in range(2):
+        with pytest.warns(reformsim.ReformsimWarning, match="not well-formed XML"):
+            cache.read_model_cached(path)
+    assert len(cached) == 1

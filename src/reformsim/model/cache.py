@@ -28,10 +28,13 @@ import logging
 import os
 import sys
 import tempfile
+import warnings
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+from .. import errors
+from ..errors import ReformsimWarning
 from . import ir
 
 log = logging.getLogger("reformsim.model.cache")
@@ -69,14 +72,30 @@ def read_model_cached(path: str | Path,
     if entry is not None:
         found = _load(entry, path)
         if found is not None:
-            return found
+            model, said = found
+            _warn(said)
+            return model
     from .translate import read_model
 
-    with _recording() as opened:
-        model = read_model(path, files)
+    caught: list = []
+    try:
+        with _recording() as opened, warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            model = read_model(path, files)
+    finally:   # the translation's warnings, under the caller's filters, even if it failed
+        for w in caught:
+            warnings.warn_explicit(w.message, w.category, w.filename, w.lineno)
+    said = [(w.category.__name__, str(w.message)) for w in caught
+            if issubclass(w.category, ReformsimWarning)]
     if entry is not None:
-        _store(entry, model, opened - {path.resolve(), *(f.resolve() for f in files)})
+        _store(entry, model, opened - {path.resolve(), *(f.resolve() for f in files)}, said)
     return model
+
+
+def _warn(said: list) -> None:
+    """The warnings the translation gave, given again when its result comes from the cache."""
+    for category, message in said:
+        warnings.warn(message, getattr(errors, category, ReformsimWarning), stacklevel=4)
 
 
 def _key(path: Path, files: list[Path]) -> str:
@@ -116,7 +135,7 @@ def _entry(key: str) -> Path:
 
 # --- reading and writing entries ---------------------------------------------------------------
 
-def _load(entry: Path, path: Path) -> ir.ModelIR | None:
+def _load(entry: Path, path: Path) -> tuple[ir.ModelIR, list] | None:
     """The entry's IR, or None when it is absent, corrupt, or a file it read has changed."""
     try:
         head, _, payload = entry.read_bytes().partition(b"\n")
@@ -138,14 +157,15 @@ def _load(entry: Path, path: Path) -> ir.ModelIR | None:
         log.warning("%s: ignoring the corrupt cache entry %s (%s); translating again",
                     path.name, entry, exc)
         return None
-    return dataclasses.replace(model, source=path)
+    return dataclasses.replace(model, source=path), list(header.get("warnings", []))
 
 
-def _store(entry: Path, model: ir.ModelIR, opened: set[Path]) -> None:
+def _store(entry: Path, model: ir.ModelIR, opened: set[Path], said: list) -> None:
     try:
         payload = json.dumps(_encode(model), separators=(",", ":")).encode()
         header = {"format": FORMAT, "sha256": hashlib.sha256(payload).hexdigest(),
-                  "model": str(model.source), "depends": {str(f): _hash(f) for f in opened}}
+                  "model": str(model.source), "depends": {str(f): _hash(f) for f in opened},
+                  "warnings": said}
         entry.parent.mkdir(parents=True, exist_ok=True)
         fd, temp = tempfile.mkstemp(dir=entry.parent, suffix=".tmp")
         try:
