@@ -70,5 +70,7 @@ def __getattr__(name: str) -> Any:
     if name in _LAZY:
         from importlib import import_module
 
-        return getattr(import_module(f".{_LAZY[name]}", __name__), name)
+        value = getattr(import_module(f".{_LAZY[name]}", __name__), name)
+        globals()[name] = value   # later lookups find it without this function
+        return value
     raise AttributeError(f"module 'reformsim' has no attribute {name!r}")

@@ -10,7 +10,6 @@ difference is noted (``docs/semantics.md``).
 from __future__ import annotations
 
 import numpy as np
-from scipy import special
 
 from .allocation import allocate_available, allocate_by_priority  # noqa: F401 (called as F.*)
 
@@ -236,6 +235,8 @@ def random_uniform(u, low, high):
 
 def random_normal(u, low, high, mean, sd):
     """RANDOM NORMAL(min, max, mean, sd, seed): a normal truncated to [min, max]."""
+    from scipy import special  # here: scipy.special takes ~0.3 s to import
+
     with np.errstate(divide="ignore", invalid="ignore"):
         a = special.ndtr(xidz(low - mean, sd, -np.inf))
         b = special.ndtr(xidz(high - mean, sd, np.inf))

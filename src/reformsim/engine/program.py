@@ -102,7 +102,10 @@ def group_by_structure(model: CompiledModel, values: dict[str, Any],
         sizes = _state_size(model, s, dt[:, None] if s.shape else dt,
                             lambda k, j=s.index, shape=s.shape: column(f"a{j}_{k}", shape))
         columns.append(sizes)   # an array: one column per cell (they may differ)
-    return np.unique(np.column_stack(columns), axis=0, return_inverse=True)
+    table = np.column_stack(columns)
+    if size == 1 or (table == table[:1]).all():   # one structure, the common case: no sort
+        return table[:1].copy(), np.zeros(size, dtype=np.intp)
+    return np.unique(table, axis=0, return_inverse=True)
 
 
 def _state_size(model: CompiledModel, s: State, dt: np.ndarray,
