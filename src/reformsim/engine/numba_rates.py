@@ -370,10 +370,11 @@ class RatePass:
         local = sum(1 for s in self.model.states if self._local(s))
         if any(s.kind in ONE_ROW + BY_ORDER and not self._local(s) for s in self.model.states):
             lines += [f"for k in range({local}, R):", "    Y[e, k] += D[k] * dt"]
-        for s in self.model.states:   # as numpy's euler: an array's first cell only
+        for s in self.model.states:   # as numpy's euler: every cell of a non-negative array
             if s.kind == "integ" and s.nonneg and s.shape:
                 row = self.rows[s.index]
-                lines += [f"if Y[e, {row}] < 0.0:", f"    Y[e, {row}] = 0.0"]
+                lines += [f"for k in range({row}, {row + s.cells}):",
+                          "    if Y[e, k] < 0.0:", "        Y[e, k] = 0.0"]
         return ["if commit:"] + ["    " + line for line in lines] if lines else []
 
     def _c_delayn(self, s: State) -> list[str]:
