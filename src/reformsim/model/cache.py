@@ -82,9 +82,11 @@ def read_model_cached(path: str | Path,
         with _recording() as opened, warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always")
             model = read_model(path, files)
-    finally:   # the translation's warnings, under the caller's filters, even if it failed
+    finally:   # the translation's warnings, under the caller's filters, even if it failed;
+        # the libraries' own notes (a deprecated pandas engine PySD uses...) are not the model's
         for w in caught:
-            warnings.warn_explicit(w.message, w.category, w.filename, w.lineno)
+            if issubclass(w.category, ReformsimWarning):
+                warnings.warn_explicit(w.message, w.category, w.filename, w.lineno)
     said = [(w.category.__name__, str(w.message)) for w in caught
             if issubclass(w.category, ReformsimWarning)]
     if entry is not None:
