@@ -33,7 +33,7 @@ import numpy as np
 
 ACCURACY = 0.005      # relative accuracy of every quantile (0.5%)
 BINS = 2048           # buckets per row and sign (ddsketch's default bin limit)
-_BLOCK = 1 << 22      # values turned into keys at a time (bounds the temporaries: 4M x 8 B)
+_BLOCK = 1 << 16      # values turned into keys at a time: temporaries stay in cache (measured)
 _EMPTY = np.iinfo(np.int64).min // 2   # top key of a row that holds nothing
 
 
