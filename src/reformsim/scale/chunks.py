@@ -117,8 +117,8 @@ class Inputs:
             if _members(value) == 1 or self.size == 1:
                 return value
             if isinstance(value, Points):
-                rows = (lambda a: a if a.shape[0] == 1 else a[lo:hi])
-                return type(value)(rows(value.xs), rows(value.ys))
+                return type(value)(*(a if a.shape[0] == 1 else a[lo:hi]
+                                     for a in (value.xs, value.ys)))
             return value[lo:hi]
 
         return Chunk(index, lo, hi, {n: part(v) for n, v in self.params.items()},

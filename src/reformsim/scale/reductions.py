@@ -83,20 +83,26 @@ class Partial:
                 sketch = Sketch.of(values, statistics.accuracy, statistics.bins)
         return cls(count, mean, m2, values.min(axis=1), values.max(axis=1), sketch, kept)
 
-    def merged(self, other: Partial) -> Partial:
-        """The statistics of both sets of members (``self`` came first)."""
+    def absorb(self, other: Partial) -> None:
+        """Add ``other``'s members (which came after this partial's) into this partial."""
         if other.count == 0:
-            return self
+            return
         if self.count == 0:
-            return other
+            self.__dict__.update(other.__dict__)
+            return
         n = self.count + other.count
         delta = other.mean - self.mean
-        mean = self.mean + delta * (other.count / n)
-        m2 = self.m2 + other.m2 + delta * delta * (self.count * other.count / n)
-        sketch = other.sketch if self.sketch is None else \
-            self.sketch if other.sketch is None else self.sketch.merged(other.sketch)
-        return Partial(n, mean, m2, np.minimum(self.low, other.low),
-                       np.maximum(self.high, other.high), sketch, self.kept + other.kept)
+        self.mean = self.mean + delta * (other.count / n)
+        self.m2 = self.m2 + other.m2 + delta * delta * (self.count * other.count / n)
+        self.count = n
+        np.minimum(self.low, other.low, out=self.low)
+        np.maximum(self.high, other.high, out=self.high)
+        if other.sketch is not None:
+            if self.sketch is None:
+                self.sketch = other.sketch
+            else:
+                self.sketch.absorb(other.sketch)
+        self.kept = self.kept + other.kept
 
     @property
     def nbytes(self) -> int:
@@ -155,5 +161,8 @@ class Accumulator:
         while self.next in self.waiting:
             for group, part in self.waiting.pop(self.next).items():
                 known = self.totals.get(group)
-                self.totals[group] = part if known is None else known.merged(part)
+                if known is None:
+                    self.totals[group] = part
+                else:
+                    known.absorb(part)
             self.next += 1

@@ -79,62 +79,80 @@ class Mapping:
 @dataclass
 class Store:
     """Buckets of one sign for ``rows`` rows: ``counts[r, j]`` counts key ``top[r] - bins + 1
-    + j``; column 0 also holds every lower key when ``gathered[r]``."""
+    + j``; column 0 also holds every lower key when ``gathered[r]``. A chunk's counts are
+    uint16 when they fit (half the bytes a worker sends), a merged store's uint32."""
 
     top: np.ndarray        # (rows,) int64, _EMPTY for a row with no value
-    counts: np.ndarray     # (rows, bins) uint32
+    counts: np.ndarray     # (rows, bins) unsigned
     gathered: np.ndarray   # (rows,) bool
 
     @classmethod
-    def empty(cls, rows: int, bins: int) -> Store:
-        return cls(np.full(rows, _EMPTY, dtype=np.int64), np.zeros((rows, bins), np.uint32),
+    def empty(cls, rows: int, bins: int, dtype: type = np.uint32) -> Store:
+        return cls(np.full(rows, _EMPTY, dtype=np.int64), np.zeros((rows, bins), dtype),
                    np.zeros(rows, dtype=bool))
 
     @property
     def bins(self) -> int:
         return self.counts.shape[1]
 
+    def emptied(self) -> Store:
+        return Store.empty(*self.counts.shape)
+
     def shifted(self, top: np.ndarray) -> Store:
-        """The same counts on windows ending at ``top`` (>= self.top), lower keys gathered."""
-        shift = np.where(self.top == _EMPTY, 0, top - self.top)
-        if not shift.any():
-            return Store(top.copy(), self.counts, self.gathered)
-        bins = self.bins
-        shift = np.minimum(shift, bins)[:, None]
-        index = np.arange(bins)[None, :] + shift
-        counts = np.where(index < bins, np.take_along_axis(self.counts,
-                                                           np.minimum(index, bins - 1), 1), 0)
-        below = np.cumsum(self.counts, axis=1, dtype=np.uint64)
-        gathered_now = np.take_along_axis(below, np.minimum(shift, bins - 1), 1)[:, 0]
-        counts[:, 0] = np.where(shift[:, 0] >= bins, below[:, -1], gathered_now)
-        moved = (shift[:, 0] > 0) & (counts[:, 0] > self.counts[:, 0])
-        return Store(top.copy(), counts.astype(np.uint32), self.gathered | moved)
+        """The same counts (as uint32) on windows ending at ``top`` (>= self.top), keys below
+        the windows gathered into their lowest bucket."""
+        moving = np.flatnonzero((self.top != _EMPTY) & (top != self.top))
+        counts, gathered = self.counts, self.gathered
+        if len(moving):
+            # only rows whose top rose (few, once the first chunks are in)
+            counts, gathered = counts.astype(np.uint32), gathered.copy()
+            bins = self.bins
+            old = counts[moving]
+            shift = np.minimum(top[moving] - self.top[moving], bins)[:, None]
+            index = np.arange(bins)[None, :] + shift
+            new = np.where(index < bins, np.take_along_axis(old, np.minimum(index, bins - 1), 1),
+                           0).astype(np.uint32)
+            below = np.zeros((len(moving), bins + 1), np.uint64)   # below[:, k]: keys < k
+            np.cumsum(old, axis=1, out=below[:, 1:])
+            new[:, 0] = np.take_along_axis(below, np.minimum(shift + 1, bins), 1)[:, 0]
+            gathered[moving] |= np.take_along_axis(below, shift, 1)[:, 0] > 0
+            counts[moving] = new
+        return Store(top.copy(), counts, gathered)
 
     def merged(self, other: Store) -> Store:
+        copy = Store(self.top.copy(), self.counts.astype(np.uint32), self.gathered.copy())
+        copy.absorb(other)
+        return copy
+
+    def absorb(self, other: Store) -> None:
+        """Add ``other``'s counts into this store (whose counts must be uint32)."""
         top = np.maximum(self.top, other.top)
-        a, b = self.shifted(top), other.shifted(top)
-        return Store(top, a.counts + b.counts, a.gathered | b.gathered)
+        mine, theirs = self.shifted(top), other.shifted(top)
+        self.top, self.counts, self.gathered = top, mine.counts, mine.gathered | theirs.gathered
+        np.add(self.counts, theirs.counts, out=self.counts)
 
 
 @dataclass
 class Sketch:
-    """One DDSketch per row: positive and negative buckets and a count of zeros."""
+    """One DDSketch per row: positive and negative buckets (None until a negative value
+    comes) and a count of zeros."""
 
     mapping: Mapping
     positive: Store
-    negative: Store
+    negative: Store | None
     zeros: np.ndarray      # (rows,) int64
 
     @classmethod
-    def empty(cls, rows: int, accuracy: float = ACCURACY, bins: int = BINS) -> Sketch:
-        return cls(Mapping(accuracy), Store.empty(rows, bins), Store.empty(rows, bins),
+    def empty(cls, rows: int, accuracy: float = ACCURACY, bins: int = BINS,
+              dtype: type = np.uint32) -> Sketch:
+        return cls(Mapping(accuracy), Store.empty(rows, bins, dtype), None,
                    np.zeros(rows, dtype=np.int64))
 
     @classmethod
     def of(cls, values: np.ndarray, accuracy: float = ACCURACY, bins: int = BINS) -> Sketch:
         """The sketch of ``values`` (rows x members), every value finite."""
         rows, members = values.shape
-        sketch = cls.empty(rows, accuracy, bins)
+        sketch = cls.empty(rows, accuracy, bins, np.uint16 if members < 2**16 else np.uint32)
         step = max(1, _BLOCK // max(members, 1))
         for lo in range(0, rows, step):
             sketch._add_rows(lo, values[lo:lo + step])
@@ -149,8 +167,11 @@ class Sketch:
         magnitude = np.abs(block)
         keys = self.mapping.keys(np.maximum(magnitude, smallest))
         self.zeros[lo:lo + rows] = np.count_nonzero(magnitude <= smallest, axis=1)
-        for store, sign in ((self.positive, block > smallest), (self.negative, block < -smallest)):
-            if sign.any():
+        negative = block < -smallest
+        if negative.any() and self.negative is None:
+            self.negative = Store.empty(*self.positive.counts.shape, self.positive.counts.dtype)
+        for store, sign in ((self.positive, block > smallest), (self.negative, negative)):
+            if store is not None and sign.any():
                 self._count(store, lo, keys.copy(), sign)
 
     @staticmethod
@@ -170,15 +191,38 @@ class Sketch:
         store.top[lo:lo + rows] = top
 
     def merged(self, other: Sketch) -> Sketch:
+        """The sketch of both sets of values (neither sketch changes)."""
+        copy = Sketch(self.mapping, self.positive.merged(self.positive.emptied()),
+                      None if self.negative is None else
+                      self.negative.merged(self.negative.emptied()), self.zeros.copy())
+        copy.absorb(other)
+        return copy
+
+    def absorb(self, other: Sketch) -> None:
+        """Add ``other``'s values into this sketch, in place (no copy of the big arrays)."""
         if other.mapping != self.mapping or other.positive.bins != self.positive.bins:
             raise ValueError("sketches of different accuracy or bins cannot be merged")
-        return Sketch(self.mapping, self.positive.merged(other.positive),
-                      self.negative.merged(other.negative), self.zeros + other.zeros)
+        for name in ("positive", "negative"):
+            mine, theirs = getattr(self, name), getattr(other, name)
+            if theirs is None:
+                continue
+            if mine is None:
+                mine = Store.empty(*theirs.counts.shape)
+                setattr(self, name, mine)
+            elif mine.counts.dtype != np.uint32:
+                mine.counts = mine.counts.astype(np.uint32)
+            mine.absorb(theirs)
+        self.zeros += other.zeros
 
     @property
     def count(self) -> np.ndarray:
-        return (self.positive.counts.sum(axis=1, dtype=np.int64)
-                + self.negative.counts.sum(axis=1, dtype=np.int64) + self.zeros)
+        return self.positive.counts.sum(axis=1, dtype=np.int64) + self._negatives + self.zeros
+
+    @property
+    def _negatives(self) -> np.ndarray:
+        if self.negative is None:
+            return np.zeros(len(self.zeros), dtype=np.int64)
+        return self.negative.counts.sum(axis=1, dtype=np.int64)
 
     def quantiles(self, qs: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Values at quantiles ``qs`` (Q,) of every row, (Q, rows), NaN for an empty row; and
@@ -186,7 +230,7 @@ class Sketch:
         (then only an upper bound on its magnitude is known)."""
         qs = np.asarray(qs, dtype=float)
         count = self.count
-        negatives = self.negative.counts.sum(axis=1, dtype=np.int64)
+        negatives = self._negatives
         rank = qs[:, None] * np.maximum(count - 1, 0)[None, :]
         out = np.full(rank.shape, np.nan)
         flags = np.zeros(rank.shape, dtype=bool)
@@ -194,9 +238,10 @@ class Sketch:
         on_zero = ~on_negative & (rank < negatives + self.zeros)
         on_positive = ~on_negative & ~on_zero & (count > 0)
         # ddsketch: the negative store is read from its largest magnitude, with lower=False
-        value, flag = self._read(self.negative, negatives - rank - 1, inclusive=True)
-        out = np.where(on_negative, -value, out)
-        flags |= on_negative & flag
+        if self.negative is not None:
+            value, flag = self._read(self.negative, negatives - rank - 1, inclusive=True)
+            out = np.where(on_negative, -value, out)
+            flags |= on_negative & flag
         out = np.where(on_zero, 0.0, out)
         value, flag = self._read(self.positive, rank - negatives - self.zeros, inclusive=False)
         out = np.where(on_positive, value, out)
@@ -220,5 +265,5 @@ class Sketch:
 
     @property
     def nbytes(self) -> int:
-        return sum(a.nbytes for a in (self.positive.counts, self.negative.counts, self.zeros,
-                                      self.positive.top, self.negative.top))
+        stores = [s for s in (self.positive, self.negative) if s is not None]
+        return self.zeros.nbytes + sum(s.counts.nbytes + s.top.nbytes for s in stores)

@@ -67,12 +67,14 @@ class TrajectoryFile:
 
     def close(self, failures: dict[int, Failure], attrs: dict[str, Any]) -> None:
         """Each member's status ("ok" or where it failed) and the run's attributes."""
+        import h5py
+
         status = np.full(self.size, "ok", dtype=object)
         for member, failure in failures.items():
             status[member] = str(failure)
-        variable = self.file.create_variable(_stored(self.status_name, set()), ("member",),
-                                             str, data=status.astype(str))
-        del variable
+        self.file.create_variable(_stored(self.status_name, set()), ("member",),
+                                  h5py.string_dtype(),
+                                  data=status)
         self.file.attrs.update({**attrs, "status_variable": self.status_name})
         self.file.close()
 

@@ -18,9 +18,9 @@ import numpy as np
 
 from ..engine.results import STATUS, Failure, own_name
 from ..errors import ReformsimWarning, SimulationError, did_you_mean
-from .memory import free_memory
 from .chunks import Chunk, ChunkResult, Inputs, Job, run_chunk
 from .chunks import chunk_size as plan_chunk
+from .memory import free_memory
 from .reductions import Accumulator, Final, Statistics, finish
 
 if TYPE_CHECKING:
