@@ -48,10 +48,14 @@ def default_workers() -> int:
 
 
 def local_cluster(workers: int) -> Any:
-    """A LocalCluster of ``workers`` single-threaded worker processes, quiet, no dashboard."""
+    """A LocalCluster of ``workers`` single-threaded worker processes on the loopback address
+    (nothing listens beyond this machine), quiet, with no dashboard (no fixed port taken)."""
     distributed = require_distributed()
     return distributed.LocalCluster(n_workers=workers, threads_per_worker=1, processes=True,
-                                    dashboard_address=None, silence_logs=logging.ERROR)
+                                    host="127.0.0.1", scheduler_port=0, dashboard_address=None,
+                                    scheduler_kwargs={"dashboard": False,
+                                                      "dashboard_address": "127.0.0.1:0"},
+                                    silence_logs=logging.ERROR)
 
 
 def connect(client: Any = None, workers: int | None = None) -> tuple[Any, Callable[[], None]]:
