@@ -95,6 +95,48 @@ def variant(model: CompiledModel, inputs: frozenset[str], tables: frozenset[str]
     return _VARIANTS.get(model, (inputs, tables), lambda: compile_model(model.ir, inputs, tables))
 
 
+_SPLITS: PerModel[CompiledModel] = PerModel()
+
+
+def split_states(model: CompiledModel, per_cell: dict[int, tuple[int, ...]]) -> CompiledModel:
+    """The model with each listed state of an array split by the order of its cells.
+
+    ``per_cell`` maps a state index to the order (or DELAY FIXED length) of each of
+    its cells. Cells that share one become a state of their own (:class:`ir.Cells`
+    picks their arguments, :class:`ir.Assemble` puts the outputs back), so every
+    state has one order again and the rest of the engine is unchanged. A member's
+    run is the same whether it is split alone or in an ensemble: the split depends
+    only on its own orders.
+    """
+    blocks = {j: tuple(tuple(c for c, o in enumerate(orders) if o == order)
+                       for order in sorted(set(orders)))
+              for j, orders in per_cell.items()}
+    key = tuple(sorted(blocks.items()))
+    return _SPLITS.get(model, key, lambda: compile_model(
+        _split(model.ir, blocks), tables=model.external_tables))
+
+
+def _split(model: ir.ModelIR, blocks: dict[int, tuple[tuple[int, ...], ...]]) -> ir.ModelIR:
+    """The IR with the Statefuls numbered as :class:`_Lifter` numbers them split into blocks."""
+    counter = [0]
+
+    def visit(expr: ir.Expr) -> ir.Expr:
+        if not isinstance(expr, ir.Stateful):
+            return ir.map_children(expr, visit)
+        expr = replace(expr, args=tuple(visit(a) for a in expr.args))
+        j, counter[0] = counter[0], counter[0] + 1
+        if j not in blocks:
+            return expr
+        parts = tuple(ir.Part(replace(expr, args=tuple(ir.Cells(a, expr.shape, cells)
+                                                       for a in expr.args),
+                                      shape=(len(cells),)), (len(cells),), cells, None)
+                      for cells in blocks[j])
+        return ir.Assemble(expr.shape, parts)
+
+    return replace(model, elements=tuple(e if e.kind == "lookup" else replace(
+        e, expr=visit(e.expr)) for e in model.elements))  # type: ignore[arg-type]
+
+
 class _Lifter:
     """Replaces every Stateful in the element equations by a reference to a State."""
 
@@ -149,7 +191,7 @@ class _Resolver:
         if expr.func.startswith("random_"):
             args = (ir.Num(float(self.random_sites)),) + args
             self.random_sites += 1
-        return ir.Call(expr.func, args)
+        return replace(expr, args=args)
 
     # After resolution a Ref names a slot (``v3``, ``s0``) or ``time``: never model text.
     RULES: dict[type, Callable[[_Resolver, Any, str], ir.Expr]] = {

@@ -12,15 +12,16 @@ from typing import Any
 import numpy as np
 
 from ..errors import ReformsimWarning, SimulationError, did_you_mean
-from ..model.ir import CONTROLS, fold_name
+from ..model.ir import fold_name
 from . import integrators, settings
 from .clock import make_clock, time_grids
 from .compiled import CompiledModel, state_indices
-from .compiler import variant
+from .compiler import split_states, variant
 from .inputs import Series, Table, stack
 from .program import (
     Structure,
     build_program,
+    decode,
     group_by_structure,
     initial_states,
     update_discrete,
@@ -320,7 +321,14 @@ def _run_chunk(model: CompiledModel, request: _Request, lo: int, hi: int, out: n
         members = np.flatnonzero(group_of == g)
         whole = len(table) == 1  # one group: write straight into the results
         target = out[:, :, lo:hi] if whole else np.empty(out.shape[:2] + (len(members),))
-        group = _Group(model, request, _group_constants(values, members, size), members, lo)
+        group_model, group_values = model, _group_constants(values, members, size)
+        per_cell = decode(model, row)[2]
+        if per_cell:   # cells of one delay with different orders: states split by order
+            group_model = split_states(model, per_cell)
+            group_values = _group_constants(_init_values(group_model, request, lo, hi),
+                                            members, size)
+            row = group_by_structure(group_model, group_values, len(members))[0][0]
+        group = _Group(group_model, request, group_values, members, lo)
         group.run(row, target, grid_of, failures)
         if not whole:
             out[:, :, lo + members] = target
@@ -340,8 +348,8 @@ class _Group:
             failures: dict[int, Failure]) -> None:
         """Integrate into ``out`` (T x V x members); record members that went non-finite."""
         model, request, size = self.model, self.request, len(self.members)
-        controls = dict(zip(CONTROLS, (float(x) for x in row[:4])))
-        program = build_program(model, Structure(tuple(int(x) for x in row[4:])), request.outputs)
+        controls, orders, _ = decode(model, row)
+        program = build_program(model, Structure(orders), request.outputs)
         grid = grid_of(controls, make_clock(model, self.values, controls))
         if grid.saves != out.shape[0]:
             raise SimulationError("members differ in INITIAL TIME, FINAL TIME or SAVEPER; "
