@@ -26,7 +26,7 @@ from .reductions import Partial, Statistics
 if TYPE_CHECKING:
     from ..engine.compiled import CompiledModel
 
-CHUNK_BYTES = 64 * 2**20   # trajectories of one chunk (save times x variables x members x 8 B)
+CHUNK_BYTES = 128 * 2**20  # trajectories of one chunk (save times x variables x members x 8 B)
 MAX_CHUNK = 32_768         # the engine's own fastest chunk for SIR (simulation.py)
 MIN_CHUNK = 64
 

@@ -172,7 +172,7 @@ def simulate_stream(model: CompiledModel, params: dict[str, Any] | None = None,
         address (``tcp://host:8786``); ``workers=N`` starts a LocalCluster of N processes
         for this call. Neither: in this process.
     chunk_size
-        Members per chunk (default: 64 MiB of trajectories each). Member i's values never
+        Members per chunk (default: 128 MiB of trajectories each). Member i's values never
         depend on it; the mean and std do, in their last bits (see docs/scale.md).
     progress
         Called as ``progress(members done, members in all)`` as chunks finish.
