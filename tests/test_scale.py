@@ -13,13 +13,12 @@ import pytest
 from click.testing import CliRunner
 
 import reformsim
+from conftest import MODELS, model_path
 from reformsim.cli import main
 from reformsim.errors import ReformsimWarning, SimulationError
 from reformsim.scale import Statistics, open_trajectories, simulate_stream
 from reformsim.scale.reductions import Accumulator, Partial, finish
 from reformsim.scale.sketch import Sketch
-
-from conftest import MODELS, model_path
 
 QS = np.array([0, 0.01, 0.05, 0.25, 0.5, 0.75, 0.95, 0.99, 1])
 

@@ -12,9 +12,8 @@ import numpy as np
 import pytest
 
 import reformsim
-from reformsim.scale import simulate_stream
-
 from conftest import model_path
+from reformsim.scale import simulate_stream
 
 pytest.importorskip("distributed")
 
