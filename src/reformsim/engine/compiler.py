@@ -10,6 +10,7 @@ numbers written with ``repr(float)``.
 
 from __future__ import annotations
 
+import copyreg
 from collections.abc import Callable
 from dataclasses import replace
 from pathlib import Path
@@ -67,6 +68,18 @@ def compile_model(model: ir.ModelIR, inputs: frozenset[str] = frozenset(),
     exec(compile(source, "<reformsim init pass>", "exec"), names)  # noqa: S102
     return replace(compiled, init_source=source, init=names["init"])
 
+
+def _reduce(model: CompiledModel) -> tuple[Callable[..., CompiledModel], tuple]:
+    """A CompiledModel pickles as its IR and the inputs of its variant, and is compiled again
+    when unpickled (a Dask worker's copy): the functions generated for it do not pickle, and
+    caches beside it are rebuilt where it lands. Registered here rather than as
+    ``CompiledModel.__reduce__``, as compiled.py cannot import the compiler (a cycle)."""
+    inputs = frozenset(n.element.ident for n in model.nodes.values()
+                       if isinstance(n.expr, ir.Input))
+    return compile_model, (model.ir, inputs, model.external_tables)
+
+
+copyreg.pickle(CompiledModel, _reduce)
 
 _VARIANTS: PerModel[CompiledModel] = PerModel()
 
