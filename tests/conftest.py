@@ -218,3 +218,19 @@ def tool():
         return sys.modules[name]
 
     return get
+
+
+@pytest.fixture(scope="session")
+def dask_client():
+    """ONE Dask LocalCluster of 2 single-threaded worker processes for the whole session
+    (starting one costs seconds); skipped cleanly without dask.distributed."""
+    pytest.importorskip("distributed")
+    from distributed import Client
+
+    from reformsim.scale.cluster import local_cluster
+
+    cluster = local_cluster(2)
+    client = Client(cluster)
+    yield client
+    client.close()
+    cluster.close()

@@ -193,14 +193,6 @@ def test_cells_of_a_partly_named_range_are_nan(write):
     assert results["x[A]"][0, 0] == 1 and np.isnan(results["x[B]"][0, 0])
 
 
-def test_delay_fixed_with_different_lengths_per_cell_is_refused(write):
-    text = HEADER + ("Dims: A, B ~~|\nLength[Dims] = 1, 2 ~~|\n"
-                     "Late[Dims] = DELAY FIXED(Time, Length[Dims], 0) ~~|\n") + CONTROLS
-    model = reformsim.load_model(write("fixed.mdl", text))
-    with pytest.raises(reformsim.SimulationError, match="differs between the cells"):
-        reformsim.simulate(model)
-
-
 def test_subscripted_delays_member_equals_single_run_bit_for_bit():
     from conformance import SUITE
 

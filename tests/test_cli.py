@@ -38,7 +38,7 @@ def test_check_lists_stocks(runner):
     assert result.exit_code == 0, result.output
     assert result.output == ("service_backlog.mdl: 26 variables, 3 stocks, 1 lookups, "
                              "1 other states\n"
-                             "  Backlog [cases]\n  Service standard [hours/case]\n"
+                             "  Backlog [cases]\n  Service standard [hours/cases]\n"
                              "  Staff [official]\n0 findings\n")
 
 

@@ -26,6 +26,12 @@ DEPARTURES = {
                                         "reformsim from per-member seeded streams",
     "tests/arguments/test_arguments.mdl": "DELAY3 with delay time < 3 x TIME STEP: PySD lowers "
                                           "the order, Vensim (and reformsim) keep it",
+    "tests/allocate_available/test_allocate_available.mdl": (
+        "PySD finds the clearing priority by least squares (to about 3.5e-7), reformsim by "
+        "bisection to the last bit (tests/test_array_functions.py compares them at 1e-6)"),
+    "tests/allocate_by_priority/test_allocate_by_priority.mdl": (
+        "PySD walks the allocation piece by piece, reformsim finds it in closed form: equal to "
+        "5e-16, not bit for bit (tests/test_array_functions.py compares them at 1e-9)"),
 }
 
 
@@ -48,7 +54,8 @@ def test_reformsim_equals_pysd_runtime(case, tmp_path):
     folder = tmp_path / case.path.parent.name
     shutil.copytree(case.path.parent, folder)  # PySD writes a .py beside the model
     model = load(case)
-    names = [e.name for e in model.elements if e.kind == "aux"]
+    # macro instances (#caller>MACRO#) are reformsim's names; PySD keeps them inside its Macro
+    names = [e.name for e in model.elements if e.kind == "aux" and not e.name.startswith("#")]
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         read = pysd.read_vensim if case.language == "Vensim" else pysd.read_xmile

@@ -164,6 +164,21 @@ def test_a_data_variable_needs_its_data_files(write_mdl, tmp_path):
         reformsim.load_model(path, data_files=[tmp_path / "other.csv"])
 
 
+def test_data_files_on_the_command_line(write_mdl, tmp_path):
+    from click.testing import CliRunner
+
+    from reformsim.cli.app import main
+
+    (tmp_path / "series.csv").write_text("Time,x[A],x[B]\n0,1,10\n2,3,30\n4,5,50\n")
+    path = write_mdl("datavar.mdl", {"y[dim]": "x[dim] * 2"}, preamble=DATA_VARIABLE)
+    refused = CliRunner().invoke(main, ["check", str(path)])
+    assert refused.exit_code == 1 and "--data FILE" in refused.output
+    result = CliRunner().invoke(main, ["simulate", str(path), "--data",
+                                       str(tmp_path / "series.csv"), "--var", "y", "--at", "2"])
+    assert result.exit_code == 0, result.output
+    assert result.output.splitlines()[-1].split() == ["2", "6", "60"]
+
+
 def test_replacing_a_subscripted_lookup_is_refused_not_ignored(write_mdl):
     path = write_mdl("tables.mdl", {"y[dim]": "tab[dim](Time)"}, preamble=DIM + TABLES)
     model = reformsim.load_model(path)

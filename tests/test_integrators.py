@@ -60,6 +60,32 @@ def test_methods_refuse_discrete_and_random_models(load, name, method, reason):
         reformsim.simulate(load(name), method=method)
 
 
+@pytest.mark.parametrize("backend", ["numpy", "numba"])
+def test_every_cell_of_a_nonnegative_array_stock_stays_at_or_above_zero(tmp_path, backend):
+    """XMILE's non-negative stock of an array: each cell is clipped, not the first alone."""
+    if backend == "numba":
+        pytest.importorskip("numba")
+    path = tmp_path / "nonneg_array.xmile"
+    path.write_text("""<?xml version="1.0" encoding="UTF-8"?>
+<xmile version="1.0" xmlns="http://docs.oasis-open.org/xmile/ns/XMILE/v1.0">
+  <header><vendor>t</vendor><product version="1">t</product></header>
+  <sim_specs><start>0</start><stop>2</stop><dt>0.5</dt></sim_specs>
+  <dimensions><dim name="Region"><elem name="north"/><elem name="south"/></dim></dimensions>
+  <model><variables>
+    <stock name="S"><dimensions><dim name="Region"/></dimensions><eqn>1</eqn>
+      <outflow>f</outflow><non_negative/></stock>
+    <flow name="f"><dimensions><dim name="Region"/></dimensions>
+      <element subscript="north"><eqn>3</eqn></element>
+      <element subscript="south"><eqn>5</eqn></element></flow>
+  </variables></model>
+</xmile>
+""")
+    results = reformsim.simulate(reformsim.load_model(path), backend=backend)
+    assert results.backend == backend
+    np.testing.assert_array_equal(results["S[north]"][0], [1, 0, 0, 0, 0])
+    np.testing.assert_array_equal(results["S[south]"][0], [1, 0, 0, 0, 0])
+
+
 def test_nonnegative_stocks_are_refused_by_other_methods(tmp_path):
     path = tmp_path / "nonneg.xmile"
     path.write_text("""<?xml version="1.0" encoding="UTF-8"?>

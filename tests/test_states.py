@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import pytest
 
-from reformsim.engine import initpass, program, rates, states
+from reformsim.engine import initpass, numba_rates, program, rates, states
 
 TABLES = {
     "initial value (initpass.INIT_OUTPUTS)": initpass.INIT_OUTPUTS,
     "derivative (rates.RateWriter.DERIVATIVES)": rates.RateWriter.DERIVATIVES,
+    "compiled output (numba_rates.RatePass.OUTPUTS)": numba_rates.RatePass.OUTPUTS,
+    "compiled derivative (numba_rates.RatePass.DERIVATIVES)": numba_rates.RatePass.DERIVATIVES,
 }
 # kinds with a continuous output read from the state rows or a register; INITIAL is a value
 WITH_OUTPUT = set(states.KINDS) - {"initial"}
@@ -27,6 +29,7 @@ def test_kinds_with_rows_start_them_and_discrete_kinds_keep_a_register():
     with_rows = {k for k, kind in states.KINDS.items() if kind.rows != "none"}
     assert set(program._STAGES) == with_rows
     assert set(program._REGISTERS) == set(program._UPDATES) == set(states.DISCRETE)
+    assert set(numba_rates.RatePass.UPDATES) == set(numba_rates.REGISTERS) == set(states.DISCRETE)
 
 
 def test_argument_tables_name_real_arguments():

@@ -10,15 +10,12 @@ from reformsim.model import ir
 from reformsim.model.translate import read_model
 
 SUBRANGE = "dim:\n\tA1, A2\n\t~\t\n\t~\t\n\t|\n\n"
-MACRO = ":MACRO: DOUBLE(input)\nDOUBLE = 2 * input\n\t~\tdmnl\n\t~\t\n\t|\n\n:END OF MACRO:\n"
 
 # id -> (preamble, equations, element named in the message, construct named in the message)
 REFUSALS = {
-    "random-in-array": (SUBRANGE, {"x[dim]": "RANDOM UNIFORM(0, 1, 0)"}, "x", "RANDOM"),
-    "macro": (MACRO, {"x": "DOUBLE(3)"}, "double", "macro"),
     "unknown-function": ("", {"y": "1", "x": "FROBNICATE(y)"}, "x", "FROBNICATE"),
-    "allocate-by-priority": (
-        "", {"x": "ALLOCATE BY PRIORITY(1, 1, 0, 1, 10)"}, "x", None),
+    "time-value-clock": ("", {"x": "GET TIME VALUE(2, 0, 10)"}, "x", "clock"),
+    "time-value-calendar": ("", {"x": "GET TIME VALUE(0, 0, 3)"}, "x", "calendar"),
 }
 
 

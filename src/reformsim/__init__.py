@@ -29,6 +29,7 @@ if TYPE_CHECKING:
     from .engine.results import Failure, Results
     from .engine.simulation import simulate
     from .report.rundir import RunRecord, open_run
+    from .scale.stream import simulate_stream
     from .scenarios.loading import load_scenarios
 
 __all__ = [
@@ -52,6 +53,7 @@ __all__ = [
     "open_run",
     "RunRecord",
     "simulate",
+    "simulate_stream",
 ]
 __version__ = "0.1.0"
 
@@ -64,11 +66,15 @@ _LAZY = {"load_model": "engine.loading", "simulate": "engine.simulation",
 # decision analysis (issue 11): studies built on simulate
 _LAZY |= dict.fromkeys(("sensitivity", "optimize", "calibrate", "robustness", "factorial"),
                        "analysis.studies")
+# ensembles past one machine (issue 16): statistics chunk by chunk, here or on Dask
+_LAZY["simulate_stream"] = "scale.stream"
 
 
 def __getattr__(name: str) -> Any:
     if name in _LAZY:
         from importlib import import_module
 
-        return getattr(import_module(f".{_LAZY[name]}", __name__), name)
+        value = getattr(import_module(f".{_LAZY[name]}", __name__), name)
+        globals()[name] = value   # later lookups find it without this function
+        return value
     raise AttributeError(f"module 'reformsim' has no attribute {name!r}")

@@ -17,12 +17,17 @@ def echo(text: str = "", **kwargs: object) -> None:
     click.echo(printable(text), **kwargs)  # type: ignore[arg-type]
 
 SCENARIO_SUFFIXES = (".yaml", ".yml", ".cin")
+data_option = click.option(
+    "--data", "data_files", multiple=True, type=ExistingFile, metavar="FILE",
+    help="A .tab or .csv file (e.g. another model's output) that data variables with no "
+         "equation (x :=) are read from; repeat for several, searched in order.")
 
 
 @main.command()
 @click.argument("paths", nargs=-1, required=True, type=ExistingFile)
 @click.option("--model", type=ExistingFile, help="Model for scenario files that name none.")
-def check(paths: tuple[Path, ...], model: Path | None) -> None:
+@data_option
+def check(paths: tuple[Path, ...], model: Path | None, data_files: tuple[Path, ...]) -> None:
     """Read and compile each model; check each scenario file against its model.
 
     For a model (.mdl, .xmile): its stocks, and variables without units or
@@ -36,16 +41,16 @@ def check(paths: tuple[Path, ...], model: Path | None) -> None:
     files = [p for p in paths if p.suffix.lower() in SCENARIO_SUFFIXES]
     models = [p for p in paths if p not in files]
     for path in models:
-        _check_model(path)
+        _check_model(path, data_files)
     if files:
         _check_scenarios(files, model)
 
 
-def _check_model(model: Path) -> None:
+def _check_model(model: Path, data_files: tuple[Path, ...] = ()) -> None:
     from ..engine.loading import load_model
     from ..report.lint import lint
 
-    compiled = load_model(model)
+    compiled = load_model(model, data_files)
     elements = [e for e in compiled.elements if e.kind == "aux"]
     stocks = compiled.stocks
     lookups = sum(e.kind == "lookup" for e in compiled.elements)
@@ -88,12 +93,13 @@ def _check_scenarios(files: list[Path], model: Path | None) -> None:
                    "model marks some.")
 @click.option("--filter", "text", metavar="TEXT",
               help="Only elements whose name or documentation holds TEXT (any case).")
-def describe(model: Path, levers: bool, text: str | None) -> None:
+@data_option
+def describe(model: Path, levers: bool, text: str | None, data_files: tuple[Path, ...]) -> None:
     """List MODEL's stocks, flows, constants (with their values) and lookups."""
     from ..engine.loading import load_model
     from ..report.describe import constant_values, describe_model, lever_table
 
-    compiled = load_model(model)
+    compiled = load_model(model, data_files)
     if levers:
         echo(lever_table(compiled, constant_values(compiled), text))
         return
@@ -124,8 +130,10 @@ def _assignments(pairs: tuple[str, ...]) -> dict[str, list[float]]:
 @click.option("--method", default="euler", show_default=True,
               help="euler, rk4, or a scipy solve_ivp method (RK45, LSODA, ...).")
 @click.option("--csv", "as_csv", is_flag=True, help="Write CSV instead of a table.")
+@data_option
 def simulate(model: Path, params: tuple[str, ...], variables: tuple[tuple[str, ...], ...],
-             years: tuple[tuple[float, ...], ...], method: str, as_csv: bool) -> None:
+             years: tuple[tuple[float, ...], ...], method: str, as_csv: bool,
+             data_files: tuple[Path, ...]) -> None:
     """Simulate MODEL and print chosen variables at chosen times, one table per member."""
     import warnings
 
@@ -136,7 +144,7 @@ def simulate(model: Path, params: tuple[str, ...], variables: tuple[tuple[str, .
     from ..engine.simulation import simulate as run
 
     assigned = _assignments(params)
-    compiled = load_model(model)
+    compiled = load_model(model, data_files)
     names = list(flat(variables)) or [e.name for e in compiled.stocks]
     given = {}
     for name, values in assigned.items():  # values are per member
@@ -186,12 +194,13 @@ def _aligned(frame: Any, units: list[str], time_units: str) -> str:
 @click.argument("model", type=ExistingFile)
 @click.option("--against", "output", type=ExistingFile, required=True,
               help="Vensim's (or Stella's) own output: a .tab or .csv file.")
-def verify(model: Path, output: Path) -> None:
+@data_option
+def verify(model: Path, output: Path, data_files: tuple[Path, ...]) -> None:
     """Compare a run of MODEL with a reference output, at PySD's tolerance (1e-5)."""
     from ..engine.loading import load_model
     from ..report.verify import verify as compare
 
-    report = compare(load_model(model), output)
+    report = compare(load_model(model, data_files), output)
     if report.problem:
         raise click.ClickException(f"{output.name}: {report.problem}")
     echo(f"{len(report.compared)} variables at {report.times} times compared"

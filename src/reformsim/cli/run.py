@@ -22,6 +22,7 @@ from .options import (
     table_text,
     var_option,
 )
+from .streamed import stream_one, stream_request, with_stream_options
 
 
 @main.command()
@@ -49,13 +50,15 @@ from .options import (
 @click.option("-q", "--quiet", is_flag=True, help="Print only the table.")
 @click.option("-v", "--verbose", is_flag=True, help="Also print where the time went.")
 @allow_outside_data
+@with_stream_options
 @click.pass_context
 def run(ctx: click.Context, scenario_files: tuple[Path, ...], model: Path | None,
         output: Path | None, method: str, samples: int | None, seed: int | None,
         years: tuple[tuple[float, ...], ...], variables: tuple[tuple[str, ...], ...],
         baseline: str | None, sort_by: str | None, ascending: bool, show_all: bool,
         figure_formats: tuple[str, ...], fmt: str, quiet: bool, verbose: bool,
-        allow_outside_data: bool) -> None:
+        allow_outside_data: bool, stats: bool, quantiles: tuple[float, ...] | None,
+        workers: str | None, scheduler: str | None, trajectories: bool) -> None:
     """Run scenario files (default: each shipped one) and write a run directory.
 
     Files naming the same model run together: every scenario and sample in one
@@ -64,6 +67,9 @@ def run(ctx: click.Context, scenario_files: tuple[Path, ...], model: Path | None
     per variable, or with many scenarios a ranking per variable); it is reserved
     before anything is simulated, so an output that cannot be written fails at once.
     The table shows what fits a screen; --all shows everything.
+
+    With --stats the ensemble is streamed: statistics instead of trajectories, in this
+    process or on a Dask cluster (--workers, --scheduler); see docs/scale.md.
     """
     from contextlib import ExitStack
 
@@ -73,6 +79,7 @@ def run(ctx: click.Context, scenario_files: tuple[Path, ...], model: Path | None
     quiet = quiet or ctx.obj.get("quiet", False)
     verbose = (verbose or ctx.obj.get("verbose", False)) and not quiet
     formats = _figure_formats(figure_formats)
+    streaming = stream_request(stats, quantiles, workers, scheduler, trajectories)
     if output is not None and output.exists():  # say so before the work, not after
         raise click.ClickException(f"{output}: already exists; reformsim never overwrites a run"
                                    "\n  hint: choose another output directory with -o")
@@ -96,8 +103,14 @@ def run(ctx: click.Context, scenario_files: tuple[Path, ...], model: Path | None
                            variables=flat(variables), baseline=baseline, sort_by=sort_by,
                            ascending=ascending, loaded=loaded,
                            allow_outside_data=allow_outside_data, argv=ctx.meta.get("argv"))
-            result, directory, kpis, effects = _run_one(model_path, group, staging, options,
-                                                        formats, models, clock, quiet)
+            if streaming is None:
+                result, directory, kpis, effects = _run_one(model_path, group, staging, options,
+                                                            formats, models, clock, quiet)
+            else:               # streamed statistics keep no members to take effects from
+                options["check"] = lambda e, o=options: _check(e, o)
+                result, directory, kpis = stream_one(model_path, group, staging, options,
+                                                     streaming, models, clock, quiet)
+                effects = None
             if result.findings and not quiet:
                 more = len(result.findings) - 1
                 _note(f"warning: {result.findings[0]}" + (

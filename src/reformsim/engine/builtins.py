@@ -10,7 +10,8 @@ difference is noted (``docs/semantics.md``).
 from __future__ import annotations
 
 import numpy as np
-from scipy import special
+
+from .allocation import allocate_available, allocate_by_priority  # noqa: F401 (called as F.*)
 
 SMALL_VENSIM = 1e-6  # what Vensim treats as zero in XIDZ, ZIDZ, QUANTUM
 
@@ -203,9 +204,19 @@ def _splitmix(z):
     return z ^ (z >> _SHIFTS[2])
 
 
-def uniform01(keys, site, step_index, seed):
-    """Uniform draws in (0, 1), one per member key; ``keys`` is a uint64 array."""
-    seed_bits = np.round(np.asarray(seed, dtype=float) * 1000.0).astype(np.int64).view(np.uint64)
+def uniform01(keys, site, step_index, seed, shape=()):
+    """Uniform draws in (0, 1), one per member key (``keys``: uint64, (E,)).
+
+    With a ``shape``, one per member and cell, (E, *shape): each cell's stream
+    is its own (the cell's position is hashed in), so cell c of member i draws
+    the same numbers whatever the ensemble and whatever the other cells.
+    """
+    seed = np.asarray(seed, dtype=float)
+    if shape:
+        keys = keys.reshape(-1, *(1,) * len(shape))
+        cells = np.arange(int(np.prod(shape)), dtype=np.uint64).reshape(shape)
+        keys = _splitmix(keys * _MIX[0:1] + (cells + np.uint64(1)) * _MIX[3:4])
+    seed_bits = np.round(seed * 1000.0).astype(np.int64).view(np.uint64)
     counter = np.array([(site * 0xD6E8FEB86659FD93 + step_index) & _MASK], dtype=np.uint64)
     z = _splitmix(keys * _MIX[0:1] + counter)
     z = _splitmix(z ^ seed_bits)
@@ -224,6 +235,8 @@ def random_uniform(u, low, high):
 
 def random_normal(u, low, high, mean, sd):
     """RANDOM NORMAL(min, max, mean, sd, seed): a normal truncated to [min, max]."""
+    from scipy import special  # here: scipy.special takes ~0.3 s to import
+
     with np.errstate(divide="ignore", invalid="ignore"):
         a = special.ndtr(xidz(low - mean, sd, -np.inf))
         b = special.ndtr(xidz(high - mean, sd, np.inf))
@@ -262,6 +275,13 @@ def assemble(shape, values, layout):
         flat = np.broadcast_to(value, (lead,) + piece).reshape(lead, -1)
         out[:, cells] = flat if picks is None else flat[:, picks]
     return out.reshape((lead,) + tuple(shape))
+
+
+def cells(x, shape, positions):
+    """Cells of array ``x`` (E, *shape) at flat ``positions``: (E, len(positions))."""
+    x = np.asarray(x, dtype=np.float64)
+    whole = np.broadcast_to(x, (x.shape[0] if x.ndim else 1,) + tuple(shape))
+    return whole.reshape(whole.shape[0], -1)[:, positions]
 
 
 def rows(x, shape):
@@ -318,6 +338,50 @@ def vector_reorder(vector, order, axis):
                                np.asarray(order, dtype=np.float64))
     picked = np.take_along_axis(_last(v, axis), _last(o, axis).astype(np.intp), axis=-1)
     return np.moveaxis(picked, -1, axis)
+
+
+def vector_select(selection, expression, missing, action, error, axis):
+    """VECTOR SELECT over the axes from ``axis`` on: the cells whose selection is not 0,
+    combined by ``action`` (0 weighted sum, 1 weighted product, 2/3 weighted min/max,
+    4 weighted mean, 5 product of expression ^ selection (what Vensim computes, though its
+    help says the reverse), 6-10 the unweighted sum, product, min, max, mean); ``missing``
+    where nothing is selected. ``error`` 1 (nothing selected), 2 (more than one) or 3 (either)
+    gives NaN there, as Vensim's floating point error stops a run."""
+    selection, expression = np.broadcast_arrays(np.asarray(selection, dtype=np.float64),
+                                                np.asarray(expression, dtype=np.float64))
+    axes = tuple(range(axis, selection.ndim))
+    chosen = selection != 0
+    action, error = int(np.ravel(action)[0]), int(np.ravel(error)[0])
+    with np.errstate(all="ignore"):
+        value = (selection * expression if action < 5 else
+                 expression ** selection if action == 5 else expression)
+    reduce = _SELECT[action]
+    out = reduce(np.where(chosen, value, reduce.identity), axis=axes)
+    if action in (4, 10):
+        out = out / np.maximum(np.sum(chosen, axis=axes), 1)
+    count = np.sum(chosen, axis=axes)
+    out = np.where(count == 0, missing, out)
+    if error in (1, 3):
+        out = np.where(count == 0, np.nan, out)
+    if error in (2, 3):
+        out = np.where(count > 1, np.nan, out)
+    return out
+
+
+class _Reducer:
+    """A reduction and the value that leaves it unchanged (for cells not selected)."""
+
+    def __init__(self, ufunc, identity: float) -> None:
+        self.ufunc, self.identity = ufunc, identity
+
+    def __call__(self, x, axis):
+        return self.ufunc.reduce(x, axis=axis)
+
+
+_SUM, _PROD = _Reducer(np.add, 0.0), _Reducer(np.multiply, 1.0)
+_MIN, _MAX = _Reducer(np.minimum, np.inf), _Reducer(np.maximum, -np.inf)
+_SELECT = {0: _SUM, 1: _PROD, 2: _MIN, 3: _MAX, 4: _SUM, 5: _PROD,
+           6: _SUM, 7: _PROD, 8: _MIN, 9: _MAX, 10: _SUM}
 
 
 def invert_matrix(matrix, axis):

@@ -17,6 +17,7 @@ from .dependencies import references
 from .memo import PerModel
 
 _GRIDS: PerModel[list] = PerModel()
+_SAVES: PerModel[np.ndarray] = PerModel()   # the save times of a kept grid
 Clock = Callable[[float], tuple[float, float, float]]
 
 
@@ -34,9 +35,11 @@ def time_grids(model: CompiledModel, values: dict[str, Any]):
     controls = {c: float(np.asarray(values[model.slots[c]], dtype=float).reshape(-1)[0])
                 for c in CONTROLS}
     grid = grid_of(controls, make_clock(model, values, controls))
-    if fixed:
-        _warn_about_saves(model, controls)
-    return integrators.saved_times(grid), grid_of
+    if not fixed:
+        return integrators.saved_times(grid), grid_of
+    _warn_about_saves(model, controls)
+    times = _SAVES.get(model, tuple(controls.values()), lambda: integrators.saved_times(grid))
+    return times.copy(), grid_of   # a copy: Results.times is the caller's
 
 
 def _warn_about_saves(model: CompiledModel, controls: dict[str, float]) -> None:

@@ -143,6 +143,10 @@ class Emitter:
                 axis += 1
         return code
 
+    def _cells(self, e: ir.Cells, want_bool: bool = False) -> str:
+        cells = self._array(np.array(e.cells, dtype=np.intp))
+        return f"F.cells({self.expr(e.arg)}, {e.shape}, {cells})"
+
     def _assemble(self, e: ir.Assemble, want_bool: bool = False) -> str:
         size = int(np.prod(e.shape))
         if len(e.parts) == 1 and e.parts[0].picks is None and \
@@ -223,7 +227,8 @@ class Emitter:
         args = [self.expr(a) for a in e.args]
         values, seed = ((args[1:-1], args[-1]) if e.func != "random_0_1"
                         else ([], self.literal(0.0)))
-        draw = f"F.uniform01(K, {site}, n, {seed})"
+        cells = f", {e.shape}" if e.shape else ""   # an array: a stream per cell
+        draw = f"F.uniform01(K, {site}, n, {seed}{cells})"
         return f"F.{e.func}({', '.join([draw] + values)})"
 
     def _if_then_else(self, e: ir.Call) -> str:
@@ -251,5 +256,5 @@ class Emitter:
         ir.LookupCall: _lookup_call, ir.Input: _input, ir.InlineLookup: _inline_lookup,
         ir.CellLookup: _cell_lookup, ir.Data: _data, ir.ArrayLit: _array_literal,
         ir.Take: _take, ir.Align: _align, ir.Lift: _lift, ir.Reduce: _reduce,
-        ir.VectorCall: _vector_call, ir.Assemble: _assemble,
+        ir.VectorCall: _vector_call, ir.Assemble: _assemble, ir.Cells: _cells,
     }

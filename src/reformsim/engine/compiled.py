@@ -9,15 +9,22 @@ the generated initialisation pass. Caches that fill while a model is used
 from __future__ import annotations
 
 import functools
+import math
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
 from ..model import ir
 from ..model.shapes import cell_names
 from .dependencies import references
+from .memo import PerModel
+
+_COLUMNS: PerModel[list] = PerModel()   # output columns per model and outputs
+_CONSTANTS: PerModel[tuple] = PerModel()
+_LABELS: PerModel[tuple] = PerModel()
 
 
 @dataclass(frozen=True)
@@ -113,12 +120,28 @@ class CompiledModel:
 
     def output_columns(self, outputs: tuple[str, ...]) -> list[tuple[tuple[int, int], str]]:
         """Columns of the saved values for these element slots: an array takes one per cell."""
-        found, at = [], 0
-        for slot in outputs:
-            width = int(np.prod(self.shape_of(slot)))
-            found.append(((at, at + width), slot))
-            at += width
-        return found
+        def make() -> list[tuple[tuple[int, int], str]]:
+            found, at = [], 0
+            for slot in outputs:
+                width = math.prod(self.shape_of(slot))
+                found.append(((at, at + width), slot))
+                at += width
+            return found
+
+        return list(_COLUMNS.get(self, tuple(outputs), make))
+
+    def labels(self, outputs: tuple[str, ...]) -> tuple:
+        """Names, units, docs and array ranges of the saved columns (kept per outputs)."""
+        def make() -> tuple:
+            names = tuple(self.column_names(outputs))
+            owners = [self.nodes[slot].element for (lo, hi), slot in
+                      self.output_columns(outputs) for _ in range(lo, hi)]
+            arrays = {e.name: (e.dims, tuple(self.ir.subscripts.ranges[d] for d in e.dims))
+                      for e in owners if e.dims}
+            return (names, {n: e.units for n, e in zip(names, owners)},
+                    {n: e.documentation for n, e in zip(names, owners)}, arrays)
+
+        return _LABELS.get(self, tuple(outputs), make)
 
     def column_names(self, outputs: tuple[str, ...]) -> list[str]:
         """Names of those columns: ``name`` for a scalar, ``name[a1,b2]`` per cell of an array."""
@@ -139,8 +162,28 @@ class CompiledModel:
 
     def constants(self) -> tuple[ir.Element, ...]:
         """Elements that may be set per member: values fixed for a whole run."""
-        return tuple(n.element for n in self.nodes.values()
-                     if n.slot not in self.dynamic and not _is_stateful_alias(n))
+        return _CONSTANTS.get(self, "constants", lambda: tuple(
+            n.element for n in self.nodes.values()
+            if n.slot not in self.dynamic and not _is_stateful_alias(n)))
+
+
+def write_constants(model: CompiledModel, outputs: tuple[str, ...], values: dict[str, Any],
+                     out: np.ndarray) -> None:
+    """Saved columns of constants: written once for all times (numbers shared by every member
+    in one go)."""
+    size, shared, numbers = out.shape[2], [], []
+    for (lo, hi), slot in model.output_columns(outputs):
+        if slot in model.dynamic:
+            continue
+        value = np.asarray(values[slot], float)
+        if hi - lo == 1 and value.size == 1:
+            shared.append(lo)
+            numbers.append(value.reshape(-1)[0])
+            continue
+        out[:, lo:hi, :] = np.broadcast_to(value.reshape(value.shape[0] if value.ndim
+                                                         else 1, -1).T, (hi - lo, size))
+    if shared:
+        out[:, shared, :] = np.array(numbers).reshape(1, -1, 1)
 
 
 def state_indices(node: Node) -> tuple[int, ...]:

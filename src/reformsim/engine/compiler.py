@@ -10,6 +10,7 @@ numbers written with ``repr(float)``.
 
 from __future__ import annotations
 
+import copyreg
 from collections.abc import Callable
 from dataclasses import replace
 from pathlib import Path
@@ -68,6 +69,18 @@ def compile_model(model: ir.ModelIR, inputs: frozenset[str] = frozenset(),
     return replace(compiled, init_source=source, init=names["init"])
 
 
+def _reduce(model: CompiledModel) -> tuple[Callable[..., CompiledModel], tuple]:
+    """A CompiledModel pickles as its IR and the inputs of its variant, and is compiled again
+    when unpickled (a Dask worker's copy): the functions generated for it do not pickle, and
+    caches beside it are rebuilt where it lands. Registered here rather than as
+    ``CompiledModel.__reduce__``, as compiled.py cannot import the compiler (a cycle)."""
+    inputs = frozenset(n.element.ident for n in model.nodes.values()
+                       if isinstance(n.expr, ir.Input))
+    return compile_model, (model.ir, inputs, model.external_tables)
+
+
+copyreg.pickle(CompiledModel, _reduce)
+
 _VARIANTS: PerModel[CompiledModel] = PerModel()
 
 
@@ -80,6 +93,48 @@ def variant(model: CompiledModel, inputs: frozenset[str], tables: frozenset[str]
     if not inputs and not tables:
         return model
     return _VARIANTS.get(model, (inputs, tables), lambda: compile_model(model.ir, inputs, tables))
+
+
+_SPLITS: PerModel[CompiledModel] = PerModel()
+
+
+def split_states(model: CompiledModel, per_cell: dict[int, tuple[int, ...]]) -> CompiledModel:
+    """The model with each listed state of an array split by the order of its cells.
+
+    ``per_cell`` maps a state index to the order (or DELAY FIXED length) of each of
+    its cells. Cells that share one become a state of their own (:class:`ir.Cells`
+    picks their arguments, :class:`ir.Assemble` puts the outputs back), so every
+    state has one order again and the rest of the engine is unchanged. A member's
+    run is the same whether it is split alone or in an ensemble: the split depends
+    only on its own orders.
+    """
+    blocks = {j: tuple(tuple(c for c, o in enumerate(orders) if o == order)
+                       for order in sorted(set(orders)))
+              for j, orders in per_cell.items()}
+    key = tuple(sorted(blocks.items()))
+    return _SPLITS.get(model, key, lambda: compile_model(
+        _split(model.ir, blocks), tables=model.external_tables))
+
+
+def _split(model: ir.ModelIR, blocks: dict[int, tuple[tuple[int, ...], ...]]) -> ir.ModelIR:
+    """The IR with the Statefuls numbered as :class:`_Lifter` numbers them split into blocks."""
+    counter = [0]
+
+    def visit(expr: ir.Expr) -> ir.Expr:
+        if not isinstance(expr, ir.Stateful):
+            return ir.map_children(expr, visit)
+        expr = replace(expr, args=tuple(visit(a) for a in expr.args))
+        j, counter[0] = counter[0], counter[0] + 1
+        if j not in blocks:
+            return expr
+        parts = tuple(ir.Part(replace(expr, args=tuple(ir.Cells(a, expr.shape, cells)
+                                                       for a in expr.args),
+                                      shape=(len(cells),)), (len(cells),), cells, None)
+                      for cells in blocks[j])
+        return ir.Assemble(expr.shape, parts)
+
+    return replace(model, elements=tuple(e if e.kind == "lookup" else replace(
+        e, expr=visit(e.expr)) for e in model.elements))  # type: ignore[arg-type]
 
 
 class _Lifter:
@@ -136,7 +191,7 @@ class _Resolver:
         if expr.func.startswith("random_"):
             args = (ir.Num(float(self.random_sites)),) + args
             self.random_sites += 1
-        return ir.Call(expr.func, args)
+        return replace(expr, args=args)
 
     # After resolution a Ref names a slot (``v3``, ``s0``) or ``time``: never model text.
     RULES: dict[type, Callable[[_Resolver, Any, str], ir.Expr]] = {

@@ -175,7 +175,9 @@ def _saved(times: np.ndarray, t0: float, steps: np.ndarray,
 def saved_times(grid: Grid) -> np.ndarray:
     """Save times rounded as PySD rounds its output index (to TIME STEP x 1e-5)."""
     times = grid.t[grid.save].copy()
-    decimals = np.array([-int(np.log10(dt * PREC)) for dt in grid.dt[grid.save]], dtype=int)
+    decimals = (-np.trunc(np.log10(grid.dt[grid.save] * PREC))).astype(int)   # -int(log10)
+    if decimals.size and (decimals == decimals[0]).all():   # one TIME STEP: one rounding
+        return np.round(times, int(decimals[0]))
     for d in np.unique(decimals):
         times[decimals == d] = np.round(times[decimals == d], d)
     return times

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from pathlib import Path
 
-from ..model.translate import read_model
+from ..model.cache import read_model_cached
 from .compiled import CompiledModel
 from .compiler import compile_model
 
@@ -18,8 +18,11 @@ def load_model(path: str | Path,
     output) that Vensim data variables with no equation (``x :=`` alone) are
     read from, searched in order, as PySD's ``data_files``.
 
+    An unchanged model (same bytes, data files and reformsim version) is read
+    back from the model cache (:mod:`reformsim.model.cache`) in milliseconds.
+
     Raises :class:`ModelError` (file, element, problem) for a model that
     cannot be read, and :class:`UnsupportedError` for one that uses a
     construct reformsim does not simulate.
     """
-    return compile_model(read_model(path, data_files))
+    return compile_model(read_model_cached(path, data_files))

@@ -29,3 +29,8 @@ class PerModel(Generic[T]):
             if key not in known:
                 known[key] = make()
             return known[key]
+
+    def put(self, model: Any, key: Hashable, value: T) -> None:
+        """Replace the value for ``key`` (a value found wrong after it was made)."""
+        with self._lock:
+            self._store.setdefault(model, {})[key] = value

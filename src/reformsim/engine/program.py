@@ -30,6 +30,22 @@ class Structure:
     orders: tuple[int, ...]   # per state: delay/smooth order, DELAY FIXED length, else 0
 
 
+def decode(model: CompiledModel, row: np.ndarray) -> tuple[
+        dict[str, float], tuple[int, ...], dict[int, tuple[int, ...]]]:
+    """A row of :func:`group_by_structure`: the controls, one order per state, and the
+    states whose cells need different orders (state index -> order of each cell)."""
+    controls = dict(zip(CONTROLS, (float(x) for x in row[:4])))
+    orders, per_cell, at = [], {}, 4
+    for s in model.states:
+        width = s.cells if s.kind in STRUCTURAL_ARGS and s.shape else 1
+        cells = tuple(int(x) for x in row[at:at + width])
+        at += width
+        orders.append(cells[0])
+        if len(set(cells)) > 1:
+            per_cell[s.index] = cells
+    return controls, tuple(orders), per_cell
+
+
 @dataclass
 class Program:
     """A compiled rate pass for one structure, with its state layout.
@@ -66,8 +82,9 @@ def group_by_structure(model: CompiledModel, values: dict[str, Any],
                        size: int) -> tuple[np.ndarray, np.ndarray]:
     """Sort members by what shapes their states: control values, delay orders, buffer lengths.
 
-    Returns the distinct rows (controls first, then one number per state)
-    and, for each member, the index of its row.
+    Returns the distinct rows (controls first, then one number per state, or
+    one per cell for a state of an array: :func:`decode` reads them) and, for
+    each member, the index of its row.
     """
     def column(name: str, shape: tuple[int, ...] = ()) -> np.ndarray:
         value = np.asarray(values[name], float)
@@ -84,15 +101,11 @@ def group_by_structure(model: CompiledModel, values: dict[str, Any],
             continue
         sizes = _state_size(model, s, dt[:, None] if s.shape else dt,
                             lambda k, j=s.index, shape=s.shape: column(f"a{j}_{k}", shape))
-        if s.shape:
-            if np.any(sizes != sizes[:, :1]):
-                raise SimulationError(
-                    f"{model.source.name}: {s.owner!r}: the delay/smooth order or DELAY FIXED "
-                    "length differs between the cells of the array; reformsim needs one per "
-                    "equation")
-            sizes = sizes[:, 0]
-        columns.append(sizes)
-    return np.unique(np.stack(columns, axis=1), axis=0, return_inverse=True)
+        columns.append(sizes)   # an array: one column per cell (they may differ)
+    table = np.column_stack(columns)
+    if size == 1 or (table == table[:1]).all():   # one structure, the common case: no sort
+        return table[:1].copy(), np.zeros(size, dtype=np.intp)
+    return np.unique(table, axis=0, return_inverse=True)
 
 
 def _state_size(model: CompiledModel, s: State, dt: np.ndarray,

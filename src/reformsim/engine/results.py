@@ -62,6 +62,7 @@ class Results:
     failures: dict[int, Failure] = field(default_factory=dict)
     params: dict[str, np.ndarray] = field(default_factory=dict)
     method: str = "euler"
+    backend: str = "numpy"          # which engine ran it: numba (compiled) or numpy
     arrays: dict[str, tuple[tuple[str, ...], tuple[tuple[str, ...], ...]]] = \
         field(default_factory=dict)
 

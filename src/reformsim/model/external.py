@@ -90,8 +90,8 @@ class ExternalData:
             raise UnsupportedError(self.path, element,
                                    "is a data variable (:=) with no equation, read from a data "
                                    "file, and no data file was given",
-                                   "give the file (.tab or .csv) with load_model(path, "
-                                   "data_files=[...])")
+                                   "give the file (.tab or .csv): --data FILE on the command "
+                                   "line, load_model(path, data_files=[...]) in Python")
         from pysd.py_backend.data import TabData
 
         subs = list(component.subscripts[0])

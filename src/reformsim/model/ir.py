@@ -75,10 +75,15 @@ class Chain:
 
 @dataclass(frozen=True)
 class Call:
-    """A builtin function call; ``func`` is PySD's lower-case name."""
+    """A builtin function call; ``func`` is PySD's lower-case name.
+
+    ``shape`` is set (by the shape pass) on a RANDOM call in a subscripted
+    equation: the cells of its left side, each drawing from its own stream.
+    """
 
     func: str
     args: tuple[Expr, ...]
+    shape: tuple[int, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -245,6 +250,20 @@ class VectorCall:
 
 
 @dataclass(frozen=True)
+class Cells:
+    """Some cells of an array (``shape`` cells, flat positions ``cells``) as one axis.
+
+    Made when the cells of one delay or smooth need different orders: each
+    group of cells that share one becomes a state of its own (see
+    :func:`reformsim.engine.compiler.split_states`).
+    """
+
+    arg: Expr
+    shape: tuple[int, ...]
+    cells: tuple[int, ...]
+
+
+@dataclass(frozen=True)
 class Part:
     """One piece of an assembled array: its value of ``shape`` cells, and where they go.
 
@@ -268,7 +287,7 @@ class Assemble:
 
 Expr = Union[Num, Ref, ArrayLit, SubscriptValue, Op, Chain, Call, LookupCall, InlineLookup,
              Input, CellLookup, Data, Stateful, StateRef, Take, Align, Lift, Reduce, VectorCall,
-             Assemble]
+             Assemble, Cells]
 
 
 @dataclass(frozen=True)
@@ -361,6 +380,7 @@ class ModelIR:
     warnings: tuple[str, ...] = field(default=())
     subscripts: Subscripts = field(default_factory=Subscripts)
     shaped: bool = False            # set by the shape pass (reformsim.shapes)
+    unit_synonyms: tuple[tuple[str, ...], ...] = ()   # groups of unit names meaning one unit
 
     def by_ident(self) -> dict[str, Element]:
         return {e.ident: e for e in self.elements}
@@ -371,7 +391,7 @@ class ModelIR:
 # Where each kind of node keeps its sub-expressions: a tuple ``args`` or a single ``arg``
 # (Assemble keeps them in its parts). Leaves (numbers, references, data...) have none.
 _ARGS = (Op, Chain, Call, Stateful, VectorCall)
-_ARG = (LookupCall, InlineLookup, CellLookup, Take, Align, Lift, Reduce)
+_ARG = (LookupCall, InlineLookup, CellLookup, Take, Align, Lift, Reduce, Cells)
 _CHILDREN: dict[type, Callable[[Expr], tuple[Expr, ...]]] = {
     **{kind: lambda e: e.args for kind in _ARGS},
     **{kind: lambda e: (e.arg,) for kind in _ARG},

@@ -30,12 +30,11 @@ from typing import Any
 import numpy as np
 
 from ..errors import ModelError, UnsupportedError
-from . import ir
+from . import arraycalls, ir
 from .subscripts import Dims, RangeSpace, element_coords
 
 REDUCERS = {"sum", "prod", "vmin", "vmax"}
-VECTOR = {"vector_select", "vector_sort_order", "vector_rank", "vector_reorder",
-          "invert_matrix"}
+VECTOR = {"vector_sort_order", "vector_rank", "vector_reorder", "invert_matrix"}
 
 
 def shape_model(model: ir.ModelIR) -> ir.ModelIR:
@@ -203,17 +202,19 @@ class _Shaper:
             if not isinstance(arg, ir.SubscriptValue) or arg.name not in self.space.ranges:
                 raise self._error("ELMCOUNT needs a subscript range")
             return ir.Num(float(len(self.space.ranges[arg.name]))), []
+        if e.func in arraycalls.RULES:
+            return arraycalls.RULES[e.func](self, e, target)
         if e.func in VECTOR:
             return self.vector(e, target)
-        if e.func.startswith("random_") and target:
-            raise self._unsupported("a RANDOM function in a subscripted equation")
+        if e.func.startswith("random_") and target:   # a draw of its own in every cell
+            args = tuple(self.space.conform(*self.expr(a, target), target) for a in e.args)
+            return replace(e, args=args, shape=tuple(len(c) for _, c in target)), list(target)
         return self.combine(e, list(e.args), target)
 
     def vector(self, e: ir.Call, target: Dims) -> tuple[ir.Expr, Dims]:
         """VECTOR SORT ORDER/RANK/REORDER and INVERT MATRIX act along the left side's last range."""
-        if e.func == "vector_select" or not target:
-            raise self._unsupported(e.func.upper().replace("_", " ")
-                                    + ("" if target else " in a scalar equation"))
+        if not target:
+            raise self._unsupported(e.func.upper().replace("_", " ") + " in a scalar equation")
         args = e.args[:1] if e.func == "invert_matrix" else e.args  # the size is implied
         shaped = tuple(self.space.conform(*self.expr(a, target), target) for a in args)
         return ir.VectorCall(e.func, shaped, len(target) - 1, len(target)), list(target)

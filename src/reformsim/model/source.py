@@ -27,11 +27,14 @@ _NEGATIVE_BASE = re.compile(rf'("(?:\\.|[^"\\])*")|\(\s*-\s*({_NUMBER})\s*\)(?=\
 
 
 def vensim_reader(path: Path) -> Any:
-    """PySD's VensimFile for ``path``, its text checked and its negative bases kept."""
+    """PySD's VensimFile for ``path``, its text checked, its negative bases kept and its macro
+    calls' output lists (``NAME(a, b : x, y)``) written so PySD's grammar reads them."""
     from pysd.translators.vensim.vensim_file import VensimFile
 
+    from .macros import mark_outputs
+
     reader = VensimFile(path, encoding=_vensim_encoding(path))
-    reader.model_text = _keep_negative_bases(reader.model_text)
+    reader.model_text = mark_outputs(_keep_negative_bases(reader.model_text))
     return reader
 
 
@@ -73,14 +76,11 @@ def _keep_negative_bases(text: str) -> str:
 
 
 def xmile_reader(path: Path) -> Any:
-    """PySD's XmileFile for ``path``, parsed by a parser that resolves nothing."""
-    from pysd.translators.xmile.xmile_file import XmileFile
+    """A reader of the XMILE file (PySD's equation parser, reformsim's document pre-pass,
+    :mod:`reformsim.model.xmile`) on the document parsed by a parser that resolves nothing."""
+    from .xmile import XmileReader
 
-    class SafeXmileFile(XmileFile):  # type: ignore[misc]
-        def _get_root(self) -> Any:
-            return xmile_root(self.xmile_path)
-
-    return SafeXmileFile(path)
+    return XmileReader(path, xmile_root(path))
 
 
 def xmile_root(path: Path) -> Any:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import warnings
 from collections.abc import Callable, Sequence
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -17,7 +18,10 @@ import numpy as np
 from ..errors import ModelError, ReformsimWarning, UnsupportedError, did_you_mean
 from . import ir
 from .external import ExternalData, file_error, ident, readers
+from .macros import expand_macros
 from .source import parse_failure, vensim_reader, xmile_reader
+from .timevalue import time_value
+from .units import synonym_groups
 
 SUFFIXES = {".mdl": "vensim", ".xmile": "xmile", ".stmx": "xmile", ".xml": "xmile"}
 
@@ -40,8 +44,6 @@ BUILTINS: dict[str, tuple[int, ...]] = {
 
 # Readable names of what the engine refuses, for error messages.
 _CONSTRUCTS = {
-    "AllocateAvailableStructure": "ALLOCATE AVAILABLE",
-    "AllocateByPriorityStructure": "ALLOCATE BY PRIORITY",
     "GetLookupsStructure": "GET XLS/DIRECT LOOKUPS outside a lookup definition",
 }
 _HINT = "see docs/supported.md for what reformsim simulates"
@@ -64,8 +66,12 @@ def read_model(path: str | Path,
     if not path.is_file():
         raise ModelError(path, path.name, "no such file",
                          hint=f"looked in {path.resolve().parent}; check the path and its spelling")
-    abstract = _abstract_model(path, kind)
-    return _Converter(path, abstract, files).convert()
+    abstract = expand_macros(path, _abstract_model(path, kind))
+    model = _Converter(path, abstract, files).convert()
+    if kind == "vensim":   # units synonyms live in the settings after the sketch
+        model = replace(model, unit_synonyms=synonym_groups(
+            path.read_text(encoding="utf-8", errors="replace")))
+    return model
 
 
 def _abstract_model(path: Path, kind: str) -> Any:
@@ -114,7 +120,6 @@ class _Converter:
         self.component: Any = None  # its equation being converted
 
     def convert(self) -> ir.ModelIR:
-        self._refuse_macros()
         self.subscripts, self.manager = self._subscripts()
         self.external = ExternalData(self.path, self.manager, self.data_files)
         self.subscript_names = {ident(n): n for n in self.subscripts.ranges}
@@ -151,11 +156,6 @@ class _Converter:
                              exc) from None
         return _ranges(manager), manager
 
-
-    def _refuse_macros(self) -> None:
-        for section in self.abstract.sections[1:]:
-            raise UnsupportedError(self.path, section.name,
-                                   "is a macro, which reformsim does not simulate yet", _HINT)
 
     def _register(self, element: Any) -> None:
         canonical = ident(element.name)
@@ -309,6 +309,11 @@ class _Converter:
             subs = tuple(getattr(getattr(node.function, "subscripts", None), "subscripts", None)
                          or ())
             return ir.LookupCall(target, args[0], subs)
+        if func == "get_time_value" and len(args) == 3:
+            value = time_value(args)
+            if isinstance(value, str):
+                self._refuse(value)
+            return value  # type: ignore[return-value]
         if func not in BUILTINS:
             self._refuse(f"the function {func.upper()}")
         if len(args) not in BUILTINS[func]:
@@ -341,6 +346,11 @@ class _Converter:
             return getattr(self.external, method)(self.element, self.component, node)
         return convert
 
+    def _function(func: str, *fields: str) -> Callable[..., ir.Expr]:
+        def convert(self: _Converter, node: Any) -> ir.Expr:
+            return ir.Call(func, tuple(self._expr(getattr(node, f)) for f in fields))
+        return convert
+
     def _stateful(kind: str, *fields: str, order: Any = None) -> Callable[..., ir.Expr]:
         def convert(self: _Converter, node: Any) -> ir.Expr:
             args = [self._expr(getattr(node, f)) for f in fields]
@@ -356,6 +366,9 @@ class _Converter:
         "LogicStructure": _logic,
         "CallStructure": _call,
         "GameStructure": lambda self, node: self._expr(node.expression),
+        "AllocateAvailableStructure": _function("allocate_available", "request", "pp", "avail"),
+        "AllocateByPriorityStructure": _function("allocate_by_priority", "request", "priority",
+                                                 "size", "width", "supply"),
         "InlineLookupsStructure": _inline_lookup,
         "GetConstantsStructure": _external_rule("constants"),
         "GetDataStructure": _external_rule("data"),

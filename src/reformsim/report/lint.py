@@ -12,29 +12,38 @@ from ..engine.compiled import CompiledModel
 from ..engine.dependencies import references
 from ..errors import ReformsimWarning
 from ..model.ir import CONTROLS
+from ..model.unitcheck import check_units, is_macro_instance
 
 
 @dataclass(frozen=True)
 class Finding:
-    """One thing worth a modeller's look: which check, which element, what."""
+    """One thing worth a modeller's look: which check, which element, what (and what to try)."""
 
     check: str
     element: str
     detail: str
+    hint: str = ""
 
     def __str__(self) -> str:
-        return f"{self.check}: {self.element!r}: {self.detail}"
+        text = f"{self.check}: {self.element!r}: {self.detail}"
+        return f"{text}\n    hint: {self.hint}" if self.hint else text
 
 
 def lint(model: CompiledModel) -> list[Finding]:
     """Every finding, in model order within each check."""
-    return [*_missing(model), *_unused(model), *_out_of_equilibrium(model)]
+    return [*_missing(model), *_consistency(model), *_unused(model),
+            *_out_of_equilibrium(model)]
+
+
+def _consistency(model: CompiledModel) -> list[Finding]:
+    """Equations whose units disagree with their own (:mod:`reformsim.model.unitcheck`)."""
+    return [Finding("units", p.element, p.problem, p.hint) for p in check_units(model.ir)]
 
 
 def _missing(model: CompiledModel) -> list[Finding]:
     found = []
     for e in model.elements:
-        if e.kind != "aux":
+        if e.kind != "aux" or is_macro_instance(e.name):   # documented in the macro itself
             continue
         if not e.units.strip():
             found.append(Finding("units", e.name, "has no units"))

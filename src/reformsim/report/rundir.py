@@ -79,17 +79,22 @@ class Staging:
     def write(self, dataset: Any, kpis: Any, manifest: Mapping[str, Any],
               figures: Mapping[str, Callable[[Path], object]] | None = None,
               inputs: Sequence[Path] = (),
-              files: Mapping[str, Callable[[Path], object]] | None = None) -> Path:
+              files: Mapping[str, Callable[[Path], object]] | None = None,
+              datasets: Mapping[str, Any] | None = None) -> Path:
         """Write every file, then move the folder into place; returns where it went.
 
         ``figures`` maps file names to functions writing that file at the path
         given (in figures/), ``files`` the same beside results.nc (an analysis's
         outputs, issue 11); ``inputs`` (the scenario files) are copied into ``scenarios/``.
-        A failure to write saves ``results.nc`` and the manifest in the
+        ``datasets`` are more netCDF files (name -> Dataset: a streamed run's statistics,
+        issue 16, whose ``dataset`` is None: it has no results.nc).
+        A failure to write saves ``results.nc`` (and ``datasets``) and the manifest in the
         system's temporary folder and raises a RunDirError saying where.
         """
+        netcdf = {**({RESULTS: dataset} if dataset is not None else {}), **(datasets or {})}
         try:
-            write_results(dataset, self.folder / RESULTS)
+            for name, data in netcdf.items():
+                write_results(data, self.folder / name)
             kpis.to_csv(self.folder / KPIS, index=False)
             copy_inputs(inputs, self.folder / INPUTS)
             (self.folder / FIGURES).mkdir()
@@ -102,7 +107,7 @@ class Staging:
             self.written = _move_into_place(self.folder, self.target)
         except OSError as exc:
             self.discard()
-            raise _rescued(self.target, exc, dataset, manifest) from exc
+            raise _rescued(self.target, exc, netcdf, manifest) from exc
         except BaseException:
             self.discard()
             raise
@@ -361,12 +366,14 @@ def _unwritable(target: Path, exc: OSError) -> RunDirError:
                        "\n  hint: nothing was simulated; choose another output directory with -o")
 
 
-def _rescued(target: Path, exc: OSError, dataset: Any, manifest: Mapping[str, Any]) -> RunDirError:
+def _rescued(target: Path, exc: OSError, datasets: Mapping[str, Any],
+             manifest: Mapping[str, Any]) -> RunDirError:
     """Save the results somewhere else after a failed write, and say where (or that it failed)."""
     why = _WHY.get(exc.errno or 0, exc.strerror or str(exc))
     try:
         folder = Path(tempfile.mkdtemp(prefix=f"reformsim-rescued-{target.name}-"))
-        write_results(dataset, folder / RESULTS)
+        for name, data in datasets.items():
+            write_results(data, folder / name)
         write_json(folder / MANIFEST, manifest)
     except Exception as second:  # nowhere to write at all: say so
         return RunDirError(f"{target}: the run was simulated but could not be written ({why}), "

@@ -140,11 +140,48 @@ def simulate_scenarios(model_path: Path, files: Sequence[Path], *, method: str =
     ``group_by_model`` is taken from ``loaded``; ``check`` sees the expanded Ensemble
     before anything is simulated (to refuse a request that names what it lacks).
     ``allow_outside_data``: the files' CSV series may be outside their folders."""
+    from ..scenarios.ensemble import run
+
+    clock = Stopwatch() if stopwatch is None else stopwatch
+    job = prepare_ensemble(model_path, files, samples=samples, seed=seed, models=models,
+                           stopwatch=clock, loaded=loaded, check=check,
+                           allow_outside_data=allow_outside_data)
+    model, ensemble = job.model, job.ensemble
+    with clock.phase("simulate", f"simulating {_count(len(ensemble.scenarios), 'scenario')} x "
+                                 f"{_count(ensemble.samples, 'sample')} "
+                                 f"({_count(ensemble.size, 'member')})"):
+        dataset = run(ensemble, model, method=method, progress=progress)
+    label_dataset(dataset, model)
+    variables = with_cells(ensemble.outputs or [e.name for e in model.stocks],
+                           list(dataset.data_vars))
+    return Run(Path(model_path), tuple(files), dataset, variables, method, job.time_step,
+               job.scenarios.factorial, job.findings)
+
+
+@dataclass(frozen=True)
+class Prepared:
+    """Scenario files read and expanded against their model, not yet simulated."""
+
+    model: Any
+    scenarios: Any          # the ScenarioSet, --samples and --seed applied
+    ensemble: Any
+    findings: tuple[str, ...]
+    time_step: float
+
+
+def prepare_ensemble(model_path: Path, files: Sequence[Path], *, samples: int | None = None,
+                     seed: int | None = None, models: dict[Path, Any] | None = None,
+                     stopwatch: Stopwatch | None = None, loaded: dict[Path, Any] | None = None,
+                     check: Callable[[Any], None] | None = None,
+                     allow_outside_data: bool = False) -> Prepared:
+    """What ``simulate_scenarios`` (and a streamed run) do before simulating: the model read
+    and compiled once, the files read, ``samples``/``seed`` applied, the ensemble expanded,
+    linted and ``check``-ed."""
     from dataclasses import replace
 
     from ..engine.loading import load_model
     from ..scenarios.checks import lint
-    from ..scenarios.ensemble import expand, run
+    from ..scenarios.ensemble import expand
     from ..scenarios.loading import load_scenarios
 
     clock = Stopwatch() if stopwatch is None else stopwatch
@@ -166,19 +203,16 @@ def simulate_scenarios(model_path: Path, files: Sequence[Path], *, method: str =
         findings = tuple(str(f) for f in lint(scenario_set, model) if not f.note)
         if check is not None:
             check(ensemble)
-    with clock.phase("simulate", f"simulating {_count(len(ensemble.scenarios), 'scenario')} x "
-                                 f"{_count(ensemble.samples, 'sample')} "
-                                 f"({_count(ensemble.size, 'member')})"):
-        dataset = run(ensemble, model, method=method, progress=progress)
+    step = scenario_set.time.get("TIME STEP")
+    return Prepared(model, scenario_set, ensemble, findings,
+                    float(step) if step is not None else _time_step(model))
+
+
+def label_dataset(dataset: Any, model: Any) -> None:
+    """The time's units and each variable's documented range, from the model."""
     elements = {e.ident: e for e in model.elements}
     dataset.time.attrs["units"] = elements["initial_time"].units
     _add_ranges(dataset, model)
-    variables = with_cells(ensemble.outputs or [e.name for e in model.stocks],
-                           list(dataset.data_vars))
-    step = scenario_set.time.get("TIME STEP")
-    return Run(Path(model_path), tuple(files), dataset, variables, method,
-               float(step) if step is not None else _time_step(model), scenario_set.factorial,
-               findings)
 
 
 def simulate_apart(model_path: Path, files: Sequence[Path], **options: Any) -> Run | None:

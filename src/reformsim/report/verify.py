@@ -60,7 +60,7 @@ def read_output(path: str | Path) -> Any:
     if not path.is_file():
         raise ModelError(path, path.name, "no such file")
     reader = pd.read_csv if path.suffix.lower() == ".csv" else pd.read_table
-    frame = reader(path, index_col=0, encoding_errors="replace")
+    frame = reader(path, index_col=0, encoding=_encoding(path), encoding_errors="replace")
     if normal(frame.index.name or "") != "time":  # Vensim may write variables as rows
         frame = frame.T
     frame.index = pd.to_numeric(frame.index, errors="coerce")
@@ -71,6 +71,16 @@ def read_output(path: str | Path) -> Any:
         if len(values) > 1 and values.notna().iloc[0] and values.iloc[1:].isna().all():
             frame[column] = values.iloc[0]
     return frame
+
+
+def _encoding(path: Path) -> str:
+    """UTF-8, or Windows-1252 for a file that is not UTF-8 (Vensim writes the system's code
+    page: names with accents would not match the model's otherwise)."""
+    try:
+        path.read_bytes().decode("utf-8")
+    except UnicodeDecodeError:
+        return "cp1252"
+    return "utf-8"
 
 
 def _owners(model: CompiledModel, slots: tuple[str, ...]) -> list[str]:

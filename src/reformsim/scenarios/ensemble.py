@@ -18,6 +18,7 @@ from ..engine import settings
 from ..engine.compiled import state_indices
 from ..engine.results import STATUS, own_name
 from ..model.ir import fold_name
+from ..scale.memory import free_memory
 from .checks import ModelNames, model_names, validate
 from .sampling import sample
 from .spec import Scenario, ScenarioError, ScenarioSet, resolve
@@ -100,32 +101,13 @@ def _check_memory(scenarios: ScenarioSet, count: int, model: CompiledModel) -> N
         return
     members = count * uncertainty.samples
     need = 8 * 2 * members * (len(model.elements) + len(uncertainty.parameters))
-    free = _free_memory()
+    free = free_memory()
     if free is not None and need > 0.8 * free:
         raise ScenarioError(uncertainty.source, "", "uncertainty",
                             f"'samples': {uncertainty.samples:,} samples x {count} scenarios "
                             f"would need {need / 2**30:,.1f} GiB to lay out, but "
                             f"{free / 2**30:,.1f} GiB are free",
                             hint="use fewer samples (--samples N overrides the file)")
-
-
-def _free_memory() -> int | None:
-    """Bytes of memory available (Linux's MemAvailable, which counts reclaimable caches; else
-    the free pages), or None when the system does not say."""
-    import os
-    import re
-
-    try:
-        with open("/proc/meminfo", encoding="ascii") as handle:
-            found = re.search(r"^MemAvailable:\s*(\d+) kB", handle.read(), re.M)
-        if found:
-            return int(found.group(1)) * 1024
-    except OSError:
-        pass
-    try:
-        return os.sysconf("SC_AVPHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
-    except (ValueError, OSError, AttributeError):
-        return None
 
 
 def _canonical(scenario: Scenario, names: ModelNames) -> Scenario:
