@@ -40,6 +40,7 @@ from .runfiles import (  # noqa: F401  (the files' names and readers, re-exporte
     make_manifest,
     read_manifest,
     read_results,
+    run_inputs,
     sha256,
     storable,
     write_json,
