@@ -97,7 +97,8 @@ class Staging:
                 write_results(data, self.folder / name)
             kpis.to_csv(self.folder / KPIS, index=False)
             copy_inputs(inputs, self.folder / INPUTS)
-            (self.folder / FIGURES).mkdir()
+            if figures:                # no empty folder for a run that draws nothing
+                (self.folder / FIGURES).mkdir()
             for name, write_figure in (figures or {}).items():
                 write_figure(self.folder / FIGURES / name)
             for name, write_file in (files or {}).items():
