@@ -9,7 +9,6 @@ does.
 
 from __future__ import annotations
 
-import re
 import warnings
 from pathlib import Path
 
