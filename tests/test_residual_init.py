@@ -8,10 +8,9 @@ import numpy as np
 import pytest
 
 import reformsim
+from conftest import MODELS
 from reformsim.engine import residual, settings
 from reformsim.engine.compiled import state_indices
-
-from conftest import MODELS
 
 REFORM = Path(__file__).resolve().parents[1] / "models" / "reform.mdl"
 
