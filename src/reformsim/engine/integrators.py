@@ -18,6 +18,7 @@ steps, its error control and its failure are its own.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import NamedTuple, Protocol
@@ -92,9 +93,9 @@ def register(integrator: Integrator) -> Integrator:
 
 
 def check_options(options: Options) -> None:
-    if not (np.isfinite(options.rtol) and options.rtol > 0):
+    if not (math.isfinite(options.rtol) and options.rtol > 0):
         raise SimulationError(f"rtol must be a positive number, got {options.rtol!r}")
-    if not (np.isfinite(options.atol) and options.atol >= 0):
+    if not (math.isfinite(options.atol) and options.atol >= 0):
         raise SimulationError(f"atol must be a number >= 0, got {options.atol!r}")
 
 

@@ -24,6 +24,9 @@ class PerModel(Generic[T]):
 
     def get(self, model: Any, key: Hashable, make: Callable[[], T]) -> T:
         """The value for ``key``, made once by ``make()`` (under the lock: made exactly once)."""
+        known = self._store.get(model)   # a value already made: no lock (dict reads are atomic)
+        if known is not None and key in known:
+            return known[key]
         with self._lock:
             known = self._store.setdefault(model, {})
             if key not in known:

@@ -294,20 +294,24 @@ class RatePass:
     def _saves(self) -> list[str]:
         """At a save: every dynamic element's cells where OC says (-1: not kept). A few
         elements get a branch each; many are first put in W, next to the arrays, and copied
-        by one loop (a long run of branches is slow for numba to compile)."""
+        by one loop (a long run of branches is slow for numba to compile). ``OB[e]`` sums the
+        member's saved values: not finite when one of them is not (or, rarely, when the sum
+        overflows), so only such members' outputs need to be searched afterwards."""
         slots = [slot for slot in self.model.rate_order if slot.startswith("v")]
         self.outputs += slots
         if not slots:
             return []
         if len(slots) <= BRANCHES:
-            lines = []
+            lines = ["acc = 0.0"]
             for k, slot in enumerate(slots):   # oc<k> = OC[k], read once (prologue)
                 store = self.stores[slot]
                 lines.append(f"if oc{k} >= 0:")
-                lines += [f"    out[saved, oc{k}, e] = {slot}"] if not store.shape else [
+                lines += [f"    out[saved, oc{k}, e] = {slot}", f"    acc += {slot}"] \
+                    if not store.shape else [
                     f"    for i in range({store.cells}):",
-                    f"        out[saved, oc{k} + i, e] = {store.at('i')}"]
-            return ["if save:"] + ["    " + line for line in lines]
+                    f"        out[saved, oc{k} + i, e] = {store.at('i')}",
+                    f"        acc += {store.at('i')}"]
+            return ["if save:"] + ["    " + line for line in lines + ["OB[e] += acc"]]
         sources, counts, lines = [], [], []
         for slot in slots:
             store = self.stores[slot]
@@ -318,12 +322,15 @@ class RatePass:
             counts.append(store.cells)
         at = self.ex.int_slot(sources + counts)
         return ["if save:"] + ["    " + line for line in lines] + [
+            "    acc = 0.0",
             f"    for k in range({len(sources)}):",
             "        oc = OC[k]",
             "        if oc >= 0:",
             f"            source = TI[{at} + k]",
             f"            for i in range(TI[{at + len(sources)} + k]):",
-            "                out[saved, oc + i, e] = W[source + i]"]
+            "                out[saved, oc + i, e] = W[source + i]",
+            "                acc += W[source + i]",
+            "    OB[e] += acc"]
 
     def watch(self) -> list[str]:
         """At a save, for Euler: the states' sum, and the row-by-row look (``watch``) only when

@@ -34,6 +34,19 @@ def decode(model: CompiledModel, row: np.ndarray) -> tuple[
         dict[str, float], tuple[int, ...], dict[int, tuple[int, ...]]]:
     """A row of :func:`group_by_structure`: the controls, one order per state, and the
     states whose cells need different orders (state index -> order of each cell)."""
+    controls, orders, per_cell = _DECODED.get(model, row.tobytes(), lambda: _decode(model, row))
+    return dict(controls), orders, dict(per_cell)
+
+
+def structural_names(model: CompiledModel) -> frozenset[str]:
+    """The init pass's values :func:`group_by_structure` reads."""
+    return _DECODED.get(model, "names", lambda: frozenset(
+        [model.slots[c] for c in CONTROLS] +
+        [f"a{s.index}_{k}" for s in model.states if s.kind in STRUCTURAL_ARGS
+         for k in range(len(s.args))]))
+
+
+def _decode(model: CompiledModel, row: np.ndarray) -> tuple:
     controls = dict(zip(CONTROLS, (float(x) for x in row[:4])))
     orders, per_cell, at = [], {}, 4
     for s in model.states:
@@ -44,6 +57,9 @@ def decode(model: CompiledModel, row: np.ndarray) -> tuple[
         if len(set(cells)) > 1:
             per_cell[s.index] = cells
     return controls, tuple(orders), per_cell
+
+
+_DECODED: PerModel[Any] = PerModel()
 
 
 @dataclass
@@ -175,7 +191,7 @@ def initial_states(model: CompiledModel, program: Program, values: dict[str, Any
         r = program.rows[s.index]
         if s.kind in _STAGES:   # every stage starts at the same value: a view stage x cell x E
             stages = Y[r].reshape(-1, s.cells, size) if s.shape else Y[r]
-            stages[:] = start.rows(_STAGES[s.kind](values, s.index), s.shape)
+            start.assign(stages, _STAGES[s.kind](values, s.index), s.shape)
         if s.kind in _REGISTERS:
             register, pipe = _REGISTERS[s.kind](start, s, program.structure.orders[s.index])
             X.append(register)
@@ -196,6 +212,14 @@ class _Start:
             arr.reshape(arr.shape or (1,) * (1 + len(shape)))
         return np.broadcast_to(arr if arr.shape[0] == 1 else arr[self.members],
                                (self.size,) + shape)
+
+    def assign(self, stages: np.ndarray, value: Any, shape: tuple[int, ...]) -> None:
+        """Set every stage's rows to the value (a scalar's without :meth:`pick`'s views)."""
+        if shape:
+            stages[:] = self.rows(value, shape)
+            return
+        arr = np.asarray(value, dtype=np.float64).reshape(-1)
+        stages[:] = arr if arr.shape[0] == 1 else arr[self.members]
 
     def rows(self, value: Any, shape: tuple[int, ...]) -> np.ndarray:
         """As state rows: (E,) for a scalar, (cells, E) for an array."""

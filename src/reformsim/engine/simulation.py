@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import functools
-import math
 import os
 import warnings
 from collections.abc import Callable, Mapping
@@ -14,23 +13,27 @@ import numpy as np
 
 from ..errors import ReformsimWarning, SimulationError, did_you_mean
 from ..model.ir import fold_name
-from . import integrators, numba_backend, settings
+from . import integrators, numba_backend, residual, settings
 from .clock import make_clock, time_grids
 from .compiled import CompiledModel, state_indices, write_constants
 from .compiler import split_states, variant
+from .failures import Watch, find_failures, row_owner
 from .inputs import Series, Table, stack
+from .memo import PerModel
 from .program import (
     Structure,
     build_program,
     decode,
     group_by_structure,
     initial_states,
+    structural_names,
     update_discrete,
 )
 from .results import Failure, Results
 from .states import DISCRETE
 
-_total = np.add.reduce   # without ndarray.sum's Python wrapper: this runs at every save
+_SETTABLE: PerModel[frozenset] = PerModel()
+_TABLES: PerModel[np.ndarray] = PerModel()      # structure rows of calls that cannot change them
 WORKING_MEMORY = 256 * 2**20   # bytes of intermediate arrays one chunk of members may use
 Values = Mapping[str, Any]
 
@@ -109,13 +112,15 @@ def simulate(model: CompiledModel, params: Values | None = None, initial: Values
         n_out = columns[-1][0][1] if columns else 0
         _check_memory(request.size, len(times), n_out)
         out = np.empty((len(times), n_out, request.size))  # (T, V, N): saves write contiguously
+        suspects = np.ones(request.size, dtype=bool)   # members whose outputs may be non-finite
         for lo in range(0, request.size, chunk):
             hi = min(request.size, lo + chunk)
-            _run_chunk(model, request, lo, hi, out, grid_of, failures, first if lo == 0 else None)
+            _run_chunk(model, request, lo, hi, out, grid_of, failures, suspects,
+                       first if lo == 0 else None)
             if progress is not None:
                 progress(hi, request.size)
     names, units, docs, arrays = model.labels(request.outputs)
-    _find_failures(out, times, names, failures)
+    find_failures(out, times, names, failures, suspects)
     if failures:
         warnings.warn(f"{len(failures)} of {request.size} members went NaN/inf "
                       f"(first: member {min(failures)}, {failures[min(failures)]}); "
@@ -131,7 +136,7 @@ def simulate(model: CompiledModel, params: Values | None = None, initial: Values
 def _default_chunk(model: CompiledModel) -> int:
     """Members per chunk: up to 32,768 (measured fastest for SIR), within WORKING_MEMORY."""
     per_member = 8 * (3 * len(model.rate_order) + 4 * len(model.states) + 16)
-    return int(min(32_768, max(4_096, WORKING_MEMORY // per_member)))
+    return min(32_768, max(4_096, WORKING_MEMORY // per_member))
 
 
 # --- resolving names and values --------------------------------------------------------------
@@ -188,7 +193,8 @@ def _params(model: CompiledModel, params: Values) -> tuple[dict, dict[str, Serie
     given: list[tuple[settings.Target, np.ndarray]] = []
     series: dict[str, Series] = {}
     counts: dict[str, int] = {}
-    settable = {model.slot_of(e) for e in model.constants()}
+    settable = _SETTABLE.get(model, "settable",
+                             lambda: frozenset(model.slot_of(e) for e in model.constants()))
     for name, value in params.items():
         target = settings.find(model, name, "parameter")
         if target.slot not in settable:
@@ -227,6 +233,8 @@ def _initials(model: CompiledModel, initial: Values, counts: dict[str, int]) -> 
 
 def _tables(model: CompiledModel, lookups: Values,
             counts: dict[str, int]) -> dict[str, tuple[np.ndarray, np.ndarray]]:
+    if not lookups:
+        return {}
     known = {fold_name(e.name): e for e in model.elements if e.kind == "lookup"}
     found = {}
     for name, value in lookups.items():
@@ -296,6 +304,8 @@ def _refuse_method(model: CompiledModel, method: str) -> None:
 
 def _check_memory(n: int, t: int, v: int) -> None:
     need = n * t * v * 8
+    if need < 2**26:   # 64 MiB: not worth asking the system
+        return
     try:
         available = os.sysconf("SC_AVPHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
     except (ValueError, OSError, AttributeError):
@@ -315,21 +325,21 @@ def _init_values(model: CompiledModel, request: _Request, lo: int, hi: int) -> d
             return v[0], [part(x) for x in v[1]]
         return v if len(v) == 1 else v[lo:hi]
 
-    return model.init({s: part(v) for s, v in request.overrides.items()},
-                {j: part(v) for j, v in request.initial.items()}, request.keys[lo:hi])
+    return residual.init(model, {s: part(v) for s, v in request.overrides.items()},
+                         {j: part(v) for j, v in request.initial.items()}, request.keys[lo:hi])
 
 
 def _run_chunk(model: CompiledModel, request: _Request, lo: int, hi: int, out: np.ndarray,
                grid_of: Callable[..., list], failures: dict[int, Failure],
-               values: dict[str, Any] | None = None) -> None:
+               suspects: np.ndarray, values: dict[str, Any] | None = None) -> None:
     """Members lo..hi: one init pass (unless given), then each structure group on its own."""
     size = hi - lo
     values = values if values is not None else _init_values(model, request, lo, hi)
-    table, group_of = group_by_structure(model, values, size)
+    table, group_of = _structures(model, values, size)
     group_of = group_of.reshape(-1)
     for g, row in enumerate(table):
-        members = np.flatnonzero(group_of == g)
         whole = len(table) == 1  # one group: write straight into the results
+        members = np.arange(size) if whole else np.flatnonzero(group_of == g)
         target = out[:, :, lo:hi] if whole else np.empty(out.shape[:2] + (len(members),))
         group_model, group_values = model, _group_constants(values, members, size)
         per_cell = decode(model, row)[2]
@@ -339,9 +349,20 @@ def _run_chunk(model: CompiledModel, request: _Request, lo: int, hi: int, out: n
                                             members, size)
             row = group_by_structure(group_model, group_values, len(members))[0][0]
         group = _Group(group_model, request, group_values, members, lo)
-        group.run(row, target, grid_of, failures)
+        suspects[lo:hi][members] = group.run(row, target, grid_of, failures)
         if not whole:
             out[:, :, lo + members] = target
+
+
+def _structures(model: CompiledModel, values: dict[str, Any],
+                size: int) -> tuple[np.ndarray, np.ndarray]:
+    """:func:`group_by_structure`, kept for calls whose overrides cannot change a structure
+    (no control value, delay order or buffer length among the values the call computed)."""
+    plan = getattr(values, "plan", None)
+    if plan is None or values.changed & structural_names(model):
+        return group_by_structure(model, values, size)
+    table = _TABLES.get(model, plan, lambda: group_by_structure(model, values, 1)[0])
+    return table, np.zeros(size, dtype=np.intp)
 
 
 @dataclass
@@ -355,8 +376,9 @@ class _Group:
     lo: int                   # the chunk's first member
 
     def run(self, row: np.ndarray, out: np.ndarray, grid_of: Callable[..., integrators.Grid],
-            failures: dict[int, Failure]) -> None:
-        """Integrate into ``out`` (T x V x members); record members that went non-finite."""
+            failures: dict[int, Failure]) -> np.ndarray:
+        """Integrate into ``out`` (T x V x members); record members that went non-finite.
+        Returns the members whose outputs may hold a non-finite value."""
         model, request, size = self.model, self.request, len(self.members)
         controls, orders, _ = decode(model, row)
         program = build_program(model, Structure(orders), request.outputs)
@@ -377,7 +399,7 @@ class _Group:
             values = _group_constants(self.values, members, size)
             return integrators.System(program.make(values, [], keys[members]))
 
-        watch = _Watch(size)
+        watch = Watch(size)
         unsolved: dict[int, str] = {}
         if request.backend != "numba" or not numba_backend.run_group(
                 model, program, Y, self.values, keys, grid, out, watch, request):
@@ -385,40 +407,19 @@ class _Group:
             unsolved = integrator(integrators.Problem(grid, Y, system), out, watch,
                                   request.options)
         write_constants(model, request.outputs, self.values, out)
+        suspects = watch.suspects(model, request.outputs, out)
         failed = watch.first_failures()
         if not failed and not unsolved:
-            return
+            return suspects
         times = integrators.saved_times(grid)
         for k, (i, state_row) in failed.items():
             failures[self.lo + int(self.members[k])] = Failure(
-                _row_owner(model, program, state_row), float(times[i]))
+                row_owner(model, program, state_row), float(times[i]))
         for k, reason in unsolved.items():
             reached = np.flatnonzero(np.isnan(out[:, 0, k])) if out.shape[1] else []
             when = float(times[reached[0]]) if len(reached) else float(times[-1])
             failures[self.lo + int(self.members[k])] = Failure("", when, reason)
-
-class _Watch:
-    """At every save: which members' states went non-finite first, and where."""
-
-    def __init__(self, size: int) -> None:
-        self.save = np.full(size, -1, dtype=np.int64)
-        self.row = np.zeros(size, dtype=np.int64)
-
-    def __call__(self, i: int, Y: np.ndarray, members: np.ndarray | None = None) -> None:
-        # a sum is cheaper than isfinite().all(); it can overflow, so confirm before acting
-        if math.isfinite(_total(Y, None)) or np.isfinite(Y).all():
-            return
-        members = np.arange(Y.shape[1]) if members is None else members
-        bad = ~np.isfinite(Y)
-        fresh = bad.any(axis=0) & (self.save[members] < 0)
-        self.save[members[fresh]] = i
-        self.row[members[fresh]] = np.argmax(bad[:, fresh], axis=0)
-
-    def first_failures(self) -> dict[int, tuple[int, int]]:
-        """member -> (save index, state row)."""
-        return {int(k): (int(self.save[k]), int(self.row[k]))
-                for k in np.flatnonzero(self.save >= 0)}
-
+        return suspects
 
 def _group_constants(values: dict[str, Any], members: np.ndarray,
                      chunk_size: int) -> dict[str, Any]:
@@ -427,24 +428,3 @@ def _group_constants(values: dict[str, Any], members: np.ndarray,
         return values
     return {name: v[members] if np.ndim(v) >= 1 and np.shape(v)[0] == chunk_size > 1 else v
             for name, v in values.items()}
-
-
-def _row_owner(model: CompiledModel, program: Any, row: int) -> str:
-    for j, rows in program.rows.items():
-        if rows.start <= row < rows.stop:
-            return model.states[j].owner
-    return "?"
-
-
-def _find_failures(out: np.ndarray, times: np.ndarray, names: tuple[str, ...],
-                   failures: dict[int, Failure]) -> None:
-    """Earliest non-finite output of each member (out is T x V x N), if earlier than its states'."""
-    if out.size == 0 or np.isfinite(out).all():
-        return
-    bad = ~np.isfinite(out)
-    for member in np.flatnonzero(bad.any(axis=(0, 1))):
-        t_index = int(np.argmax(bad[:, :, member].any(axis=1)))
-        variable = names[int(np.argmax(bad[t_index, :, member]))]
-        earlier = failures.get(int(member))
-        if earlier is None or (not earlier.reason and times[t_index] <= earlier.time):
-            failures[int(member)] = Failure(variable, float(times[t_index]))
