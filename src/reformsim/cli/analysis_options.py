@@ -5,6 +5,7 @@ by ``rundir.prepare`` before anything is simulated, written like ``reformsim run
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -123,7 +124,7 @@ class Steps:
             return
         if self.bar is None:
             self.bar = click.progressbar(length=total, label=self.label,
-                                         file=click.get_text_stream("stderr"))
+                                         file=sys.stderr)   # click 8.5 deprecates get_text_stream
         self.bar.update(max(0, min(done, total) - self.done))
         self.done = min(done, total)
         if done >= total:

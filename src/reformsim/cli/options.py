@@ -8,6 +8,7 @@ chosen with ``--var`` (no short form); a scenario is named by its key or its lab
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -40,7 +41,7 @@ class Progress:
             return
         if self.bar is None:
             self.bar = click.progressbar(length=total, label="simulating",
-                                         file=click.get_text_stream("stderr"))
+                                         file=sys.stderr)   # click 8.5 deprecates get_text_stream
         self.bar.update(done - self.done)
         self.done = done
         if done >= total:
