@@ -359,7 +359,8 @@ def test_quiet_suppresses_the_notes(runner, tmp_path, quiet):
         "roadmap.yaml: simulating 3 scenarios x 1 sample (3 members)",
         "roadmap.yaml: writing the run directory (5 slides)",
         f"run directory: {out}"]
-    assert result.stderr.splitlines() == notes
+    compiling = "roadmap.yaml: compiling roadmap.mdl to machine code"   # on a cold cache only
+    assert [n for n in result.stderr.splitlines() if not n.startswith(compiling)] == notes
     assert "run directory" not in result.stdout
 
 

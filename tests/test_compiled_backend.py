@@ -227,9 +227,11 @@ _RUN = """
 import sys, reformsim
 from reformsim.engine import numba_backend
 model = reformsim.load_model(sys.argv[1])
+first = numba_backend.compiles_first(model)          # what `reformsim run` tells its user
 assert reformsim.simulate(model).backend == "numba"
+assert not numba_backend.compiles_first(model) and not numba_backend.compiles_first(model, "RK45")
 code = numba_backend.module(numba_backend.kernel(model))
-print(sum(code.euler.stats.cache_hits.values()), sum(code.euler.stats.cache_misses.values()))
+print(first, sum(code.euler.stats.cache_hits.values()), sum(code.euler.stats.cache_misses.values()))
 """
 
 
@@ -238,8 +240,8 @@ def test_a_second_process_loads_the_machine_code_from_the_cache(tmp_path, decay_
            "PYTHONPATH": os.pathsep.join([str(ROOT / "src"), os.environ.get("PYTHONPATH", "")])}
     runs = [subprocess.run([sys.executable, "-c", _RUN, str(decay_path)], env=env, check=True,
                            capture_output=True, text=True).stdout.split() for _ in range(2)]
-    assert runs[0] == ["0", "1"]      # compiled once...
-    assert runs[1] == ["1", "0"]      # ...and loaded, not compiled, by the next process
+    assert runs[0] == ["True", "0", "1"]      # compiled once, and said so beforehand...
+    assert runs[1] == ["False", "1", "0"]     # ...and loaded, not compiled, by the next process
     assert list((tmp_path / "cache" / "numba").glob("m_*.py"))
 
 

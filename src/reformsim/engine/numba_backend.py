@@ -78,6 +78,20 @@ def ran_on(model: CompiledModel, chosen: str) -> str:
     return "numpy" if chosen == "numba" and reason_not_compiled(model) else chosen
 
 
+def compiles_first(model: CompiledModel, method: str = "euler") -> bool:
+    """True when a run of ``model`` by ``method`` will first compile its machine code (the
+    first run of this model's structure here, or the first after an edit: seconds, where
+    later runs load it from the cache), so that a command can say why it waits."""
+    if choose(model, method, "auto") != "numba":
+        return False
+    digest = kernel(model).digest
+    if digest in _MODULES:
+        return False
+    from ..model.cache import cache_dir
+
+    return not any((cache_dir() / "numba" / "__pycache__").glob(f"m_{digest}.{method}-*.nbi"))
+
+
 def run_group(model: CompiledModel, program: Any, Y: np.ndarray, values: dict[str, Any],
               keys: np.ndarray, grid: Any, out: np.ndarray, watch: Any, request: Any) -> bool:
     """A group of members on the compiled backend; False when the group's model does not

@@ -169,8 +169,7 @@ def _resolve(model: CompiledModel, params: Values, initial: Values, lookups: Val
     overrides, series, counts = _params(model, params)
     inits = _initials(model, initial, counts)
     tables = _tables(model, lookups, counts)
-    chosen = variant(model, frozenset(model.nodes[s].element.ident for s in series),
-                     frozenset(tables))
+    chosen = _variant(model, series, tables)
     for slot, schedule in series.items():
         overrides[f"X{slot[1:]}t"], overrides[f"X{slot[1:]}v"] = schedule.xs, schedule.ys
     for ident, (xs, ys) in tables.items():
@@ -187,6 +186,19 @@ def _resolve(model: CompiledModel, params: Values, initial: Values, lookups: Val
     return chosen, _Request(n, overrides, inits, _outputs(model, outputs),
                              _stream_keys(keys, seed), method, options,
                              numba_backend.choose(chosen, method, backend))
+
+
+def variant_for(model: CompiledModel, params: Values | None = None,
+                lookups: Values | None = None) -> CompiledModel:
+    """The variant of ``model`` that ``simulate`` runs for these arguments (schedules over
+    time and replaced lookups compile into variants of their own)."""
+    _, series, counts = _params(model, params or {})
+    return _variant(model, series, _tables(model, lookups or {}, counts))
+
+
+def _variant(model: CompiledModel, series: dict, tables: dict) -> CompiledModel:
+    return variant(model, frozenset(model.nodes[s].element.ident for s in series),
+                   frozenset(tables))
 
 
 def _params(model: CompiledModel, params: Values) -> tuple[dict, dict[str, Series], dict[str, int]]:

@@ -56,6 +56,11 @@ class Stopwatch:
             if self._inner:
                 self._inner[-1] += elapsed
 
+    def note(self, text: str) -> None:
+        """Announce something that is not a phase of its own."""
+        if self.announce is not None:
+            self.announce(text)
+
     def summary(self) -> str:
         """``read and compile 1.02 s, simulate 0.31 s, ...; total 1.60 s``."""
         parts = [f"{name} {seconds:.2f} s" for name, seconds in self.spent.items()]
@@ -140,6 +145,8 @@ def simulate_scenarios(model_path: Path, files: Sequence[Path], *, method: str =
     ``group_by_model`` is taken from ``loaded``; ``check`` sees the expanded Ensemble
     before anything is simulated (to refuse a request that names what it lacks).
     ``allow_outside_data``: the files' CSV series may be outside their folders."""
+    from ..engine import numba_backend
+    from ..engine.simulation import variant_for
     from ..scenarios.ensemble import run
 
     clock = Stopwatch() if stopwatch is None else stopwatch
@@ -147,6 +154,10 @@ def simulate_scenarios(model_path: Path, files: Sequence[Path], *, method: str =
                            stopwatch=clock, loaded=loaded, check=check,
                            allow_outside_data=allow_outside_data)
     model, ensemble = job.model, job.ensemble
+    if numba_backend.compiles_first(variant_for(model, ensemble.params, ensemble.lookups),
+                                    method):
+        clock.note(f"compiling {Path(model_path).name} to machine code (once: later runs load "
+                   "it from the cache)")
     with clock.phase("simulate", f"simulating {_count(len(ensemble.scenarios), 'scenario')} x "
                                  f"{_count(ensemble.samples, 'sample')} "
                                  f"({_count(ensemble.size, 'member')})"):
