@@ -135,9 +135,8 @@ def test_simulate_on_any_arguments(load, params, initial, method, outputs, size,
     try:
         rtol, atol = tolerances or (1e-6, 1e-9)
         with warnings.catch_warnings():
-            warnings.simplefilter("ignore", reformsim.ReformsimWarning)  # failures: see below
-            # scipy's own note on an rtol below 2.2e-14 (it raises it): the engine's to word
-            warnings.filterwarnings("ignore", message="At least one element of `rtol` is too")
+            # failures (see below) and scipy's notes, which the engine words as its warnings
+            warnings.simplefilter("ignore", reformsim.ReformsimWarning)
             results = reformsim.simulate(model, params=params, initial=initial, method=method,
                                          outputs=outputs, size=size, seed=seed, chunk_size=chunk,
                                          rtol=rtol, atol=atol)

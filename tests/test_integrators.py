@@ -41,6 +41,24 @@ def test_scipy_tolerances_are_used(decay):
     np.testing.assert_allclose(results["Stock"][0], 100 * np.exp(-results.times / 5), rtol=1e-9)
 
 
+def test_scipys_notes_become_a_members_reason_or_one_warning_of_the_engine(load):
+    """LSODA asked for more accuracy than it can give: the member it stops keeps scipy's words
+    in its failure reason; a note on members that finish (rtol raised to scipy's floor) is
+    one ReformsimWarning for the call, never a bare UserWarning per member (the fuzz test's
+    find: pytest turns warnings into errors, and so may a user)."""
+    with pytest.warns(reformsim.ReformsimWarning) as caught:
+        results = reformsim.simulate(load("blowup"), params={"K": [2, 3, 4, 1.0000001]},
+                                     method="LSODA", rtol=1e-20, atol=1e-6)
+    assert {type(w.message) for w in caught} == {reformsim.ReformsimWarning}
+    assert list(results.failures) == [3]
+    assert "Excess accuracy requested" in results.failures[3].reason
+    notes = [str(w.message) for w in caught if "rtol" in str(w.message)
+             and "went NaN" not in str(w.message)]
+    assert notes == ["solve_ivp (LSODA): At least one element of `rtol` is too small. Setting "
+                     "`rtol = np.maximum(rtol, 2.220446049250313e-14)`. (members 0, 1, 2)"]
+    assert np.isfinite(results["Stock"][:3]).all()
+
+
 def test_scipy_method_saves_on_the_euler_grid(decay):
     euler = reformsim.simulate(decay)
     rk45 = reformsim.simulate(decay, method="RK45")

@@ -19,13 +19,14 @@ steps, its error control and its failure are its own.
 from __future__ import annotations
 
 import math
+import warnings
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import NamedTuple, Protocol
 
 import numpy as np
 
-from ..errors import SimulationError
+from ..errors import ReformsimWarning, SimulationError
 
 Rates = Callable[..., tuple]
 AfterStep = Callable[[tuple], None]
@@ -257,16 +258,22 @@ class Scipy:
     def __call__(self, problem: Problem, out: np.ndarray, on_save: OnSave,
                  options: Options) -> dict[int, str]:
         failed: dict[int, str] = {}
+        notes: dict[str, list[int]] = {}     # scipy's notes on members that did not fail
         grid = problem.grid
         t_eval = grid.t[grid.save]
         for member in range(problem.Y.shape[1]):
-            reason = self._member(problem, member, t_eval, out, on_save, options)
+            reason = self._member(problem, member, t_eval, out, on_save, options, notes)
             if reason:
                 failed[member] = reason
+        for note, members in notes.items():   # once per note, not once per member
+            shown = ", ".join(map(str, members[:5])) + (", ..." if len(members) > 5 else "")
+            warnings.warn(f"solve_ivp ({self.name}): {note} "
+                          f"(member{'s' * (len(members) > 1)} {shown})", ReformsimWarning,
+                          stacklevel=2)
         return failed
 
     def _member(self, problem: Problem, member: int, t_eval: np.ndarray, out: np.ndarray,
-                on_save: OnSave, options: Options) -> str:
+                on_save: OnSave, options: Options, notes: dict[str, list[int]]) -> str:
         from scipy.integrate import solve_ivp
 
         members = np.array([member])
@@ -280,17 +287,27 @@ class Scipy:
                 raise _NotFinite(t)
             return D.ravel().copy()
 
-        try:
-            result = solve_ivp(rhs, (float(grid.t[0]), float(grid.t[-1])),
-                               problem.Y[:, member].copy(), method=self.name, t_eval=t_eval,
-                               rtol=options.rtol, atol=options.atol, max_step=dt)
-            y = np.asarray(result.y, dtype=float)
-            message = result.message if result.status < 0 else ""
-        except _NotFinite as exc:
-            y = np.empty((shape[0], 0))
-            message = f"the rate of change is not finite at time {exc.args[0]:g}"
-        except (ArithmeticError, RuntimeError, ValueError, np.linalg.LinAlgError) as exc:
-            y, message = np.empty((shape[0], 0)), f"{type(exc).__name__}: {exc}"
+        # scipy's notes (LSODA's "excess accuracy requested", an rtol raised to its floor)
+        # belong to this member: they go into its failure reason, or become the engine's warning
+        with warnings.catch_warnings(record=True) as noted:
+            warnings.simplefilter("always")
+            try:
+                result = solve_ivp(rhs, (float(grid.t[0]), float(grid.t[-1])),
+                                   problem.Y[:, member].copy(), method=self.name,
+                                   t_eval=t_eval, rtol=options.rtol, atol=options.atol,
+                                   max_step=dt)
+                y = np.asarray(result.y, dtype=float)
+                message = result.message if result.status < 0 else ""
+            except _NotFinite as exc:
+                y = np.empty((shape[0], 0))
+                message = f"the rate of change is not finite at time {exc.args[0]:g}"
+            except (ArithmeticError, RuntimeError, ValueError, np.linalg.LinAlgError) as exc:
+                y, message = np.empty((shape[0], 0)), f"{type(exc).__name__}: {exc}"
+        said = list(dict.fromkeys(str(w.message) for w in noted))
+        if said and message:
+            message = f"{message} ({'; '.join(said)})"
+        for note in [] if message else said:
+            notes.setdefault(note, []).append(member)
         if y.ndim != 2:   # nothing was saved
             y = np.empty((shape[0], 0))
         reached = y.shape[1]
