@@ -43,6 +43,27 @@ def html(uncertain) -> str:
     return render_report(run.dataset, manifest, kpis, run.variables)
 
 
+def _ids_in_order(html: str) -> str:
+    """The page with Bokeh's generated ids (``p1234``, UUIDs) numbered in order of appearance:
+    two builds of one page differ only in those."""
+    seen: dict[str, str] = {}
+    pattern = r"\bp\d{4,}\b|[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}"
+    return re.sub(pattern, lambda m: seen.setdefault(m.group(), f"id{len(seen)}"), html)
+
+
+def test_page_built_without_bokehs_checks_is_the_checked_page(html, uncertain, caplog):
+    """The report is built with Bokeh's property and document validation off (a third of its
+    time); built with them on, Bokeh finds nothing to report and writes the same page."""
+    run, manifest, kpis = uncertain
+    with caplog.at_level("WARNING"):
+        checked = render_report(run.dataset, manifest, kpis, run.variables, checked=True)
+    assert not [r for r in caplog.records if r.name.startswith("bokeh")]
+    assert _ids_in_order(checked) == _ids_in_order(html)
+    from bokeh.core.property.bases import validation_on   # both switches are left as they were
+    from bokeh.settings import settings
+    assert validation_on() and settings.perform_document_validation()
+
+
 def test_page_needs_no_network(html):
     """Bokeh's JavaScript is inline: no script or stylesheet is fetched from anywhere."""
     assert not re.search(r"<script[^>]+src=", html)
