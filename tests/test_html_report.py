@@ -54,14 +54,15 @@ def _ids_in_order(html: str) -> str:
 def test_page_built_without_bokehs_checks_is_the_checked_page(html, uncertain, caplog):
     """The report is built with Bokeh's property and document validation off (a third of its
     time); built with them on, Bokeh finds nothing to report and writes the same page."""
+    from bokeh.core.property.bases import validation_on
+    from bokeh.settings import settings
+
     run, manifest, kpis = uncertain
     with caplog.at_level("WARNING"):
         checked = render_report(run.dataset, manifest, kpis, run.variables, checked=True)
     assert not [r for r in caplog.records if r.name.startswith("bokeh")]
     assert _ids_in_order(checked) == _ids_in_order(html)
-    from bokeh.core.property.bases import validation_on   # both switches are left as they were
-    from bokeh.settings import settings
-    assert validation_on() and settings.perform_document_validation()
+    assert validation_on() and settings.perform_document_validation()  # both switches restored
 
 
 def test_page_needs_no_network(html):
