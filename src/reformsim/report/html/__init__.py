@@ -30,7 +30,7 @@ def render_report(ds: xr.Dataset, manifest: Mapping[str, Any], kpis: pd.DataFram
     ``ds`` is a run's Dataset (scenario x sample x time), ``manifest`` what made it,
     ``kpis`` a :func:`reformsim.report.kpis.kpi_table` of it, ``variables`` the charts.
     ``checked`` keeps Bokeh's own checks on (each property's type as it is set, then the
-    whole document before it is written): a third of the time, and the same page
+    whole document before it is written): a quarter more time, and the same page
     (tests/test_html_report.py renders both ways and compares them).
     """
     with _bokeh_checks(checked):
