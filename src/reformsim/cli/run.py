@@ -73,6 +73,7 @@ def run(ctx: click.Context, scenario_files: tuple[Path, ...], model: Path | None
     """
     from contextlib import ExitStack
 
+    from ..report import background
     from ..report.rundir import prepare
     from ..report.runs import Stopwatch, default_directory
 
@@ -83,6 +84,8 @@ def run(ctx: click.Context, scenario_files: tuple[Path, ...], model: Path | None
     if output is not None and output.exists():  # say so before the work, not after
         raise click.ClickException(f"{output}: already exists; reformsim never overwrites a run"
                                    "\n  hint: choose another output directory with -o")
+    # the HTML reports are written by a second process, which imports Bokeh meanwhile
+    worker = background.start() if streaming is None else None
     loaded: dict[Path, Any] = {}  # each scenario file is read once
     jobs = _jobs(list(scenario_files), model, loaded, allow_outside_data)
     models: dict[Path, Any] = {}  # each model is read and compiled once
@@ -105,7 +108,7 @@ def run(ctx: click.Context, scenario_files: tuple[Path, ...], model: Path | None
                            allow_outside_data=allow_outside_data, argv=ctx.meta.get("argv"))
             if streaming is None:
                 result, directory, kpis = _run_one(model_path, group, staging, options,
-                                                   formats, models, clock, quiet)
+                                                   formats, models, clock, quiet, worker)
             else:
                 options["check"] = lambda e, o=options: _check(e, o)
                 result, directory, kpis = stream_one(model_path, group, staging, options,
@@ -133,7 +136,7 @@ def run(ctx: click.Context, scenario_files: tuple[Path, ...], model: Path | None
 
 def _run_one(model_path: Path, group: list[Path], staging: Any, options: dict[str, Any],
              formats: tuple[str, ...], models: dict[Path, Any], clock: Any,
-             quiet: bool) -> tuple[Any, Path, Any]:
+             quiet: bool, worker: Any = None) -> tuple[Any, Path, Any]:
     """Simulate one run, make its KPI table (checking --var, --at, --sort, --baseline) and
     write its directory (reserved by ``rundir.prepare``)."""
     from ..report.kpis import kpi_table
@@ -157,7 +160,7 @@ def _run_one(model_path: Path, group: list[Path], staging: Any, options: dict[st
     with clock.phase("files", f"writing the run directory ({slides} slides)" if slides
                      else "writing the run directory"):
         directory = write(result, staging, kpis, int(dataset.attrs.get("seed", -1)), formats,
-                          clock, options["argv"])
+                          clock, options["argv"], worker)
     return result, directory, kpis
 
 

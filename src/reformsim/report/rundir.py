@@ -28,6 +28,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from .background import Pending
 from .runfiles import (  # noqa: F401  (the files' names and readers, re-exported)
     FIGURES,
     INPUTS,
@@ -84,14 +85,22 @@ class Staging:
 
         ``figures`` maps file names to functions writing that file at the path
         given (in figures/), ``files`` the same beside results.nc (an analysis's
-        outputs, issue 11); ``inputs`` (the scenario files) are copied into ``scenarios/``.
+        outputs, issue 11); such a writer may hand its file to another process and return
+        a ``background.Pending``, waited for before the move. ``inputs`` (the scenario files)
+        are copied into ``scenarios/``.
         ``datasets`` are more netCDF files (name -> Dataset: a streamed run's statistics,
         issue 16, whose ``dataset`` is None: it has no results.nc).
         A failure to write saves ``results.nc`` (and ``datasets``) and the manifest in the
         system's temporary folder and raises a RunDirError saying where.
         """
         netcdf = {**({RESULTS: dataset} if dataset is not None else {}), **(datasets or {})}
+        pending: list[Pending] = []
         try:
+            # ``files`` first: a writer that hands its file to another process
+            # (report.background) returns a Pending, waited for before the move
+            for name, write_file in (files or {}).items():
+                started = write_file(self.folder / name)
+                pending += [started] if isinstance(started, Pending) else []
             for name, data in netcdf.items():
                 write_results(data, self.folder / name)
             kpis.to_csv(self.folder / KPIS, index=False)
@@ -99,15 +108,17 @@ class Staging:
             (self.folder / FIGURES).mkdir()
             for name, write_figure in (figures or {}).items():
                 write_figure(self.folder / FIGURES / name)
-            for name, write_file in (files or {}).items():
-                write_file(self.folder / name)
+            for started in pending:
+                started.wait()
             write_json(self.folder / MANIFEST, manifest)
             _fsync_tree(self.folder)
             self.written = _move_into_place(self.folder, self.target)
         except OSError as exc:
+            _settle(pending)
             self.discard()
             raise _rescued(self.target, exc, netcdf, manifest) from exc
         except BaseException:
+            _settle(pending)
             self.discard()
             raise
         return self.written
@@ -116,6 +127,16 @@ class Staging:
     def moved(self) -> bool:
         """True when the target appeared during the run and the run went beside it."""
         return self.written is not None and self.written != self.target
+
+
+def _settle(pending: Sequence[Pending]) -> None:
+    """Let files still being written elsewhere finish (their errors aside) before the
+    folder they are written into is removed."""
+    for started in pending:
+        try:
+            started.wait()
+        except Exception:  # noqa: BLE001  (the first failure is the one reported)
+            pass
 
 
 def prepare(target: Path) -> Staging:

@@ -390,10 +390,11 @@ def default_directory(root: Path, name: str) -> Path:
 
 def write(run_: Run, staging: Any, kpis: Any, seed: int | None,
           formats: Sequence[str] = ("png",), stopwatch: Stopwatch | None = None,
-          command: Sequence[str] | None = None) -> Path:
+          command: Sequence[str] | None = None, worker: Any = None) -> Path:
     """Write a simulated run into the run directory reserved by ``rundir.prepare``: results,
     ``kpis`` (as files read it: the time column named by the model's time unit, float noise
-    rounded away), manifest, the scenario files and the slides."""
+    rounded away), manifest, the scenario files, the slides and the HTML report (by
+    ``worker``, a ``background.start()``, while this process draws the slides)."""
     from .rundir import make_manifest
     from .tables import for_files
 
@@ -404,14 +405,17 @@ def write(run_: Run, staging: Any, kpis: Any, seed: int | None,
                              directory=staging.target, command=command)
     return staging.write(run_.dataset, for_files(kpis, time_column(run_.dataset)), manifest,
                          figures_for(run_, formats, stopwatch), run_.scenario_files,
-                         files=files_for(run_, manifest, kpis))
+                         files=files_for(run_, manifest, kpis, worker))
 
 
-def files_for(run_: Run, manifest: Any, kpis: Any) -> dict[str, Callable[[Path], object]]:
-    """The files beside the results: the HTML report."""
+def files_for(run_: Run, manifest: Any, kpis: Any,
+              worker: Any = None) -> dict[str, Callable[[Path], object]]:
+    """The files beside the results: the HTML report (written by ``worker`` if given)."""
+    from .background import hand_over
     from .html import REPORT, write_report
 
-    return {REPORT: lambda path: write_report(path, run_.dataset, manifest, kpis, run_.variables)}
+    return {REPORT: lambda path: hand_over(worker, write_report, path, run_.dataset, manifest,
+                                           kpis, run_.variables)}
 
 
 def time_column(dataset: Any) -> str:

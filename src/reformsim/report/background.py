@@ -1,0 +1,100 @@
+"""A run directory's slow files written by a second process while this one works on.
+
+Bokeh builds the HTML report in pure Python (a second or two for a run of the shipped model),
+so on a machine with more than one core ``reformsim run`` hands it to one worker process,
+started at once so that it imports Bokeh while the model is read and simulated. The main
+process meanwhile writes results.nc and draws the slides. A writer that hands its file over
+returns a :class:`Pending`; ``rundir.Staging.write`` waits for it before the run directory
+moves into place, so nothing about the directory changes but when its files are written.
+
+The worker is spawned (not forked: the parent may hold numba's threads), once per process,
+and shut down when the process exits. Where it cannot start or dies, the file is written
+here instead: slower, never lost.
+"""
+
+from __future__ import annotations
+
+import atexit
+import os
+import sys
+import types
+from collections.abc import Callable
+from concurrent.futures import Future
+from typing import Any
+
+_WORKER: list[Any] = []    # the process's one executor, once started (empty: not yet)
+
+
+def available() -> bool:
+    """True where a second process can run at the same time (more than one usable core)."""
+    try:
+        return len(os.sched_getaffinity(0)) > 1
+    except AttributeError:          # macOS, Windows
+        return (os.cpu_count() or 1) > 1
+
+
+def start() -> Any:
+    """The worker process, started (and warmed: its imports done) if it is not yet; None
+    where only one core is usable or a process cannot be started."""
+    if _WORKER:
+        return _WORKER[0]
+    if not available():
+        return None
+    import multiprocessing
+    from concurrent.futures import ProcessPoolExecutor
+
+    # A spawned child first runs the parent's __main__ script again (as __mp_main__), which
+    # a script calling reformsim without an ``if __name__ == "__main__"`` guard would turn
+    # into a second run. The worker needs nothing from it: it is shown an empty one while
+    # the process starts (ProcessPoolExecutor spawns it in ``submit``, in this thread).
+    main = sys.modules["__main__"]
+    sys.modules["__main__"] = types.ModuleType("__main__")
+    try:
+        executor = ProcessPoolExecutor(1, mp_context=multiprocessing.get_context("spawn"),
+                                       initializer=_warm)
+        executor.submit(int)        # the process starts now, not at the first file
+    except (OSError, RuntimeError):
+        return None
+    finally:
+        sys.modules["__main__"] = main
+    _WORKER.append(executor)
+    atexit.register(executor.shutdown, wait=True, cancel_futures=True)
+    return executor
+
+
+def _warm() -> None:
+    """Import what the worker's files need while the parent reads and simulates."""
+    from . import html  # noqa: F401  (Bokeh, Jinja2, xarray, pandas)
+
+
+class Pending:
+    """A file being written by the worker: ``wait()`` returns when it is written (raising
+    what the writer raised); if the worker died, the file is written here instead."""
+
+    def __init__(self, future: Future | None, write: Callable[..., object],
+                 args: tuple[Any, ...]) -> None:
+        self.future, self.write, self.args = future, write, args
+
+    def wait(self) -> object:
+        from concurrent.futures.process import BrokenProcessPool
+
+        if self.future is not None:
+            try:
+                return self.future.result()
+            except BrokenProcessPool:
+                _WORKER.clear()     # the next run starts a new one
+        return self.write(*self.args)
+
+
+def hand_over(worker: Any, write: Callable[..., object], *args: Any) -> Pending | object:
+    """``write(*args)`` in the worker (a Pending), or here and now when there is none.
+    ``write`` and ``args`` must pickle: a module-level function and plain data."""
+    if worker is None:
+        return write(*args)
+    from concurrent.futures.process import BrokenProcessPool
+
+    try:
+        return Pending(worker.submit(write, *args), write, args)
+    except (BrokenProcessPool, RuntimeError):
+        _WORKER.clear()
+        return Pending(None, write, args)
