@@ -84,6 +84,7 @@ def run(ctx: click.Context, scenario_files: tuple[Path, ...], model: Path | None
     if output is not None and output.exists():  # say so before the work, not after
         raise click.ClickException(f"{output}: already exists; reformsim never overwrites a run"
                                    "\n  hint: choose another output directory with -o")
+    background.quick_exit()
     # the HTML reports are written by a second process, which imports Bokeh meanwhile
     worker = background.start() if streaming is None else None
     loaded: dict[Path, Any] = {}  # each scenario file is read once
