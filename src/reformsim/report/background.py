@@ -1,9 +1,9 @@
 """A run directory's slow files written by a second process while this one works on.
 
 Bokeh builds the HTML report in pure Python (a second or two for a run of the shipped model),
-so on a machine with more than one core ``reformsim run`` hands it to one worker process,
-started at once so that it imports Bokeh while the model is read and simulated. The main
-process meanwhile writes results.nc and draws the slides. A writer that hands its file over
+so on a machine with more than one core ``reformsim run`` hands it, and results.nc, to one
+worker process, started at once so that it imports Bokeh and h5netcdf while the model is
+read and simulated. The main process meanwhile draws the slides. A writer that hands its file over
 returns a :class:`Pending`; ``rundir.Staging.write`` waits for it before the run directory
 moves into place, so nothing about the directory changes but when its files are written.
 
@@ -64,6 +64,8 @@ def start() -> Any:
 
 def _warm() -> None:
     """Import what the worker's files need while the parent reads and simulates."""
+    import h5netcdf  # noqa: F401  (results.nc)
+
     from . import html  # noqa: F401  (Bokeh, Jinja2, xarray, pandas)
 
     quick_exit()
@@ -101,10 +103,14 @@ class Pending:
 
 def hand_over(worker: Any, write: Callable[..., object], *args: Any) -> Pending | object:
     """``write(*args)`` in the worker (a Pending), or here and now when there is none.
-    ``write`` and ``args`` must pickle: a module-level function and plain data."""
+    ``write`` and ``args`` must pickle: a module-level function and plain data. Paths are
+    made absolute: the worker keeps the working folder it started in."""
     if worker is None:
         return write(*args)
     from concurrent.futures.process import BrokenProcessPool
+    from pathlib import Path
+
+    args = tuple(a.absolute() if isinstance(a, Path) else a for a in args)
 
     try:
         return Pending(worker.submit(write, *args), write, args)

@@ -28,7 +28,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from .background import Pending
+from .background import Pending, hand_over
 from .runfiles import (  # noqa: F401  (the files' names and readers, re-exported)
     FIGURES,
     INPUTS,
@@ -80,7 +80,7 @@ class Staging:
               figures: Mapping[str, Callable[[Path], object]] | None = None,
               inputs: Sequence[Path] = (),
               files: Mapping[str, Callable[[Path], object]] | None = None,
-              datasets: Mapping[str, Any] | None = None) -> Path:
+              datasets: Mapping[str, Any] | None = None, worker: Any = None) -> Path:
         """Write every file, then move the folder into place; returns where it went.
 
         ``figures`` maps file names to functions writing that file at the path
@@ -89,7 +89,8 @@ class Staging:
         a ``background.Pending``, waited for before the move. ``inputs`` (the scenario files)
         are copied into ``scenarios/``.
         ``datasets`` are more netCDF files (name -> Dataset: a streamed run's statistics,
-        issue 16, whose ``dataset`` is None: it has no results.nc).
+        issue 16, whose ``dataset`` is None: it has no results.nc). ``worker`` (a
+        ``background.start()``) writes the netCDF files while this process goes on.
         A failure to write saves ``results.nc`` (and ``datasets``) and the manifest in the
         system's temporary folder and raises a RunDirError saying where.
         """
@@ -102,7 +103,8 @@ class Staging:
                 started = write_file(self.folder / name)
                 pending += [started] if isinstance(started, Pending) else []
             for name, data in netcdf.items():
-                write_results(data, self.folder / name)
+                started = hand_over(worker, write_results, data, self.folder / name)
+                pending += [started] if isinstance(started, Pending) else []
             kpis.to_csv(self.folder / KPIS, index=False)
             copy_inputs(inputs, self.folder / INPUTS)
             (self.folder / FIGURES).mkdir()

@@ -393,8 +393,9 @@ def write(run_: Run, staging: Any, kpis: Any, seed: int | None,
           command: Sequence[str] | None = None, worker: Any = None) -> Path:
     """Write a simulated run into the run directory reserved by ``rundir.prepare``: results,
     ``kpis`` (as files read it: the time column named by the model's time unit, float noise
-    rounded away), manifest, the scenario files, the slides and the HTML report (by
-    ``worker``, a ``background.start()``, while this process draws the slides)."""
+    rounded away), manifest, the scenario files, the slides and the HTML report (results
+    and report by ``worker``, a ``background.start()``, while this process draws the
+    slides)."""
     from .rundir import make_manifest
     from .tables import for_files
 
@@ -405,7 +406,7 @@ def write(run_: Run, staging: Any, kpis: Any, seed: int | None,
                              directory=staging.target, command=command)
     return staging.write(run_.dataset, for_files(kpis, time_column(run_.dataset)), manifest,
                          figures_for(run_, formats, stopwatch), run_.scenario_files,
-                         files=files_for(run_, manifest, kpis, worker))
+                         files=files_for(run_, manifest, kpis, worker), worker=worker)
 
 
 def files_for(run_: Run, manifest: Any, kpis: Any,
