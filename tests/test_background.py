@@ -128,3 +128,17 @@ def test_a_script_without_a_main_guard_runs_once(tmp_path):
     assert done.returncode == 0, done.stderr
     assert sorted(p.name for p in tmp_path.iterdir()) == ["out", "script.py"]
     assert REPORT in _listing(out)
+
+
+def test_a_failing_run_leaves_the_one_before_it_whole(tmp_path):
+    """The first run's files are still being written by the worker while the second starts;
+    when the second fails, the first is finished and moved into place, complete."""
+    out = tmp_path / "out"
+    result = CliRunner().invoke(main, ["run", str(EXAMPLES / "roadmap.yaml"),
+                                       str(EXAMPLES / "service_backlog.yaml"), "-o", str(out),
+                                       "--var", "Trust in Government"])
+    assert result.exit_code == 1
+    assert "'Trust in Government' is not among the files' outputs" in result.output
+    assert sorted(p.name for p in out.iterdir()) == ["roadmap"]
+    assert {RESULTS, KPIS, MANIFEST, REPORT, FIGURES} <= set(_listing(out / "roadmap"))
+    assert "Trust in Government" in read_results(out / "roadmap" / RESULTS).data_vars

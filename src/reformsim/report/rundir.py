@@ -23,7 +23,8 @@ import sys
 import tempfile
 import threading
 import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -63,6 +64,10 @@ class Staging:
     folder: Path
     created: tuple[Path, ...] = ()   # folders made for it, removed again if left empty
     written: Path | None = field(default=None)
+    # between ``begin`` and ``finish``: what is being written, and by whom
+    _netcdf: dict[str, Any] = field(default_factory=dict, repr=False)
+    _manifest: Mapping[str, Any] = field(default_factory=dict, repr=False)
+    _pending: list[Pending] = field(default_factory=list, repr=False)
 
     def __enter__(self) -> Staging:
         return self
@@ -94,36 +99,62 @@ class Staging:
         A failure to write saves ``results.nc`` (and ``datasets``) and the manifest in the
         system's temporary folder and raises a RunDirError saying where.
         """
-        netcdf = {**({RESULTS: dataset} if dataset is not None else {}), **(datasets or {})}
-        pending: list[Pending] = []
-        try:
+        self.begin(dataset, kpis, manifest, figures, inputs, files, datasets, worker)
+        return self.finish()
+
+    def begin(self, dataset: Any, kpis: Any, manifest: Mapping[str, Any],
+              figures: Mapping[str, Callable[[Path], object]] | None = None,
+              inputs: Sequence[Path] = (),
+              files: Mapping[str, Callable[[Path], object]] | None = None,
+              datasets: Mapping[str, Any] | None = None, worker: Any = None) -> None:
+        """The first half of :meth:`write`: every file written, or handed to ``worker``;
+        :meth:`finish` waits for those and moves the folder into place (meanwhile this
+        process may simulate the next run)."""
+        self._netcdf = {**({RESULTS: dataset} if dataset is not None else {}),
+                        **(datasets or {})}
+        self._manifest, self._pending = manifest, []
+        with self._failing():
             # ``files`` first: a writer that hands its file to another process
-            # (report.background) returns a Pending, waited for before the move
+            # (report.background) returns a Pending, waited for in ``finish``
             for name, write_file in (files or {}).items():
-                started = write_file(self.folder / name)
-                pending += [started] if isinstance(started, Pending) else []
-            for name, data in netcdf.items():
-                started = hand_over(worker, write_results, data, self.folder / name)
-                pending += [started] if isinstance(started, Pending) else []
+                self._started(write_file(self.folder / name))
+            for name, data in self._netcdf.items():
+                self._started(hand_over(worker, write_results, data, self.folder / name))
             kpis.to_csv(self.folder / KPIS, index=False)
             copy_inputs(inputs, self.folder / INPUTS)
             (self.folder / FIGURES).mkdir()
             for name, write_figure in (figures or {}).items():
                 write_figure(self.folder / FIGURES / name)
-            for started in pending:
+
+    def finish(self) -> Path:
+        """The second half of :meth:`write`: wait for the files written elsewhere, write the
+        manifest, move the folder into place; returns where it went."""
+        with self._failing():
+            for started in self._pending:
                 started.wait()
-            write_json(self.folder / MANIFEST, manifest)
+            write_json(self.folder / MANIFEST, self._manifest)
             _fsync_tree(self.folder)
             self.written = _move_into_place(self.folder, self.target)
+        return self.written
+
+    def _started(self, result: object) -> None:
+        if isinstance(result, Pending):
+            self._pending.append(result)
+
+    @contextmanager
+    def _failing(self) -> Iterator[None]:
+        """A failure removes the folder (once files still being written elsewhere are done);
+        an OSError first saves the results and manifest elsewhere (``_rescued``)."""
+        try:
+            yield
         except OSError as exc:
-            _settle(pending)
+            _settle(self._pending)
             self.discard()
-            raise _rescued(self.target, exc, netcdf, manifest) from exc
+            raise _rescued(self.target, exc, self._netcdf, self._manifest) from exc
         except BaseException:
-            _settle(pending)
+            _settle(self._pending)
             self.discard()
             raise
-        return self.written
 
     @property
     def moved(self) -> bool:

@@ -388,14 +388,15 @@ def default_directory(root: Path, name: str) -> Path:
     return candidate
 
 
-def write(run_: Run, staging: Any, kpis: Any, seed: int | None,
-          formats: Sequence[str] = ("png",), stopwatch: Stopwatch | None = None,
-          command: Sequence[str] | None = None, worker: Any = None) -> Path:
+def begin_write(run_: Run, staging: Any, kpis: Any, seed: int | None,
+                formats: Sequence[str] = ("png",), stopwatch: Stopwatch | None = None,
+                command: Sequence[str] | None = None, worker: Any = None) -> None:
     """Write a simulated run into the run directory reserved by ``rundir.prepare``: results,
     ``kpis`` (as files read it: the time column named by the model's time unit, float noise
-    rounded away), manifest, the scenario files, the slides and the HTML report (results
-    and report by ``worker``, a ``background.start()``, while this process draws the
-    slides)."""
+    rounded away), manifest, the scenario files, the slides and the HTML report; then
+    ``staging.finish()`` moves it into place and returns where it went. With a ``worker``
+    (a ``background.start()``) results and report are written by it while this process
+    draws the slides (and, until ``finish``, simulates the next run)."""
     from .rundir import make_manifest
     from .tables import for_files
 
@@ -404,9 +405,9 @@ def write(run_: Run, staging: Any, kpis: Any, seed: int | None,
                              members=int(run_.dataset.sizes["scenario"]
                                          * run_.dataset.sizes["sample"]),
                              directory=staging.target, command=command)
-    return staging.write(run_.dataset, for_files(kpis, time_column(run_.dataset)), manifest,
-                         figures_for(run_, formats, stopwatch), run_.scenario_files,
-                         files=files_for(run_, manifest, kpis, worker), worker=worker)
+    staging.begin(run_.dataset, for_files(kpis, time_column(run_.dataset)), manifest,
+                  figures_for(run_, formats, stopwatch), run_.scenario_files,
+                  files=files_for(run_, manifest, kpis, worker), worker=worker)
 
 
 def files_for(run_: Run, manifest: Any, kpis: Any,
