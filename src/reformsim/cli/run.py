@@ -157,7 +157,10 @@ def _finished(finish: Callable[[], Path], clock: Any, label: str, staging: Any, 
         _note(f"warning: {staging.target} appeared during the run; the run was "
               f"written beside it, to {directory}")
     if verbose:
-        _note(f"{label}: {clock.summary()}")
+        elsewhere = ", ".join(f"{name} {seconds:.2f} s" for name, seconds
+                              in getattr(staging, "elsewhere", {}).items())
+        _note(f"{label}: {clock.summary()}"
+              + (f" (meanwhile, a second process wrote {elsewhere})" if elsewhere else ""))
     if not quiet:
         _note(f"run directory: {directory}")
 

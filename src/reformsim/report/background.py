@@ -63,11 +63,17 @@ def start() -> Any:
 
 
 def _warm() -> None:
-    """Import what the worker's files need while the parent reads and simulates."""
-    import h5netcdf  # noqa: F401  (results.nc)
+    """Import what the worker's files need while the parent reads and simulates: the
+    report's (html imports Bokeh only inside its functions) and results.nc's (xarray's
+    netCDF writer asks dask, when installed, whether a distributed scheduler runs)."""
+    import importlib
 
-    from . import html  # noqa: F401  (Bokeh, Jinja2, xarray, pandas)
-
+    for name in ("reformsim.report.html", "bokeh.plotting", "bokeh.models", "bokeh.layouts",
+                 "bokeh.embed", "bokeh.resources", "jinja2", "h5netcdf", "dask.distributed"):
+        try:
+            importlib.import_module(name)
+        except ImportError:         # dask is optional; the others fail where they are used
+            pass
     quick_exit()
 
 
@@ -84,21 +90,33 @@ def quick_exit() -> None:
 
 class Pending:
     """A file being written by the worker: ``wait()`` returns when it is written (raising
-    what the writer raised); if the worker died, the file is written here instead."""
+    what the writer raised); if the worker died, the file is written here instead.
+    ``seconds``: how long the writing took, where it was done (after ``wait``)."""
 
     def __init__(self, future: Future | None, write: Callable[..., object],
                  args: tuple[Any, ...]) -> None:
         self.future, self.write, self.args = future, write, args
+        self.seconds = 0.0
 
     def wait(self) -> object:
         from concurrent.futures.process import BrokenProcessPool
 
         if self.future is not None:
             try:
-                return self.future.result()
+                result, self.seconds = self.future.result()
+                return result
             except BrokenProcessPool:
                 _WORKER.clear()     # the next run starts a new one
-        return self.write(*self.args)
+        result, self.seconds = _timed(self.write, *self.args)
+        return result
+
+
+def _timed(write: Callable[..., object], *args: Any) -> tuple[object, float]:
+    import time
+
+    started = time.perf_counter()
+    result = write(*args)
+    return result, time.perf_counter() - started
 
 
 def hand_over(worker: Any, write: Callable[..., object], *args: Any) -> Pending | object:
@@ -111,9 +129,8 @@ def hand_over(worker: Any, write: Callable[..., object], *args: Any) -> Pending 
     from pathlib import Path
 
     args = tuple(a.absolute() if isinstance(a, Path) else a for a in args)
-
     try:
-        return Pending(worker.submit(write, *args), write, args)
+        return Pending(worker.submit(_timed, write, *args), write, args)
     except (BrokenProcessPool, RuntimeError):
         _WORKER.clear()
         return Pending(None, write, args)

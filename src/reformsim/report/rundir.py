@@ -23,7 +23,7 @@ import sys
 import tempfile
 import threading
 import time
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -64,10 +64,12 @@ class Staging:
     folder: Path
     created: tuple[Path, ...] = ()   # folders made for it, removed again if left empty
     written: Path | None = field(default=None)
+    # seconds each file handed to another process took there (after ``finish``)
+    elsewhere: dict[str, float] = field(default_factory=dict)
     # between ``begin`` and ``finish``: what is being written, and by whom
     _netcdf: dict[str, Any] = field(default_factory=dict, repr=False)
     _manifest: Mapping[str, Any] = field(default_factory=dict, repr=False)
-    _pending: list[Pending] = field(default_factory=list, repr=False)
+    _pending: dict[str, Pending] = field(default_factory=dict, repr=False)
 
     def __enter__(self) -> Staging:
         return self
@@ -112,14 +114,14 @@ class Staging:
         process may simulate the next run)."""
         self._netcdf = {**({RESULTS: dataset} if dataset is not None else {}),
                         **(datasets or {})}
-        self._manifest, self._pending = manifest, []
+        self._manifest, self._pending = manifest, {}
         with self._failing():
             # ``files`` first: a writer that hands its file to another process
             # (report.background) returns a Pending, waited for in ``finish``
             for name, write_file in (files or {}).items():
-                self._started(write_file(self.folder / name))
+                self._started(name, write_file(self.folder / name))
             for name, data in self._netcdf.items():
-                self._started(hand_over(worker, write_results, data, self.folder / name))
+                self._started(name, hand_over(worker, write_results, data, self.folder / name))
             kpis.to_csv(self.folder / KPIS, index=False)
             copy_inputs(inputs, self.folder / INPUTS)
             (self.folder / FIGURES).mkdir()
@@ -130,16 +132,17 @@ class Staging:
         """The second half of :meth:`write`: wait for the files written elsewhere, write the
         manifest, move the folder into place; returns where it went."""
         with self._failing():
-            for started in self._pending:
+            for started in self._pending.values():
                 started.wait()
+            self.elsewhere = {name: p.seconds for name, p in self._pending.items()}
             write_json(self.folder / MANIFEST, self._manifest)
             _fsync_tree(self.folder)
             self.written = _move_into_place(self.folder, self.target)
         return self.written
 
-    def _started(self, result: object) -> None:
+    def _started(self, name: str, result: object) -> None:
         if isinstance(result, Pending):
-            self._pending.append(result)
+            self._pending[name] = result
 
     @contextmanager
     def _failing(self) -> Iterator[None]:
@@ -148,11 +151,11 @@ class Staging:
         try:
             yield
         except OSError as exc:
-            _settle(self._pending)
+            _settle(self._pending.values())
             self.discard()
             raise _rescued(self.target, exc, self._netcdf, self._manifest) from exc
         except BaseException:
-            _settle(self._pending)
+            _settle(self._pending.values())
             self.discard()
             raise
 
@@ -162,7 +165,7 @@ class Staging:
         return self.written is not None and self.written != self.target
 
 
-def _settle(pending: Sequence[Pending]) -> None:
+def _settle(pending: Iterable[Pending]) -> None:
     """Let files still being written elsewhere finish (their errors aside) before the
     folder they are written into is removed."""
     for started in pending:
