@@ -197,10 +197,10 @@ def table(rows: list[dict]) -> str:
         seconds = sorted(r["seconds"] for r in group)
         best, median = seconds[0], float(np.median(seconds))
         single = by.get((n, "single"))
-        ratio = (sorted(r["seconds"] for r in single)[0] / best) if single and mode != "single" \
-            else float("nan")
+        ratio = (f"{sorted(r['seconds'] for r in single)[0] / best:.2f}x"
+                 if single and mode != "single" else "-")
         lines.append(f"{n:>10,} {mode:>9} {best:>8.2f} {median:>9.2f} {n / best:>10,.0f} "
-                     f"{ratio:>17.2f}x {max(r['peak_rss_mib'] for r in group):>9.0f} "
+                     f"{ratio:>18} {max(r['peak_rss_mib'] for r in group):>9.0f} "
                      f"{group[0]['chunk_size']:>6}")
     checks = [r["check"] | {"n": r["n"]} for r in rows if "check" in r]
     for c in checks:

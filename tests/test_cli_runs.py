@@ -392,20 +392,27 @@ def _assert_slides(runs: list[Path]) -> None:
     from matplotlib.backends.backend_agg import FigureCanvasAgg
     from PIL import Image
 
+    from reformsim.report.effects import slide as effects_slide
     from reformsim.report.figures import Deck, plot_fans
+    from reformsim.report.rundir import run_inputs
     from reformsim.report.style import MAX_LINES
+    from reformsim.scenarios.loading import load_scenarios
 
     for run_dir in runs:
         for png in (run_dir / "figures").iterdir():
             with Image.open(png) as image:
                 assert image.size == (1920, 1080), png
-        dataset, _ = read_run(run_dir)
+        dataset, manifest = read_run(run_dir)
         variables = [v for v in dataset.data_vars if "time" in dataset[v].dims]
         many = dataset.sizes["scenario"] > MAX_LINES
         deck = Deck(dataset, "ranking" if many else "fan")
         slides = [(v, lambda v=v: deck.slide(v)) for v in variables]   # one figure, redrawn
         if not many:
             slides.append(("Outcomes by scenario", lambda: plot_fans(dataset, variables[:6])))
+        factorial = load_scenarios(run_inputs(run_dir, manifest)[1]).factorial
+        if factorial is not None:    # the package effects beside each ranking
+            slides += [(v, lambda v=v: effects_slide(dataset, factorial, v)) for v in variables]
+            assert len(list((run_dir / "figures").glob("*-effects.png"))) == len(variables)
         for variable, draw in slides:
             fig = draw()
             texts = list(fig.texts) + [t for lg in fig.legends for t in lg.get_texts()]
@@ -463,6 +470,56 @@ def test_factorial_runs_eight_labelled_combinations_in_one_pass(tmp_path):
     np.testing.assert_allclose(
         dataset["Trust in Government"].sel(scenario="ict+capacity+engagement").values,
         alone["Trust in Government"].sel(scenario="all three").values, rtol=1e-12)
+
+
+def _main_effect(dataset, variable: str, package: str, time: float) -> float:
+    """Mean over the combinations with ``package`` minus the mean over those without."""
+    at = dataset[variable].sel(time=time).isel(sample=0)
+    names = [str(s) for s in dataset.scenario.values]
+    inside = [n for n in names if package in n.split("+")]
+    return float(at.sel(scenario=inside).mean() - at.sel(
+        scenario=[n for n in names if n not in inside]).mean())
+
+
+def test_a_factorial_run_shows_its_package_effects(tmp_path):
+    out = tmp_path / "run"
+    result = _invoke(["run", str(EXAMPLES / "roadmap_factorial.yaml"), "-o", str(out)])
+    dataset, _ = read_run(out)
+    lines = result.stdout.splitlines()
+    start = lines.index("Package effects on Service Quality in 2045 (8 combinations):")
+    effects = "\n".join(lines[start:])
+    main = {p: _main_effect(dataset, "Service Quality", p, 2045.0)
+            for p in ("ict", "capacity", "engagement")}
+    assert f"main effects: ICT +{main['ict']:.3f}, Capacity +{main['capacity']:.3f}" in effects
+    everything = float(dataset["Service Quality"].sel(scenario="ict+capacity+engagement",
+                                                      time=2045.0)[0])
+    base = float(dataset["Service Quality"].sel(scenario="status quo", time=2045.0)[0])
+    assert f"all 3 together: +{everything - base:.3f} over the base" in effects
+    slides = sorted(p.name for p in (out / "figures").glob("*-effects.png"))
+    assert slides == ["01-service-quality-effects.png", "02-trust-in-government-effects.png",
+                      "03-reform-spending-effects.png"]
+    import PIL.Image
+
+    with PIL.Image.open(out / "figures" / slides[0]) as image:
+        assert image.size == (1920, 1080)
+
+
+def test_a_factorial_run_in_json_carries_its_effects(tmp_path):
+    result = _invoke(["-q", "run", str(EXAMPLES / "roadmap_factorial.yaml"), "--format", "json",
+                      "--sort", "Trust in Government", "--at", "2035", "-o",
+                      str(tmp_path / "run"), "--figures", "none"])
+    (run,) = json.loads(result.stdout)["runs"]
+    effects = run["factorial_effects"]
+    assert effects["variable"] == "Trust in Government" and effects["time"] == 2035.0
+    assert {r["effect"] for r in effects["effects"]} == {
+        "ict", "capacity", "engagement", "ict x capacity", "ict x engagement",
+        "capacity x engagement"}
+    (whole,) = effects["whole"]
+    assert whole["synergy"] == pytest.approx(whole["all"] - whole["parts"])
+
+
+def test_a_run_without_a_factorial_has_no_effects(roadmap_run):
+    assert not list((roadmap_run / "figures").glob("*-effects.*"))
 
 
 # --- compare -------------------------------------------------------------------------------
@@ -745,7 +802,7 @@ def test_run_json_is_one_document_whatever_the_number_of_runs(runner, tmp_path):
     backlog = document["runs"][1]
     assert Path(backlog["directory"]) == tmp_path / "out" / "service_backlog"
     assert "month" in backlog["kpis"][0] and "year" not in backlog["kpis"][0]
-    assert list((tmp_path / "out" / "service_backlog" / "figures").iterdir()) == []
+    assert not (tmp_path / "out" / "service_backlog" / "figures").exists()   # nothing drawn
 
 
 def test_run_csv_is_one_table_naming_each_run(runner, tmp_path):
@@ -774,7 +831,8 @@ def test_kpis_csv_names_time_by_the_model_s_unit(runner, tmp_path):
 def test_run_writes_the_figure_formats_asked_for(runner, tmp_path, formats, suffixes):
     out = tmp_path / "run"
     _invoke(["-q", "run", str(EXAMPLES / "roadmap.yaml"), "-o", str(out), "--figures", formats])
-    assert {p.suffix for p in (out / "figures").iterdir()} == suffixes
+    figures = out / "figures"
+    assert {p.suffix for p in figures.iterdir()} == suffixes if suffixes else not figures.exists()
 
 
 def test_every_option_is_checked_before_any_work(runner, tmp_path, monkeypatch):

@@ -144,6 +144,102 @@ def test_calibration_data_column_must_name_a_variable(tmp_path):
     assert "did you mean 'Population'" in str(info.value)
 
 
+
+@pytest.fixture(scope="module")
+def logistic_from_25(tmp_path_factory):
+    """The logistic model from P0 = 25 (the model says 10), r = 0.6, K = 800: Population with
+    noise and Growth exact, as a DataFrame indexed by time."""
+    model = reformsim.load_model(LOGISTIC)
+    run = reformsim.simulate(model, params={"Growth Rate": 0.6, "Carrying Capacity": 800},
+                             initial={"Population": 25}, outputs=["Population", "Growth"])
+    rng = np.random.default_rng(5)
+    times = run.times[::8]
+    return pd.DataFrame({"Population": run["Population"][0, ::8] + rng.normal(0, 20, len(times)),
+                         "Growth": run["Growth"][0, ::8]}, index=pd.Index(times, name="time"))
+
+
+def test_calibration_recovers_a_stocks_initial_value(logistic_from_25):
+    fit = reformsim.calibrate(LOGISTIC, logistic_from_25[["Population"]],
+                              {"Growth Rate": (0.1, 2), "Carrying Capacity": (100, 3000)},
+                              initial={"Population": (1, 100)}, intervals="wald", seed=2)
+    assert set(fit.initial) == {"Population"} and set(fit.params) == {"Growth Rate",
+                                                                     "Carrying Capacity"}
+    for name, value in {"Growth Rate": 0.6, "Carrying Capacity": 800, "Population": 25}.items():
+        lo, hi = fit.intervals[name]
+        assert lo < value < hi, (name, fit.intervals[name])
+    assert fit.document()["initial"] == fit.initial
+
+
+def test_a_series_of_weight_0_is_a_check_not_a_fit(logistic_from_25):
+    ranges = {"Growth Rate": (0.1, 2), "Carrying Capacity": (100, 3000)}
+    alone = reformsim.calibrate(LOGISTIC, logistic_from_25[["Population"]], ranges,
+                                initial={"Population": (1, 100)}, intervals="wald", seed=2)
+    checked = reformsim.calibrate(LOGISTIC, logistic_from_25, ranges,
+                                  initial={"Population": (1, 100)}, weights={"Growth": 0},
+                                  intervals="wald", seed=2)
+    assert checked.params == alone.params and checked.checks == ("Growth",)
+    assert set(checked.theil) == {"Population", "Growth"}
+    assert checked.theil["Growth"]["MSE"] < 5        # the exact series, predicted
+
+
+def test_calibration_weights_cannot_all_be_zero_or_negative(logistic_from_25):
+    for weights, message in (({"Population": 0}, "every series has weight 0"),
+                             ({"Population": -1}, "weight -1 must be positive")):
+        with pytest.raises(RequestError, match=message):
+            reformsim.calibrate(LOGISTIC, logistic_from_25[["Population"]],
+                                {"Growth Rate": (0.1, 2)}, weights=weights)
+
+
+def test_calibration_starts_the_run_where_asked(tmp_path):
+    # the model runs from 0; data from 4 on, fitted from a run started at 4 with P0 fitted
+    model = reformsim.load_model(LOGISTIC)
+    run = reformsim.simulate(model, params={"INITIAL TIME": 4, "Growth Rate": 0.6},
+                             initial={"Population": 50}, outputs=["Population"])
+    path = tmp_path / "late.csv"
+    path.write_text("# made by the test: from time 4, P(4) = 50, r = 0.6\ntime,Population\n"
+                    + "".join(f"{t:g},{v:.6g}\n" for t, v in zip(run.times[::4],
+                                                               run["Population"][0, ::4])))
+    fit = reformsim.calibrate(LOGISTIC, path, {"Growth Rate": (0.1, 2)},
+                              initial={"Population": (1, 200)}, start=4, intervals="wald")
+    assert fit.times[0] == 4
+    assert fit.params["Growth Rate"] == pytest.approx(0.6, rel=1e-3)
+    assert fit.initial["Population"] == pytest.approx(50, rel=1e-3)
+    with pytest.raises(RequestError, match=r"reach outside the run \(5 to 20\)") as info:
+        reformsim.calibrate(LOGISTIC, path, {"Growth Rate": (0.1, 2)}, start=5)
+    assert "--start" in str(info.value)
+
+
+def test_only_a_stock_has_an_initial_value_to_fit(logistic_from_25):
+    with pytest.raises(RequestError, match="'Growth Rate': is a constant of logistic.mdl, not "
+                                           "a stock"):
+        reformsim.calibrate(LOGISTIC, logistic_from_25, {}, initial={"Growth Rate": (0, 1)})
+    with pytest.raises(RequestError, match="did you mean 'Population'"):
+        reformsim.calibrate(LOGISTIC, logistic_from_25, {}, initial={"Populaton": (0, 1)})
+
+
+def test_cli_calibrate_writes_initial_values_and_start_to_the_scenario(tmp_path,
+                                                                       logistic_from_25):
+    data = tmp_path / "data.csv"
+    logistic_from_25.reset_index().to_csv(data, index=False)
+    out = tmp_path / "fit"
+    result = CliRunner().invoke(main, [
+        "calibrate", str(LOGISTIC), str(data), "-p", "Growth Rate=0.1:2",
+        "-p", "Carrying Capacity=100:3000", "--initial", "Population=1:100", "-w", "Growth=0",
+        "--start", "0", "--intervals", "wald", "--format", "json", "-q", "-o", str(out)])
+    assert result.exit_code == 0, result.output
+    document = json.loads(result.stdout)
+    assert set(document) == {"params", "initial", "intervals", "theil"}
+    fitted = reformsim.load_scenarios([out / "fitted.yaml"])
+    changes = fitted.scenarios[0].changes
+    assert changes.initial["Population"] == pytest.approx(document["initial"]["Population"])
+    assert fitted.time == {"INITIAL TIME": 0.0}
+    assert "Population" not in (out / "fitted.cin").read_text().split("}")[-1]
+    assert "the fitted initial values of Population are in fitted.yaml" in \
+        (out / "fitted.cin").read_text()
+    rerun = CliRunner().invoke(main, ["run", str(out / "fitted.yaml"), "-q",
+                                      "-o", str(tmp_path / "rerun")])
+    assert rerun.exit_code == 0, rerun.output
+
 @pytest.mark.parametrize(("text", "coefficients", "low", "high"), [
     ("A + B <= 1", {"A": 1, "B": 1}, -math.inf, 1),
     ("2*A - B/4 >= -0.5 + 0.1", {"A": 2, "B": -0.25}, -0.4, math.inf),

@@ -53,7 +53,8 @@ def _ids_in_order(html: str) -> str:
 
 def test_page_built_without_bokehs_checks_is_the_checked_page(html, uncertain, caplog):
     """The report is built with Bokeh's property and document validation off (about a
-    quarter of its time); built with them on, Bokeh finds nothing to report and writes the same page."""
+    quarter of its time); built with them on, Bokeh finds nothing to report and writes the
+    same page."""
     from bokeh.core.property.bases import validation_on
     from bokeh.settings import settings
 

@@ -89,7 +89,8 @@ def _entries(folder: Path) -> list[str]:
 
 def test_round_trip_keeps_names_units_labels_and_big_seeds(tmp_path, dataset):
     directory = _write(tmp_path, dataset)
-    assert _entries(directory) == sorted([RESULTS, KPIS, MANIFEST, FIGURES])
+    assert _entries(directory) == sorted([RESULTS, KPIS, MANIFEST])
+    assert FIGURES not in _entries(directory)     # nothing drawn, no empty folder
     back, manifest = read_run(directory)
     xr.testing.assert_identical(back, dataset)
     assert back.attrs["seed"] == 2**63 - 1

@@ -69,10 +69,11 @@ class Base:
 
 def make_base(model: CompiledModel, scenarios: ScenarioSet | None = None,
               scenario: str | None = None, *, uncertain: bool = True,
-              samples: int | None = None) -> Base:
+              samples: int | None = None, time: Mapping[str, float] | None = None) -> Base:
     """The base of a study: ``scenario`` of ``scenarios`` (default: its baseline, else its
     first), with the file's uncertainty when ``uncertain`` (``samples`` of it, if given);
-    the model as it is without a file.
+    the model as it is without a file. ``time`` overrides control variables (``INITIAL
+    TIME``...) over the file's ``time`` section.
     """
     if scenarios is None:
         scenarios = ScenarioSet()
@@ -90,24 +91,31 @@ def make_base(model: CompiledModel, scenarios: ScenarioSet | None = None,
     if uncertainty is not None and samples is not None:
         uncertainty = replace(uncertainty, samples=int(samples))
     alone = replace(scenarios, scenarios=(chosen,), packages=(), factorial=None, baseline=None,
-                    outputs=None, uncertainty=uncertainty)
+                    outputs=None, uncertainty=uncertainty,
+                    time={**scenarios.time, **{k: float(v) for k, v in (time or {}).items()}})
     return Base(model, expand(alone, model), scenarios.sources)
 
 
-def base_of(model: CompiledModel | str | Path, scenario_files: Sequence[str | Path] = (),
+def base_of(model: CompiledModel | str | Path,
+            scenario_files: Sequence[str | Path] | ScenarioSet = (),
             scenario: str | None = None, *, uncertain: bool = True,
-            samples: int | None = None) -> Base:
-    """:func:`make_base` from paths: the model (or a compiled one) and scenario files."""
+            samples: int | None = None, time: Mapping[str, float] | None = None) -> Base:
+    """:func:`make_base` from paths: the model (or a compiled one) and scenario files (or
+    scenarios already read or built: a ScenarioSet)."""
     from ..engine.loading import load_model
     from ..scenarios.loading import load_scenarios
 
     compiled = model if isinstance(model, CompiledModel) else load_model(Path(model))
-    files = tuple(Path(p) for p in scenario_files)
-    scenarios = load_scenarios(files) if files else None
+    if isinstance(scenario_files, ScenarioSet):
+        scenarios: ScenarioSet | None = scenario_files
+    else:
+        files = tuple(Path(p) for p in scenario_files)
+        scenarios = load_scenarios(files) if files else None
     if scenarios is None and scenario not in (None, BASELINE):
         raise RequestError("--scenario", scenario, "needs a scenario file to come from",
                            hint="give a scenario file (.yaml or .cin) that defines it")
-    return make_base(compiled, scenarios, scenario, uncertain=uncertain, samples=samples)
+    return make_base(compiled, scenarios, scenario, uncertain=uncertain, samples=samples,
+                     time=time)
 
 
 def resolve_names(base: Base, names: Sequence[str], where: str) -> list[str]:
@@ -125,28 +133,57 @@ def resolve_names(base: Base, names: Sequence[str], where: str) -> list[str]:
     return spelled
 
 
+def resolve_stocks(base: Base, names: Sequence[str], where: str) -> list[str]:
+    """Stocks whose initial values a study sets, spelled as in the model."""
+    from ..scenarios.checks import model_names
+
+    known = model_names(base.model)
+    spelled = []
+    for name in names:
+        folded = fold_name(name)
+        if folded not in known.stocks:
+            from ..scenarios.spec import suggest
+
+            kind = known.kinds.get(folded)
+            raise RequestError(where, name, f"is {kind} of {base.model.source.name}, not a stock"
+                               if kind else f"is not a stock of {base.model.source.name}",
+                               hint=suggest(name, known.stocks.values())
+                               or "only a stock has an initial value to set")
+        spelled.append(known.stocks[folded])
+    if len({fold_name(n) for n in spelled}) < len(spelled):
+        raise RequestError(where, "", "a stock is named twice")
+    return spelled
+
+
 def run_candidates(base: Base, values: Mapping[str, np.ndarray], outputs: Sequence[str],
-                   method: str = "euler", progress: Progress | None = None) -> Results:
-    """Every candidate (row c of ``values``' arrays, (C,) each) under every sample of the base,
-    in one simulate call: C x M members, member ``c * M + m``."""
+                   method: str = "euler", progress: Progress | None = None,
+                   initial: Mapping[str, np.ndarray] | None = None) -> Results:
+    """Every candidate (row c of ``values``' arrays, (C,) each: constants; of ``initial``'s:
+    stocks' initial values) under every sample of the base, in one simulate call: C x M
+    members, member ``c * M + m``."""
     from ..engine.simulation import simulate
 
     ensemble, m = base.ensemble, base.samples
-    sizes = {len(np.atleast_1d(v)) for v in values.values()}
+    initial = initial or {}
+    sizes = {len(np.atleast_1d(v)) for v in (*values.values(), *initial.values())}
     if len(sizes) > 1:
         raise RequestError("", "", f"candidates differ in length: {sorted(sizes)}")
     count = sizes.pop() if sizes else 1
-    chosen = {fold_name(n) for n in values}
-    params = {name: _tile(value, count) for name, value in ensemble.params.items()
-              if fold_name(name) not in chosen}
-    params.update({name: np.repeat(np.asarray(v, dtype=float).reshape(-1), m)
-                   for name, v in values.items()})
+
+    def merged(given: Mapping[str, Any], chosen: Mapping[str, np.ndarray]) -> dict[str, Any]:
+        names = {fold_name(n) for n in chosen}
+        out = {name: _tile(value, count) for name, value in given.items()
+               if fold_name(name) not in names}
+        out.update({name: np.repeat(np.asarray(v, dtype=float).reshape(-1), m)
+                    for name, v in chosen.items()})
+        return out
+
     extra: dict[str, Any] = {}
     if ensemble.lookups:
         extra["lookups"] = {n: (v * count if isinstance(v, list) else v)
                             for n, v in ensemble.lookups.items()}
-    return simulate(base.model, params=params,
-                    initial={n: _tile(v, count) for n, v in ensemble.initial.items()},
+    return simulate(base.model, params=merged(ensemble.params, values),
+                    initial=merged(ensemble.initial, initial),
                     method=method, outputs=list(outputs), progress=progress,
                     streams=np.tile(np.arange(m), count), seed=max(ensemble.seed, 0), **extra)
 

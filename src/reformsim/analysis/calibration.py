@@ -7,6 +7,9 @@ affine-invariant ensemble sampler, all walkers of a step in one simulate call, a
 the 2.5th-97.5th percentiles; ``wald`` is the linearised covariance at the fit.
 Error scales: ``wls`` takes sigma_s^2 = s^2 / w_s with s^2 = weighted SSE / (n - D);
 ``gaussian`` estimates each series' own sigma_s^2 = SSE_s / n_s (weights are ignored).
+
+What is fitted: constants, and stocks' initial values (``initial``). A series of weight 0 is a
+check: compared with the fit (its Theil statistics are reported) but not fitted to.
 """
 
 from __future__ import annotations
@@ -19,7 +22,7 @@ import numpy as np
 
 from ..model.ir import fold_name
 from ..scenarios.spec import Distribution
-from .batch import Base, Progress, resolve_names, run_candidates
+from .batch import Base, Progress, resolve_names, resolve_stocks, run_candidates
 from .data import Observations
 from .requests import RequestError
 from .theil import theil
@@ -31,11 +34,14 @@ LEVEL = 0.95
 
 @dataclass(frozen=True)
 class Calibration:
-    """Fitted constants, their intervals, the fit's Theil statistics per series, and the
-    trajectories for a data-versus-fit plot (``band``: 5th and 95th percentiles over
-    posterior draws, mcmc only)."""
+    """Fitted constants (``params``) and stocks' initial values (``initial``), their
+    intervals (by name), the fit's Theil statistics per series (checks included:
+    ``weights`` 0), and the trajectories for a data-versus-fit plot (``band``: 5th and 95th
+    percentiles over posterior draws, mcmc only)."""
 
     params: dict[str, float]
+    initial: dict[str, float]
+    weights: dict[str, float]
     intervals: dict[str, tuple[float, float]]
     theil: dict[str, dict[str, float]]
     sigma: dict[str, float]
@@ -49,9 +55,16 @@ class Calibration:
     chain: np.ndarray | None
     base: Base
 
+    @property
+    def checks(self) -> tuple[str, ...]:
+        """Series compared with the fit but not fitted to (weight 0)."""
+        return tuple(n for n, w in self.weights.items() if w == 0)
+
     def document(self) -> dict[str, Any]:
-        """The JSON document: params, intervals, theil."""
+        """The JSON document: params, intervals, theil (and initial, when stocks' initial
+        values were fitted)."""
         return {"params": dict(self.params),
+                **({"initial": dict(self.initial)} if self.initial else {}),
                 "intervals": {n: [lo, hi] for n, (lo, hi) in self.intervals.items()},
                 "theil": self.theil}
 
@@ -59,16 +72,26 @@ class Calibration:
 class _Problem:
     """Residuals of candidate constants against the data, one simulate call per batch."""
 
-    def __init__(self, base: Base, names: list[str], data: Observations,
+    def __init__(self, base: Base, names: list[str], stocks: list[str], data: Observations,
                  weights: dict[str, float], integrator: str) -> None:
-        self.base, self.names, self.data, self.integrator = base, names, data, integrator
-        self.weights = weights
+        self.base, self.names, self.stocks, self.data = base, names, stocks, data
+        self.integrator, self.weights = integrator, weights
+        self.fitted = tuple(n for n in data.names if weights[n] > 0)
         self.evaluations = 0
 
+    @property
+    def points(self) -> int:
+        """Data points fitted to (checks left out)."""
+        return sum(len(self.data.values[n]) for n in self.fitted)
+
     def trajectories(self, x: np.ndarray) -> tuple[np.ndarray, dict[str, np.ndarray]]:
-        """Save times, and each series' trajectory per candidate (C, T)."""
-        results = run_candidates(self.base, dict(zip(self.names, np.atleast_2d(x).T)),
-                                 list(self.data.names), self.integrator)
+        """Save times, and each series' trajectory per candidate (C, T); ``x`` holds the
+        constants, then the stocks' initial values."""
+        columns = np.atleast_2d(x).T
+        k = len(self.names)
+        results = run_candidates(self.base, dict(zip(self.names, columns[:k])),
+                                 list(self.data.names), self.integrator,
+                                 initial=dict(zip(self.stocks, columns[k:])))
         self.evaluations += results.size
         return results.times, {n: results[n] for n in self.data.names}
 
@@ -81,15 +104,17 @@ class _Problem:
             if t.min() < times[0] - 1e-9 or t.max() > times[-1] + 1e-9:
                 raise RequestError(self.data.source, name, f"data from {t.min():g} to "
                                    f"{t.max():g} reach outside the run ({times[0]:g} to "
-                                   f"{times[-1]:g})", hint="drop those rows or change the "
-                                   "model's INITIAL TIME / FINAL TIME")
+                                   f"{times[-1]:g})", hint="drop those rows, or start the "
+                                   "run earlier (--start) or end it later (FINAL TIME)")
             i = np.clip(np.searchsorted(times, t), 1, len(times) - 1)
             w = (t - times[i - 1]) / (times[i] - times[i - 1])
             out[name] = values[:, i - 1] * (1 - w) + values[:, i] * w
         return out
 
     def errors(self, x: np.ndarray) -> dict[str, np.ndarray]:
-        return {n: p - self.data.values[n] for n, p in self.predictions(x).items()}
+        """Model minus data at the data times, per fitted series (C, n_s)."""
+        return {n: p - self.data.values[n] for n, p in self.predictions(x).items()
+                if n in self.fitted}
 
     def cost(self, x: np.ndarray, objective: str) -> np.ndarray:
         """(C,): weighted SSE, or the Gaussian negative log-likelihood with each series'
@@ -108,22 +133,29 @@ class _Problem:
 
 
 def calibrate_to(base: Base, params: Sequence[Distribution], data: Observations, *,
+                 initial: Sequence[Distribution] = (),
                  weights: Mapping[str, float] | None = None, objective: str = "wls",
                  intervals: str = "mcmc", steps: int = 1000, seed: int = 0,
                  integrator: str = "euler", progress: Progress | None = None) -> Calibration:
-    """Fit ``params`` (uniform ranges) of ``base`` to ``data``."""
+    """Fit ``params`` (uniform ranges of constants) and ``initial`` (uniform ranges of
+    stocks' initial values) of ``base`` to ``data``."""
     if objective not in OBJECTIVES:
         raise RequestError("--objective", objective, f"expected one of {', '.join(OBJECTIVES)}")
     if intervals not in INTERVALS:
         raise RequestError("--intervals", intervals, f"expected one of {', '.join(INTERVALS)}")
-    if not params or any(d.kind != "uniform" for d in params):
-        raise RequestError("--param", "", "give the constants to fit as NAME=LOW:HIGH")
+    if not (params or initial) or any(d.kind != "uniform" for d in (*params, *initial)):
+        raise RequestError("--param", "", "give the constants to fit as NAME=LOW:HIGH "
+                           "(and stocks' initial values as --initial NAME=LOW:HIGH)")
     names = resolve_names(base, [d.name for d in params], "--param")
-    bounds = np.array([d.args for d in params], dtype=float)
-    problem = _Problem(base, names, data, _weights(data, weights or {}), integrator)
-    if data.points <= len(names):
-        raise RequestError(data.source, "", f"{data.points} data points cannot fit "
-                           f"{len(names)} constants")
+    stocks = resolve_stocks(base, [d.name for d in initial], "--initial")
+    bounds = np.array([d.args for d in (*params, *initial)], dtype=float)
+    problem = _Problem(base, names, stocks, data, _weights(data, weights or {}), integrator)
+    if not problem.fitted:
+        raise RequestError("--weight", "", "every series has weight 0: nothing to fit to",
+                           hint="give at least one series a positive weight")
+    if problem.points <= len(bounds):
+        raise RequestError(data.source, "", f"{problem.points} data points cannot fit "
+                           f"{len(bounds)} values")
     best = _search(problem, bounds, objective, seed)
     sigma = _sigma(problem, best, objective)
     best = _refine(problem, best, bounds, sigma)
@@ -141,8 +173,10 @@ def calibrate_to(base: Base, params: Sequence[Distribution], data: Observations,
     times, fitted = problem.trajectories(best[None])
     predicted = problem.predictions(best[None])
     stats = {n: theil(predicted[n][0], data.values[n]) for n in data.names}
-    return Calibration(dict(zip(names, map(float, best))),
-                       {n: (float(lo), float(hi)) for n, (lo, hi) in zip(names, found)},
+    k = len(names)
+    return Calibration(dict(zip(names, map(float, best[:k]))),
+                       dict(zip(stocks, map(float, best[k:]))), problem.weights,
+                       {n: (float(lo), float(hi)) for n, (lo, hi) in zip(names + stocks, found)},
                        stats, sigma, objective, intervals, problem.evaluations, data, times,
                        {n: v[0] for n, v in fitted.items()}, band, chain, base)
 
@@ -157,8 +191,9 @@ def _weights(data: Observations, given: Mapping[str, float]) -> dict[str, float]
             raise RequestError("--weight", name, "is not a series of the data",
                                hint=did_you_mean(name, data.names)
                                or "the series are " + ", ".join(data.names))
-        if not weight > 0:
-            raise RequestError("--weight", name, f"weight {weight:g} must be positive")
+        if not weight >= 0:
+            raise RequestError("--weight", name, f"weight {weight:g} must be positive (or 0: "
+                               "a check, compared with the fit but not fitted to)")
         weights[by_fold[fold_name(name)]] = float(weight)
     return weights
 
@@ -180,7 +215,7 @@ def _sigma(problem: _Problem, x: np.ndarray, objective: str) -> dict[str, float]
     errors = {n: e[0] for n, e in problem.errors(x[None]).items()}
     if objective == "gaussian":
         return {n: float(max(np.sqrt((e ** 2).mean()), 1e-12)) for n, e in errors.items()}
-    dof = max(1, problem.data.points - len(x))
+    dof = max(1, problem.points - len(x))
     s2 = sum(problem.weights[n] * (e ** 2).sum() for n, e in errors.items()) / dof
     return {n: float(max(np.sqrt(s2 / problem.weights[n]), 1e-12)) for n in errors}
 

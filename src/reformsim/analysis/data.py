@@ -1,11 +1,11 @@
-"""Data to calibrate against: a CSV or Excel sheet with a time column and one column per
-model variable (named as in the model), gaps left empty."""
+"""Data to calibrate against: a CSV or Excel sheet (or a DataFrame) with a time column and one
+column per model variable (named as in the model), gaps left empty."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -16,7 +16,7 @@ from .requests import RequestError
 if TYPE_CHECKING:
     from ..engine.compiled import CompiledModel
 
-TIME_NAMES = ("time", "year", "date", "t")
+TIME_NAMES = ("time", "year", "month", "week", "day", "date", "t")
 SUFFIXES = (".csv", ".xlsx", ".xls")
 
 
@@ -37,20 +37,20 @@ class Observations:
         return sum(len(v) for v in self.values.values())
 
 
-def read_data(path: Path, model: CompiledModel) -> Observations:
-    """Read ``path``; every column but time must name a model variable."""
+def read_data(source: Path | Any, model: CompiledModel, name: str = "") -> Observations:
+    """Read ``source`` (a CSV or Excel file, or a pandas DataFrame called ``name`` in errors);
+    every column but time must name a model variable. A CSV file may open with comment lines
+    starting ``#`` (where the data come from)."""
     import pandas as pd
 
     from ..scenarios.checks import model_names
 
-    path = Path(path)
-    if path.suffix.lower() not in SUFFIXES:
-        raise RequestError(path, "", f"cannot read {path.suffix or 'a file without suffix'}",
-                           hint="give a .csv or .xlsx file")
-    try:
-        frame = pd.read_csv(path) if path.suffix.lower() == ".csv" else pd.read_excel(path)
-    except (OSError, ValueError, ImportError) as exc:
-        raise RequestError(path, "", f"cannot read the data: {exc}") from None
+    if isinstance(source, pd.DataFrame):
+        path = Path(name or "<data>")
+        frame = source.reset_index() if source.index.name is not None else source
+    else:
+        path = Path(source)
+        frame = _read(path)
     if frame.shape[1] < 2:
         raise RequestError(path, "", "expected a time column and at least one data column")
     columns = [str(c) for c in frame.columns]
@@ -72,6 +72,26 @@ def read_data(path: Path, model: CompiledModel) -> Observations:
             raise RequestError(path, column, "has no data")
         series_times[name], series_values[name] = times[kept], values[kept]
     return Observations(path, series_times, series_values)
+
+
+def _read(path: Path) -> Any:
+    """A data file as a DataFrame; a CSV file's leading ``#`` lines are comments."""
+    import io
+
+    import pandas as pd
+
+    if path.suffix.lower() not in SUFFIXES:
+        raise RequestError(path, "", f"cannot read {path.suffix or 'a file without suffix'}",
+                           hint="give a .csv or .xlsx file")
+    try:
+        if path.suffix.lower() != ".csv":
+            return pd.read_excel(path)
+        lines = path.read_text(encoding="utf-8-sig").splitlines(keepends=True)
+        while lines and lines[0].lstrip().startswith("#"):
+            lines.pop(0)
+        return pd.read_csv(io.StringIO("".join(lines)))
+    except (OSError, ValueError, ImportError) as exc:
+        raise RequestError(path, "", f"cannot read the data: {exc}") from None
 
 
 def _numbers(path: Path, column: object, name: str) -> np.ndarray:

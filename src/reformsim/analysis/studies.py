@@ -8,7 +8,10 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+import numpy as np
+
 from ..model.ir import fold_name
+from ..scenarios.spec import ScenarioSet
 from .batch import Base, Progress, base_of
 from .requests import (
     Period,
@@ -50,7 +53,7 @@ def _distributions(params: Mapping[str, Any] | None, extra: Sequence[Distributio
 
 
 def sensitivity(model: CompiledModel | str | Path, params: Mapping[str, Any] | None = None, *,
-                var: str | Sequence[str], at: Any = None, scenarios: Sequence[str | Path] = (),
+                var: str | Sequence[str], at: Any = None, scenarios: Any = (),
                 scenario: str | None = None, method: str = "sobol", samples: int | None = None,
                 seed: int = 0, second_order: bool = False, over_time: bool = True,
                 uncertain: bool = False, levers: bool = False, integrator: str = "euler",
@@ -60,7 +63,8 @@ def sensitivity(model: CompiledModel | str | Path, params: Mapping[str, Any] | N
     Parameters
     ----------
     model
-        A model file or a compiled model: the base, under ``scenario`` of ``scenarios``.
+        A model file or a compiled model: the base, under ``scenario`` of ``scenarios``
+        (scenario files, or a ScenarioSet read or built in Python).
     params
         ``name -> (low, high)`` (uniform), ``"low:high"`` or a scenario Distribution.
     uncertain, levers
@@ -80,7 +84,8 @@ def sensitivity(model: CompiledModel | str | Path, params: Mapping[str, Any] | N
     if uncertain:
         from ..scenarios.loading import load_scenarios
 
-        loaded = load_scenarios(list(scenarios)) if scenarios else None
+        loaded = scenarios if isinstance(scenarios, ScenarioSet) else \
+            load_scenarios(list(scenarios)) if scenarios else None
         extra += list(loaded.uncertainty.parameters) if loaded and loaded.uncertainty else []
     if levers:
         extra += list(lever_ranges(base.model))
@@ -100,7 +105,7 @@ def _final_period(base: Base, variable: str) -> Period:
 
 def optimize(model: CompiledModel | str | Path, levers: Mapping[str, Any], *,
              var: str, at: Any = None, maximize: bool = True, constraints: Sequence[str] = (),
-             scenarios: Sequence[str | Path] = (), scenario: str | None = None,
+             scenarios: Any = (), scenario: str | None = None,
              robust: str = "mean", uncertain: bool = True, samples: int | None = None,
              population: int = 15,
              generations: int = 200, seed: int = 0, integrator: str = "euler",
@@ -128,30 +133,49 @@ def optimize(model: CompiledModel | str | Path, levers: Mapping[str, Any], *,
                     integrator=integrator, progress=progress)
 
 
-def calibrate(model: CompiledModel | str | Path, data: str | Path, params: Mapping[str, Any],
-              *, weights: Mapping[str, float] | None = None, objective: str = "wls",
-              intervals: str = "mcmc", steps: int = 1000, scenarios: Sequence[str | Path] = (),
-              scenario: str | None = None, seed: int = 0, integrator: str = "euler",
-              progress: Progress | None = None) -> Calibration:
-    """Fit ``params`` (name -> (low, high)) to the series of ``data`` (CSV or Excel: a time
-    column and columns named like model variables; gaps left empty), by weighted least
-    squares (``wls``, ``weights`` per series) or a Gaussian likelihood (``gaussian``, one
-    sigma per series), with 95% intervals from emcee (``mcmc``) or the linearised
-    covariance (``wald``)."""
+def calibrate(model: CompiledModel | str | Path, data: Any, params: Mapping[str, Any] | None,
+              *, initial: Mapping[str, Any] | None = None,
+              weights: Mapping[str, float] | None = None, objective: str = "wls",
+              intervals: str = "mcmc", steps: int = 1000, scenarios: Any = (),
+              scenario: str | None = None, start: float | None = None, seed: int = 0,
+              integrator: str = "euler", progress: Progress | None = None) -> Calibration:
+    """Fit constants and stocks' initial values to data series.
+
+    Parameters
+    ----------
+    data
+        A CSV or Excel file (a time column and columns named like model variables; gaps left
+        empty; a CSV may open with ``#`` comment lines), or a pandas DataFrame of that shape.
+    params, initial
+        ``name -> (low, high)``: constants, and stocks whose initial values are fitted.
+    weights
+        ``series -> w`` for weighted least squares (default 1 each); 0 makes a series a
+        check: compared with the fit (its Theil statistics reported), not fitted to.
+    objective, intervals
+        ``wls`` or ``gaussian`` (one sigma per series; weights then only tell checks
+        apart); 95% intervals from emcee (``mcmc``) or the linearised covariance (``wald``).
+    scenarios, scenario
+        The base: scenario files (or a ScenarioSet) and the scenario the fit starts from.
+    start
+        The run's INITIAL TIME (the data's first year, say), over the model's and the file's.
+    """
     from .calibration import calibrate_to
     from .data import read_data
 
-    base = base_of(model, scenarios, scenario, uncertain=False)
-    observations = read_data(Path(data), base.model)
-    return calibrate_to(base, [as_distribution(n, v) for n, v in params.items()],
-                        observations, weights=weights, objective=objective,
-                        intervals=intervals, steps=steps, seed=seed, integrator=integrator,
-                        progress=progress)
+    time = {"INITIAL TIME": float(start)} if start is not None else None
+    base = base_of(model, scenarios, scenario, uncertain=False, time=time)
+    observations = read_data(data if not isinstance(data, str) else Path(data), base.model)
+    return calibrate_to(base, [as_distribution(n, v) for n, v in (params or {}).items()],
+                        observations,
+                        initial=[as_distribution(n, v) for n, v in (initial or {}).items()],
+                        weights=weights, objective=objective, intervals=intervals,
+                        steps=steps, seed=seed, integrator=integrator, progress=progress)
 
 
 def simulate_files(scenario_files: Sequence[str | Path], model: str | Path | None = None, *,
                    integrator: str = "euler", progress: Progress | None = None) -> Any:
-    """Scenario files run in memory, as ``reformsim run`` would: the labelled Dataset."""
+    """Scenario files run in memory, as ``reformsim run`` would: the labelled Dataset (its
+    ``time_step`` attribute the run's TIME STEP) and the ScenarioSet."""
     from ..engine.loading import load_model
     from ..scenarios.ensemble import expand, run
     from ..scenarios.loading import load_scenarios
@@ -162,7 +186,20 @@ def simulate_files(scenario_files: Sequence[str | Path], model: str | Path | Non
         raise RequestError(Path(scenario_files[0]), "model", "the file names no model",
                            hint="add 'model: path/to/model.mdl' or pass the model")
     compiled = load_model(path)
-    return run(expand(scenarios, compiled), compiled, integrator, progress), scenarios
+    ensemble = expand(scenarios, compiled)
+    dataset = run(ensemble, compiled, integrator, progress)
+    step = ensemble.params.get("TIME STEP")
+    dataset.attrs["time_step"] = float(np.asarray(step).reshape(-1)[0]) if step is not None \
+        else _time_step(compiled)
+    return dataset, scenarios
+
+
+def _time_step(model: CompiledModel) -> float:
+    """The model's own TIME STEP."""
+    from ..engine import settings
+
+    values = model.init({}, {}, np.zeros(1, dtype=np.uint64))
+    return float(settings.read(values, settings.find(model, "TIME STEP", "constant"), 1)[0])
 
 
 def factorial(source: Any, *, var: str | Sequence[str] | None = None, at: Any = None,

@@ -1,6 +1,7 @@
 """What the decision-analysis commands share: the base (a model, or a scenario file and
 ``--scenario``), ``--var``/``--at``/``--seed``/``--integrator``/``--format``, ranges given as
-``NAME=LO:HI``, a progress bar, and writing the study's run directory."""
+``NAME=LO:HI``, a progress bar, and the study's run directory: reserved (and checked writable)
+by ``rundir.prepare`` before anything is simulated, written like ``reformsim run``'s."""
 
 from __future__ import annotations
 
@@ -10,7 +11,7 @@ from typing import Any
 
 import click
 
-from .options import FORMATS
+from .options import FORMATS, CommaList, flat
 
 SCENARIO_SUFFIXES = (".yaml", ".yml", ".cin")
 
@@ -42,6 +43,32 @@ def output_options(f: Callable) -> Callable:
     )):
         f = option(f)
     return f
+
+
+def var_option(help_text: str, required: bool = False) -> Callable:
+    """``--var NAME[,NAME...]`` (commas or repeats), as in ``run`` and ``compare``."""
+    return click.option("--var", "variables", multiple=True, required=required,
+                        type=CommaList(str, "NAME"), help=help_text + " Commas or repeats.")
+
+
+def at_option(help_text: str) -> Callable:
+    """``--at TIME|START:END[,...]`` (commas or repeats): times, or periods for a mean."""
+    return click.option("--at", "times", multiple=True, type=CommaList(str, "TIME|START:END"),
+                        help=help_text + " Commas or repeats: --at 2035,2045.")
+
+
+def items(values: tuple[tuple[str, ...], ...]) -> tuple[str, ...]:
+    """The items of a repeated comma-list option, in order, each once."""
+    return flat(values)
+
+
+def one(values: tuple[tuple[str, ...], ...], flag: str, what: str) -> str | None:
+    """The single item of a comma-list option that takes one (an objective's variable)."""
+    found = flat(values)
+    if len(found) > 1:
+        raise click.BadParameter(f"{', '.join(found)}: {what} is one, not {len(found)}",
+                                 param_hint=f"'{flag}'")
+    return found[0] if found else None
 
 
 def source_files(source: Path, model: Path | None) -> tuple[Path, list[Path]]:
@@ -108,22 +135,34 @@ class Steps:
             self.bar = None
 
 
-def save(bundle: dict[str, Any], output: Path | None, command: str, quiet: bool,
-         method: str) -> Path:
-    """Write the study's run directory and say where."""
-    from ..report.analysis_output import write_study
+def quiet_too(quiet: bool) -> bool:
+    """The command's -q, or reformsim's own (``reformsim -q sensitivity ...``)."""
+    ctx = click.get_current_context(silent=True)
+    return quiet or bool(ctx is not None and (ctx.find_root().obj or {}).get("quiet"))
+
+
+def reserve(output: Path | None, command: str) -> Any:
+    """The study's run directory, reserved and checked writable before anything is simulated
+    (``rundir.prepare``: an existing, read-only or full target fails here); a context manager
+    that removes the reservation if the study fails."""
+    from ..report.rundir import prepare
     from ..report.runs import default_directory
 
-    target = output or default_directory(Path("runs"), command)
+    return prepare(output or default_directory(Path("runs"), command))
+
+
+def save(bundle: dict[str, Any], staging: Any, quiet: bool, method: str) -> Path:
+    """Write the study's run directory into its reservation and say where: results, table,
+    manifest (paths relative to the run, the command line, the scenario files copied)."""
+    from ..report.analysis_output import write_study
+
     keep = {k: bundle[k] for k in ("model", "scenario_files", "dataset", "table", "figures",
                                    "files", "analysis", "seed", "time_step")}
-    directory = write_study(target, method=method, **keep)
+    command = click.get_current_context().meta.get("argv")
+    directory = write_study(staging, method=method, command=command, **keep)
+    if staging.moved:
+        click.echo(f"warning: {staging.target} appeared during the study; it was written "
+                   f"beside it, to {directory}", err=True)
     if not quiet:
         click.echo(f"run directory: {directory}", err=True)
     return directory
-
-
-def refuse_existing(output: Path | None) -> None:
-    if output is not None and output.exists():
-        raise click.ClickException(f"{output}: already exists; reformsim never overwrites a run"
-                                   "\n  hint: choose another output directory with -o")

@@ -2,39 +2,63 @@
 
 from __future__ import annotations
 
+import math
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import click
 
-from .analysis_options import refuse_existing, save
+from .analysis_options import at_option, items, quiet_too, reserve, save, var_option
 from .app import main
 from .options import FORMATS
 
 
-def _dataset(source: Path, model: Path | None, integrator: str):  # noqa: ANN202
-    """(Dataset, manifest-like dict, ScenarioSet or None) of a run directory or scenario file."""
+@dataclass(frozen=True)
+class _Source:
+    """A study's run: its Dataset, the model and scenario files it came from, its seed and
+    time step, and the scenario files read (None for a run directory whose files are gone)."""
+
+    dataset: Any
+    model: Path | None
+    files: list[Path]
+    scenarios: Any
+    seed: int | None
+    time_step: float
+
+
+def _source(source: Path, model: Path | None, integrator: str) -> _Source:
+    """A run directory read back, or a scenario file simulated in memory."""
+    from ..scenarios.loading import load_scenarios
+
     if source.is_dir():
-        from ..report.rundir import read_run
+        from ..report.rundir import read_run, run_inputs
 
         dataset, manifest = read_run(source)
-        return dataset, manifest, None
+        model_path, files = run_inputs(source, manifest)
+        return _Source(dataset, model_path, files, load_scenarios(files) if files else None,
+                       manifest.get("seed"), float(manifest.get("time_step", math.nan)))
     from ..analysis.studies import simulate_files
-    from ..report.rundir import sha256
 
     dataset, scenarios = simulate_files([source], model, integrator=integrator)
-    model_path = Path(model) if model else scenarios.model
-    manifest = {"model": {"path": str(model_path)}, "seed": int(dataset.attrs.get("seed", -1)),
-                "scenario_files": [{"path": str(source.resolve()), "sha256": sha256(source)}]}
-    return dataset, manifest, scenarios
+    return _Source(dataset, Path(model) if model else scenarios.model, [source], scenarios,
+                   int(dataset.attrs.get("seed", -1)), float(dataset.attrs["time_step"]))
+
+
+def _bundle(command: str, found: _Source, table: Any, drawn: dict[str, Any],
+            analysis: dict[str, Any]) -> dict[str, Any]:
+    from ..report.analysis_runs import dataset_bundle
+
+    return dataset_bundle(command, found.dataset, table, drawn, analysis, model=found.model,
+                          scenario_files=found.files, seed=found.seed,
+                          time_step=found.time_step)
 
 
 def _common(f):  # noqa: ANN001, ANN202
     for option in reversed((
         click.argument("source", type=click.Path(exists=True, path_type=Path)),
-        click.option("--var", "variables", multiple=True, metavar="NAME",
-                     help="Output to analyse (repeat; default: the file's outputs)."),
-        click.option("--at", "times", multiple=True, metavar="TIME|START:END",
-                     help="A time, or a period for its mean (default: the final time)."),
+        var_option("Output to analyse (default: the file's outputs)."),
+        at_option("A time, or a period START:END for its mean (default: the final time)."),
         click.option("--model", type=click.Path(exists=True, dir_okay=False, path_type=Path),
                      help="Model for the scenario file (default: the one it names)."),
         click.option("--integrator", default="euler", show_default=True),
@@ -50,9 +74,9 @@ def _common(f):  # noqa: ANN001, ANN202
 
 @main.command()
 @_common
-def factorial(source: Path, variables: tuple[str, ...], times: tuple[str, ...],
-              model: Path | None, integrator: str, fmt: str, output: Path | None,
-              quiet: bool) -> None:
+def factorial(source: Path, variables: tuple[tuple[str, ...], ...],
+              times: tuple[tuple[str, ...], ...], model: Path | None, integrator: str,
+              fmt: str, output: Path | None, quiet: bool) -> None:
     """Main effects and two-way interactions of a factorial scenario file's packages.
 
     SOURCE is the scenario file (run in memory) or the run directory of one. Also shows
@@ -61,29 +85,31 @@ def factorial(source: Path, variables: tuple[str, ...], times: tuple[str, ...],
     from ..analysis.studies import factorial as study
     from ..report import analysis_figures as figures
     from ..report.analysis_output import format_records
-    from ..report.analysis_runs import dataset_bundle
+    from ..report.effects import package_labels
+    from ..report.labels import when
 
-    refuse_existing(output)
-    dataset, manifest, scenarios = _dataset(source, model, integrator)
-    if scenarios is None:
-        from ..scenarios.loading import load_scenarios
-
-        files = [Path(f["path"]) for f in manifest.get("scenario_files", [])]
-        scenarios = load_scenarios(files) if files else None
-    chosen = list(variables) or list((scenarios.outputs if scenarios else None) or [])
-    result = study(dataset, var=chosen or _refuse(), at=list(times) or None,
-                   factorial=scenarios.factorial if scenarios else None)
-    click.echo(format_records(result.effects, fmt), nl=False)
-    if fmt != "json":
-        click.echo("\nAll packages together against the sum of each alone:")
-        click.echo(format_records(result.whole, fmt), nl=False)
-    drawn = {f"factorial-{figures.slug(o)}-{figures.slug(str(t))}.png":
-             figures.plot_factorial(result.effects, o, t)
-             for o, t in figures.first_key(result.effects)}
-    bundle = dataset_bundle("factorial", dataset, result.effects, drawn, manifest,
-                            {"source": str(source.resolve())})
-    bundle["files"]["whole.csv"] = result.whole.to_csv(index=False)
-    save(bundle, output, "factorial", quiet, integrator)
+    quiet = quiet_too(quiet)
+    with reserve(output, "factorial") as staging:
+        found = _source(source, model, integrator)
+        scenarios = found.scenarios
+        chosen = list(items(variables)) or list((scenarios.outputs if scenarios else None)
+                                                or [])
+        result = study(found.dataset, var=chosen or _refuse(), at=list(items(times)) or None,
+                       factorial=scenarios.factorial if scenarios else None)
+        click.echo(format_records(result.effects, fmt), nl=False)
+        if fmt != "json":
+            click.echo("\nAll packages together against the sum of each alone:")
+            click.echo(format_records(result.whole, fmt), nl=False)
+        labels = package_labels(found.dataset, scenarios.factorial)
+        drawn = {f"factorial-{figures.slug(o)}-{figures.slug(str(t))}.png":
+                 figures.plot_factorial(result.effects, o, t, labels, result.whole,
+                                        when(found.dataset, t) if not isinstance(t, list)
+                                        else "")
+                 for o, t in figures.first_key(result.effects)}
+        bundle = _bundle("factorial", found, result.effects, drawn,
+                         {"source": str(source.resolve())})
+        bundle["files"]["whole.csv"] = result.whole.to_csv(index=False)
+        save(bundle, staging, quiet, integrator)
 
 
 def _refuse() -> list[str]:
@@ -95,9 +121,10 @@ def _refuse() -> list[str]:
 @click.option("--maximize/--minimize", default=True, show_default=True,
               help="Whether more of the output is better.")
 @click.option("--threshold", type=float, help="Also report the share of futures at or beyond it.")
-def robustness(source: Path, variables: tuple[str, ...], times: tuple[str, ...],
-               model: Path | None, integrator: str, fmt: str, output: Path | None,
-               quiet: bool, maximize: bool, threshold: float | None) -> None:
+def robustness(source: Path, variables: tuple[tuple[str, ...], ...],
+               times: tuple[tuple[str, ...], ...], model: Path | None, integrator: str,
+               fmt: str, output: Path | None, quiet: bool, maximize: bool,
+               threshold: float | None) -> None:
     """Regret of each roadmap against the best one in each sampled future, and the share
     of futures meeting a threshold (robust decision making).
 
@@ -107,18 +134,18 @@ def robustness(source: Path, variables: tuple[str, ...], times: tuple[str, ...],
     from ..analysis.studies import robustness as study
     from ..report import analysis_figures as figures
     from ..report.analysis_output import format_records
-    from ..report.analysis_runs import dataset_bundle
 
-    refuse_existing(output)
     if not variables:
         raise click.ClickException("name the output to compare roadmaps on with --var")
-    dataset, manifest, _ = _dataset(source, model, integrator)
-    table = study(dataset, var=variables, at=list(times) or None, maximize=maximize,
-                  threshold=threshold)
-    click.echo(format_records(table, fmt), nl=False)
-    drawn = {f"regret-{figures.slug(o)}-{figures.slug(str(t))}.png":
-             figures.plot_regret(table, o, t) for o, t in figures.first_key(table)}
-    bundle = dataset_bundle("robustness", dataset, table, drawn, manifest,
-                            {"source": str(source.resolve()), "maximize": maximize,
-                             "threshold": threshold})
-    save(bundle, output, "robustness", quiet, integrator)
+    quiet = quiet_too(quiet)
+    with reserve(output, "robustness") as staging:
+        found = _source(source, model, integrator)
+        table = study(found.dataset, var=items(variables), at=list(items(times)) or None,
+                      maximize=maximize, threshold=threshold)
+        click.echo(format_records(table, fmt), nl=False)
+        drawn = {f"regret-{figures.slug(o)}-{figures.slug(str(t))}.png":
+                 figures.plot_regret(table, o, t) for o, t in figures.first_key(table)}
+        bundle = _bundle("robustness", found, table, drawn,
+                         {"source": str(source.resolve()), "maximize": maximize,
+                          "threshold": threshold})
+        save(bundle, staging, quiet, integrator)

@@ -9,24 +9,27 @@ import click
 from .analysis_options import (
     Steps,
     base_options,
+    one,
     output_options,
+    quiet_too,
     ranges,
-    refuse_existing,
+    reserve,
     save,
     source_files,
 )
 from .app import main
+from .options import CommaList
 
 
 @main.command()
 @click.argument("source", type=click.Path(exists=True, dir_okay=False, path_type=Path))
 @click.option("-l", "--lever", "levers", multiple=True, required=True, metavar="NAME=LO:HI",
               help="A constant to choose between LO and HI (repeat for several).")
-@click.option("--var", "variable", required=True, metavar="NAME",
-              help="The objective's variable.")
-@click.option("--at", "time", metavar="TIME|START:END",
-              help="The objective at a time, or its mean over a period (default: the final "
-                   "time).")
+@click.option("--var", "variable", required=True, multiple=True, type=CommaList(str, "NAME"),
+              help="The objective's variable (one).")
+@click.option("--at", "time", multiple=True, type=CommaList(str, "TIME|START:END"),
+              help="The objective at a time, or its mean over a period START:END (one; "
+                   "default: the final time).")
 @click.option("--maximize/--minimize", default=True, show_default=True)
 @click.option("-c", "--constraint", "constraints", multiple=True, metavar="TEXT",
               help='A linear constraint on levers, e.g. "ICT share + Leadership share <= 1".')
@@ -42,7 +45,8 @@ from .app import main
               help="Most generations to run.")
 @base_options
 @output_options
-def optimize(source: Path, levers: tuple[str, ...], variable: str, time: str | None,
+def optimize(source: Path, levers: tuple[str, ...], variable: tuple[tuple[str, ...], ...],
+             time: tuple[tuple[str, ...], ...],
              maximize: bool, constraints: tuple[str, ...], robust: str, samples: int | None,
              certain: bool, population: int, generations: int, model: Path | None,
              scenario: str | None, integrator: str, seed: int, fmt: str, output: Path | None,
@@ -56,25 +60,25 @@ def optimize(source: Path, levers: tuple[str, ...], variable: str, time: str | N
     from ..analysis.studies import optimize as study
     from ..report.analysis_output import format_document
     from ..report.analysis_runs import optimum_bundle
-    from ..report.runs import default_directory
 
-    refuse_existing(output)
-    model_path, files = source_files(source, model)
-    steps = Steps(quiet, "generations")
-    result = study(model_path, ranges(levers, "--lever"), var=variable, at=time,
-                   maximize=maximize, constraints=constraints, scenarios=files,
-                   scenario=scenario, robust=robust, uncertain=not certain, samples=samples,
-                   population=population, generations=generations, seed=seed,
-                   integrator=integrator, progress=steps)
-    steps.finish()
-    target = output or default_directory(Path("runs"), "optimize")
-    bundle = optimum_bundle(result, seed, target)
-    notes = [f"objective ({result.robust} of {result.variable} at {result.period.label()}): "
-             f"{result.objective:.6g}",
-             f"evaluations: {result.evaluations} members ({result.candidates} candidates x "
-             f"{result.base.samples} samples) in {len(result.history)} simulate calls",
-             f"stopped: {result.message}"]
-    click.echo(format_document(result.document(), [("Levers", bundle["table"])], fmt, notes),
-               nl=False)
-    save(bundle, target, "optimize", quiet, integrator)
-
+    quiet = quiet_too(quiet)
+    objective = one(variable, "--var", "an objective's variable")
+    period = one(time, "--at", "an objective's time or period")
+    with reserve(output, "optimize") as staging:
+        model_path, files = source_files(source, model)
+        steps = Steps(quiet, "generations")
+        result = study(model_path, ranges(levers, "--lever"), var=objective, at=period,
+                       maximize=maximize, constraints=constraints, scenarios=files,
+                       scenario=scenario, robust=robust, uncertain=not certain,
+                       samples=samples, population=population, generations=generations,
+                       seed=seed, integrator=integrator, progress=steps)
+        steps.finish()
+        bundle = optimum_bundle(result, seed, staging.target)
+        notes = [f"objective ({result.robust} of {result.variable} at "
+                 f"{result.period.label()}): {result.objective:.6g}",
+                 f"evaluations: {result.evaluations} members ({result.candidates} candidates x "
+                 f"{result.base.samples} samples) in {len(result.history)} simulate calls",
+                 f"stopped: {result.message}"]
+        click.echo(format_document(result.document(), [("Levers", bundle["table"])], fmt,
+                                   notes), nl=False)
+        save(bundle, staging, quiet, integrator)

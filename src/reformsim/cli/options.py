@@ -75,8 +75,21 @@ def simulated(simulate: Any, *args: Any, **kwargs: Any) -> Any:
     return result
 
 
+def split_commas(text: str) -> list[str]:
+    """``a,b`` -> ``[a, b]``, keeping the commas of an array cell's subscripts
+    (``Population[north,young],Trust`` is two items)."""
+    parts, depth, start = [], 0, 0
+    for i, char in enumerate(text):
+        depth += (char == "[") - (char == "]")
+        if char == "," and depth <= 0:
+            parts.append(text[start:i])
+            start = i + 1
+    return parts + [text[start:]]
+
+
 class CommaList(click.ParamType):
-    """``a,b,c`` as a tuple of stripped texts (of ``item`` when given: float...)."""
+    """``a,b,c`` as a tuple of stripped texts (of ``item`` when given: float...); commas
+    inside an array cell's brackets do not split."""
 
     name = "list"
 
@@ -86,7 +99,7 @@ class CommaList(click.ParamType):
     def convert(self, value: Any, param: Any, ctx: Any) -> tuple[Any, ...]:
         if isinstance(value, tuple):
             return value
-        parts = [part.strip() for part in str(value).split(",")]
+        parts = [part.strip() for part in split_commas(str(value))]
         if any(not part for part in parts):
             self.fail(f"{value!r}: an empty item in a comma-separated list", param, ctx)
         try:

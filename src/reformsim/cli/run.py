@@ -113,22 +113,22 @@ def run(ctx: click.Context, scenario_files: tuple[Path, ...], model: Path | None
                                allow_outside_data=allow_outside_data,
                                argv=ctx.meta.get("argv"))
                 if streaming is None:   # its results and report may still be being written
-                    result, kpis = _run_one(model_path, group, staging, options, formats,
-                                            models, clock, quiet, worker)
+                    result, kpis, effects = _run_one(model_path, group, staging, options,
+                                                     formats, models, clock, quiet, worker)
                     finish = staging.finish
-                else:
+                else:           # streamed statistics keep no members to take effects from
                     options["check"] = lambda e, o=options: _check(e, o)
                     result, directory, kpis = stream_one(model_path, group, staging, options,
                                                          streaming, models, clock, quiet)
-                    finish = lambda d=directory: d  # noqa: E731
+                    finish, effects = (lambda d=directory: d), None
                 _finish(unfinished)      # the previous run was written meanwhile
                 if result.findings and not quiet:
                     more = len(result.findings) - 1
                     _note(f"warning: {result.findings[0]}" + (
                         f"\n  and {more} more: 'reformsim check "
                         f"{' '.join(str(p) for p in group)}' lists them" if more else ""))
-                document = _show(kpis, result.dataset, fmt,
-                                 show_all, several=len(jobs) > 1, name=name)
+                document = _show(kpis, result.dataset, fmt, show_all, several=len(jobs) > 1,
+                                 name=name, effects=effects)
                 if document is not None:
                     document |= {"name": name, "model": str(model_path),
                                  "scenario_files": [str(p) for p in group]}
@@ -167,10 +167,11 @@ def _finished(finish: Callable[[], Path], clock: Any, label: str, staging: Any, 
 
 def _run_one(model_path: Path, group: list[Path], staging: Any, options: dict[str, Any],
              formats: tuple[str, ...], models: dict[Path, Any], clock: Any,
-             quiet: bool, worker: Any = None) -> tuple[Any, Any]:
-    """Simulate one run, make its KPI table (checking --var, --at, --sort, --baseline) and
-    begin writing its directory (reserved by ``rundir.prepare``; ``staging.finish()`` moves
-    it into place once ``worker`` has written its results and report)."""
+             quiet: bool, worker: Any = None) -> tuple[Any, Any, Any]:
+    """Simulate one run, make its KPI table (checking --var, --at, --sort, --baseline) and,
+    for a factorial, the summary of its package effects, and begin writing its directory
+    (reserved by ``rundir.prepare``; ``staging.finish()`` moves it into place once
+    ``worker`` has written its results and report)."""
     from ..report.kpis import kpi_table
     from ..report.runs import begin_write, default_years, simulate_scenarios
     from ..report.tables import rank
@@ -184,16 +185,34 @@ def _run_one(model_path: Path, group: list[Path], staging: Any, options: dict[st
     with clock.phase("tables"):
         dataset = result.dataset
         chosen = run_variables(dataset, options["variables"], result.variables)
-        kpis = kpi_table(dataset, chosen, list(options["years"]) or default_years(dataset),
-                         options["baseline"])
+        years = list(options["years"]) or default_years(dataset)
+        kpis = kpi_table(dataset, chosen, years, options["baseline"])
         if options["sort_by"]:
             kpis = rank(kpis, options["sort_by"], ascending=options["ascending"])
+    effects = None
+    if result.factorial is not None:
+        with clock.phase("factorial effects"):
+            effects = _effects(result, kpis, options["sort_by"] or chosen[0], years)
     slides = len(result.variables) * len(formats)
     with clock.phase("files", f"writing the run directory ({slides} slides)" if slides
                      else "writing the run directory"):
         begin_write(result, staging, kpis, int(dataset.attrs.get("seed", -1)), formats, clock,
                     options["argv"], worker)
-    return result, kpis
+    return result, kpis, effects
+
+
+def _effects(result: Any, kpis: Any, variable: str, years: list[float]) -> dict[str, Any]:
+    """A factorial's package effects on the table's first (or sorting) variable at its last
+    year: the text printed under the table and the record of --format json."""
+    from ..report import effects
+    from ..report.kpis import time_indices
+    from .options import run_variables
+
+    dataset = result.dataset
+    variable = run_variables(dataset, (variable,), ())[0]
+    time = float(dataset["time"].values[time_indices(dataset, [max(years)])[0]])
+    return {"text": effects.summary(dataset, result.factorial, variable, time),
+            "document": effects.document(dataset, result.factorial, variable, time)}
 
 
 def _check(ensemble: Any, options: dict[str, Any]) -> None:
@@ -218,18 +237,24 @@ def _check(ensemble: Any, options: dict[str, Any]) -> None:
 
 
 def _show(kpis: Any, dataset: Any, fmt: str, show_all: bool, *, several: bool,
-          name: str) -> dict[str, Any] | None:
-    """Print one run's table (table, markdown) or return it for the one document printed at
-    the end (json, csv)."""
+          name: str, effects: dict[str, Any] | None = None) -> dict[str, Any] | None:
+    """Print one run's table (table, markdown), and a factorial's package effects under it;
+    or return them for the one document printed at the end (json, csv)."""
+    from ..errors import printable
     from ..report.runs import time_column
     from ..report.tables import SCREEN_LINES, for_files, ranked_if_many, summarise
 
     if fmt in ("json", "csv"):
-        return {"time_unit": time_column(dataset), "kpis": for_files(kpis, time_column(dataset))}
+        return {"time_unit": time_column(dataset), "kpis": for_files(kpis, time_column(dataset)),
+                **({"factorial_effects": effects["document"]} if effects else {})}
     shown, note = (kpis, "") if show_all else summarise(ranked_if_many(kpis))
-    text = table_text(shown, fmt, lines=None if show_all else SCREEN_LINES)
+    below = printable(effects["text"]) + "\n" if effects else ""
+    budget = SCREEN_LINES - below.count("\n") - 1    # the table and the effects: one screen
+    text = table_text(shown, fmt, lines=None if show_all else budget)
     heading = (f"{'## ' * (fmt == 'markdown')}{name}\n\n") if several else ""
     click.echo(heading + text + (f"\n{note}\n" if note else ""))
+    if below:
+        click.echo(below)
     return None
 
 

@@ -8,7 +8,7 @@ Object-oriented matplotlib only; every function returns a Figure (save with
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import numpy as np
@@ -16,7 +16,8 @@ import pandas as pd
 from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 
-from .style import FONT, PALETTE, SLIDE
+from .labels import signed
+from .style import FONT, PALETTE, SLIDE, new_slide, plain
 
 FIGSIZE = SLIDE                  # 16:9, as every figure for the room
 BLUE, VERMILION, GREEN = PALETTE[0], PALETTE[1], PALETTE[2]
@@ -38,10 +39,11 @@ def _style(ax: Axes, title: str = "", xlabel: str = "", ylabel: str = "") -> Non
         ax.spines[side].set_visible(False)
 
 
-def _time_text(time: Any) -> str:
+def _time_text(time: Any, sentence: bool = False) -> str:
+    """``2045`` or ``mean 2030-2045``; in a sentence, ``in 2045``, ``mean over 2030-2045``."""
     if isinstance(time, list | tuple):
-        return f"mean {time[0]:g}-{time[1]:g}"
-    return f"{time:g}"
+        return f"{'mean over' if sentence else 'mean'} {time[0]:g}-{time[1]:g}"
+    return f"{'in ' if sentence else ''}{time:g}"
 
 
 def _rows(df: pd.DataFrame, output: str, time: Any) -> pd.DataFrame:
@@ -93,7 +95,8 @@ def plot_indices_over_time(over_time: pd.DataFrame, output: str, method: str) ->
             ax.plot(part["time"], part["S1"], color=colour, linewidth=1.5, linestyle="--")
     label = "μ*" if method == "morris" else "total index ST (solid), first order S1 (dashed)"
     _style(ax, f"Which parameters drive {output}, over time", "time", label)
-    ax.legend(fontsize=FONT["legend"], frameon=False, loc="upper left")
+    ax.legend(fontsize=FONT["legend"], frameon=False, loc="upper left",
+              bbox_to_anchor=(1.01, 1.0))      # beside the lines, never over them
     return fig
 
 
@@ -139,41 +142,98 @@ def plot_ranking(ranking: pd.DataFrame, output: str, time: Any) -> Figure:
     return fig
 
 
-def plot_factorial(effects: pd.DataFrame, output: str, time: Any) -> Figure:
-    """Main effects (bars) and two-way interactions (a matrix) of a factorial's packages."""
+def plot_factorial(effects: pd.DataFrame, output: str, time: Any,
+                   labels: Mapping[str, str] | None = None,
+                   whole: pd.DataFrame | None = None, when: str = "") -> Figure:
+    """A slide of a factorial's package effects on ``output`` at ``time``: main effects
+    (bars, with 5-95% whiskers over samples) and two-way interactions (a triangle of a
+    matrix); the subtitle names the largest effect and, with ``whole``, the whole against
+    its parts. ``labels`` maps package names to the labels shown; ``when`` says the time in
+    the title (``in 2045``, ``at month 60``; default from ``time``)."""
     rows = _rows(effects, output, time)
     main = rows[rows["kind"] == "main"]
     packages = list(main["effect"])
-    fig, axes = _figure(1, 2, width_ratios=[1, 1.1])
-    ax = axes[0, 0]
+    names = [plain((labels or {}).get(p, p)) for p in packages]
+    scale = _scale(rows, output, time, whole)
+    fig, _ = new_slide(f"{output} {when or _time_text(time, True)}: what each package adds",
+                       effects_takeaway(effects, output, time, labels, whole))
+    ax = fig.add_axes((0.16, 0.125, 0.33, 0.70))
     y = np.arange(len(main))
     err = None
     if "p5" in main:
         err = np.vstack([main["value"] - main["p5"], main["p95"] - main["value"]])
-    ax.barh(y, main["value"], xerr=err, color=BLUE, capsize=4)
+    ax.barh(y, main["value"], xerr=err, color=[BLUE if v >= 0 else VERMILION
+                                               for v in main["value"]], capsize=4)
     ax.axvline(0, color=GREY, linewidth=1)
-    ax.set_yticks(y, packages)
+    for k, value in enumerate(main["value"]):
+        ax.annotate(signed(value, scale), (max(value, 0), k), xytext=(6, 0),
+                    textcoords="offset points", va="center", fontsize=FONT["note"])
+    ax.set_yticks(y, names)
     ax.invert_yaxis()
-    _style(ax, "Main effects", f"change in {output}")
-    grid = np.full((len(packages), len(packages)), np.nan)
+    ax.margins(x=0.2)
+    _style(ax, "Main effects", f"change in {output}, with minus without"
+           + (" (5-95% of samples)" if err is not None else ""))
+    _interactions(fig, rows, packages, names)
+    return fig
+
+
+def _interactions(fig: Figure, rows: pd.DataFrame, packages: list[str],
+                  names: list[str]) -> None:
+    """The lower triangle of the interaction matrix: row b, column a for the pair a x b."""
+    n = len(packages)
+    grid = np.full((max(n - 1, 1), max(n - 1, 1)), np.nan)
     for r in rows[rows["kind"] == "interaction"].itertuples():
         a, b = r.effect.split(" x ")
-        i, j = packages.index(a), packages.index(b)
-        grid[i, j] = grid[j, i] = r.value
-    right = axes[0, 1]
-    scale = np.nanmax(np.abs(grid)) if np.isfinite(grid).any() else 1.0
-    image = right.imshow(grid, cmap="RdBu", vmin=-scale, vmax=scale)
-    right.set_xticks(range(len(packages)), packages, rotation=30, ha="right")
-    right.set_yticks(range(len(packages)), packages)
+        i, j = sorted((packages.index(a), packages.index(b)))
+        grid[j - 1, i] = r.value
+    ax = fig.add_axes((0.585, 0.145, 0.30, 0.68))
+    finite = np.abs(grid[np.isfinite(grid)])
+    reach = float(finite.max()) if finite.size and finite.max() > 0 else 1.0
+    image = ax.imshow(grid, cmap="RdBu", vmin=-reach, vmax=reach)
+    ax.set_xticks(range(grid.shape[1]), names[:grid.shape[1]], rotation=30, ha="right")
+    ax.set_yticks(range(grid.shape[0]), names[1:1 + grid.shape[0]])
     for (i, j), value in np.ndenumerate(grid):
         if np.isfinite(value):
-            right.text(j, i, f"{value:+.3f}", ha="center", va="center",
-                       fontsize=FONT["ticks"] - 2,
-                       color="white" if abs(value) > 0.6 * scale else "black")
-    fig.colorbar(image, ax=right, label="interaction (+: together better than apart)")
-    _style(right, "Two-way interactions")
-    fig.suptitle(f"{output} at {_time_text(time)}: package effects", fontsize=FONT["suptitle"])
-    return fig
+            ax.text(j, i, signed(value, reach * 10), ha="center", va="center",
+                    fontsize=FONT["note"],
+                    color="white" if abs(value) > 0.6 * reach else "black")
+    bar = fig.colorbar(image, cax=fig.add_axes((0.895, 0.145, 0.012, 0.68)))
+    bar.set_label("+: better together than apart", fontsize=FONT["label"])
+    bar.ax.tick_params(labelsize=FONT["note"])
+    _style(ax, "Two-way interactions")
+    for side in ("top", "right"):
+        ax.spines[side].set_visible(True)
+
+
+def _scale(rows: pd.DataFrame, output: str, time: Any, whole: pd.DataFrame | None) -> float:
+    """The largest number a summary of effects shows (for its digits)."""
+    values = list(rows["value"].abs())
+    if whole is not None:
+        values += list(_rows(whole, output, time)["all"].abs())
+    finite = [v for v in values if np.isfinite(v)]
+    return max(finite) if finite else 1.0
+
+
+def effects_takeaway(effects: pd.DataFrame, output: str, time: Any,
+                     labels: Mapping[str, str] | None = None,
+                     whole: pd.DataFrame | None = None) -> str:
+    """One sentence: the package with the largest main effect and, with ``whole``, all
+    packages together against the sum of each alone."""
+    rows = _rows(effects, output, time)
+    main = rows[rows["kind"] == "main"]
+    if not len(main):
+        return ""
+    scale = _scale(rows, output, time, whole)
+    top = main.loc[main["value"].abs().idxmax()]
+    text = (f"{(labels or {}).get(top['effect'], top['effect'])} has the largest effect "
+            f"({signed(top['value'], scale)})")
+    together = None if whole is None else _rows(whole, output, time)
+    if together is not None and len(together):
+        w = together.iloc[0]
+        verdict = "more" if w["synergy"] > 0 else "less"
+        text += (f"; all {len(main)} together {signed(w['all'], scale)}, {verdict} than the "
+                 f"sum of each alone ({signed(w['parts'], scale)})")
+    return text
 
 
 def plot_convergence(history: pd.DataFrame, variable: str, maximize: bool) -> Figure:
@@ -204,7 +264,8 @@ def plot_fit(calibration: Any) -> Figure:
         ax.scatter(calibration.observations.times[name], calibration.observations.values[name],
                    color=VERMILION, zorder=3, label="data")
         stats = calibration.theil[name]
-        _style(ax, f"{name}: RMSPE {stats['RMSPE']:.1%}, U^M {stats['UM']:.2f}, "
+        check = " (check, not fitted)" if name in calibration.checks else ""
+        _style(ax, f"{name}{check}: RMSPE {stats['RMSPE']:.1%}, U^M {stats['UM']:.2f}, "
                f"U^S {stats['US']:.2f}, U^C {stats['UC']:.2f}", ylabel=name)
     axes[0, 0].legend(fontsize=FONT["legend"], frameon=False)
     axes[-1, 0].set_xlabel("time", fontsize=FONT["label"])
@@ -220,9 +281,9 @@ def plot_regret(table: pd.DataFrame, output: str, time: Any) -> Figure:
     ax.barh(y + 0.2, rows["max_regret"], height=0.38, color=VERMILION, label="largest regret")
     ax.barh(y - 0.2, rows["mean_regret"], height=0.38, color=BLUE, label="mean regret")
     ax.set_yticks(y, rows["label"])
-    _style(ax, f"Regret on {output} ({_time_text(time)}) against the best roadmap of each "
-           "future", f"shortfall in {output}")
-    ax.legend(fontsize=FONT["legend"], frameon=False, loc="lower right")
+    _style(ax, f"Regret on {output} ({_time_text(time)})",
+           f"shortfall in {output} from the best roadmap of each future")
+    ax.legend(fontsize=FONT["legend"], frameon=False, loc="upper right")   # the small regrets
     return fig
 
 

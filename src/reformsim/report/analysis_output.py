@@ -91,21 +91,26 @@ def format_document(document: Mapping[str, Any], tables: Sequence[tuple[str, pd.
     return "\n".join(parts)
 
 
-def write_study(target: Path, *, model: Path, scenario_files: Sequence[Path], dataset: Any,
-                table: pd.DataFrame, figures: Mapping[str, Any], files: Mapping[str, str],
-                analysis: Mapping[str, Any], method: str, seed: int | None,
-                time_step: float) -> Path:
-    """Write a study's run directory; ``figures`` maps file names to Figures, ``files`` file
-    names to text."""
+def write_study(staging: Any, *, model: Path | None, scenario_files: Sequence[Path],
+                dataset: Any, table: pd.DataFrame, figures: Mapping[str, Any],
+                files: Mapping[str, str], analysis: Mapping[str, Any], method: str,
+                seed: int | None, time_step: float,
+                command: Sequence[str] | None = None) -> Path:
+    """Write a study's run directory into ``staging`` (reserved by ``rundir.prepare`` before
+    the study ran), as ``reformsim run`` writes one: the manifest's paths relative to the run,
+    the command line, the scenario files copied into scenarios/. ``figures`` maps file names
+    to Figures, ``files`` file names to text."""
     from .figures import save_figure
-    from .rundir import make_manifest, write_run
+    from .rundir import make_manifest
 
     members = int(np.prod([dataset.sizes[d] for d in ("scenario", "sample")
                            if d in dataset.sizes]))
     manifest = make_manifest(model, scenario_files, method=method, time_step=time_step,
-                             seed=seed, members=members)
+                             seed=seed, members=members, directory=staging.target,
+                             command=command)
     manifest["analysis"] = _plain(dict(analysis))
-    return write_run(Path(target), dataset, flat(table), manifest,
-                     {n: (lambda p, f=f: save_figure(f, p)) for n, f in figures.items()},
-                     {n: (lambda p, t=t: Path(p).write_text(t, encoding="utf-8"))
-                      for n, t in files.items()})
+    return staging.write(dataset, flat(table), manifest,
+                         {n: (lambda p, f=f: save_figure(f, p)) for n, f in figures.items()},
+                         scenario_files,
+                         {n: (lambda p, t=t: Path(p).write_text(t, encoding="utf-8"))
+                          for n, t in files.items()})

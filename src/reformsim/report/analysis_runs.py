@@ -89,10 +89,8 @@ def optimum_bundle(optimum: Any, seed: int, target: Path, name: str = "optimised
     levers = pd.DataFrame([{"lever": n, "value": v, "low": optimum.bounds[n][0],
                             "high": optimum.bounds[n][1], "base": base.value(n)}
                            for n, v in optimum.levers.items()])
-    time = {k: float(np.asarray(v).reshape(-1)[0]) for k, v in base.ensemble.params.items()
-            if k in TIME_KEYS.values()}
     files = {f"{name}.yaml": "# " + description + "\n" + scenario_yaml(
-        winner, model=base.model.source, folder=target, time=time),
+        winner, model=base.model.source, folder=target, time=_time(base)),
         "optimum.json": to_json(optimum.document()),
         "convergence.csv": optimum.history.to_csv(index=False)}
     analysis = {"command": "optimize", "variable": optimum.variable,
@@ -108,35 +106,52 @@ def optimum_bundle(optimum: Any, seed: int, target: Path, name: str = "optimised
 
 def calibration_bundle(calibration: Any, seed: int, target: Path, name: str = "fitted"
                        ) -> dict[str, Any]:
-    """Run-directory contents of a :class:`reformsim.analysis.calibration.Calibration`."""
+    """Run-directory contents of a :class:`reformsim.analysis.calibration.Calibration`: the
+    fitted run, the fitted values as a scenario file (constants, stocks' initial values and
+    the run's time) and as a Vensim changes file (constants only: a .cin cannot set a
+    stock's initial value)."""
     base = calibration.base
-    names = list(calibration.params)
-    results = run_candidates(base, {n: np.array([calibration.params[n]]) for n in names},
-                             list(calibration.observations.names))
+    results = run_candidates(base, {n: np.array([v]) for n, v in calibration.params.items()},
+                             list(calibration.observations.names),
+                             initial={n: np.array([v]) for n, v in calibration.initial.items()})
+    source = calibration.observations.source
     fitted = with_values(base.scenario, calibration.params, name, "Fitted",
-                         f"Constants fitted to {calibration.observations.source.name} by "
-                         f"reformsim calibrate ({calibration.objective}).")
+                         f"Values fitted to {source.name} by reformsim calibrate "
+                         f"({calibration.objective}).", initial=calibration.initial)
     dataset = _dataset(base, (fitted,), results, 1, {})
     table = pd.DataFrame([{"parameter": n, "value": v, "low": calibration.intervals[n][0],
                            "high": calibration.intervals[n][1]}
-                          for n, v in calibration.params.items()])
-    files = {f"{name}.cin": cin_text(calibration.params, "fitted by reformsim calibrate to "
-                                     + calibration.observations.source.name),
-             f"{name}.yaml": scenario_yaml(fitted, model=base.model.source, folder=target),
+                          for n, v in {**calibration.params, **calibration.initial}.items()])
+    comment = "fitted by reformsim calibrate to " + source.name + (
+        "; the fitted initial values of " + ", ".join(calibration.initial) + " are in "
+        f"{name}.yaml (a .cin file cannot set them)" if calibration.initial else "")
+    files = {f"{name}.cin": cin_text(calibration.params, comment),
+             f"{name}.yaml": scenario_yaml(fitted, model=base.model.source, folder=target,
+                                           time=_time(base)),
              "calibration.json": to_json(calibration.document()),
              "theil.csv": theil_table(calibration).to_csv(index=False)}
+    data = {"path": str(source.resolve()), "sha256": _sha(source)} if source.is_file() else \
+        {"path": str(source)}
     analysis = {"command": "calibrate", "objective": calibration.objective,
                 "intervals": calibration.interval_method, "evaluations": calibration.evaluations,
-                "data": {"path": str(calibration.observations.source.resolve()),
-                         "sha256": _sha(calibration.observations.source)},
-                "sigma": calibration.sigma, **calibration.document()}
+                "data": data, "weights": calibration.weights, "sigma": calibration.sigma,
+                **calibration.document()}
     return {**_common(base), "dataset": dataset, "table": table, "analysis": analysis,
             "figures": {"fit.png": figures.plot_fit(calibration)}, "files": files,
             "seed": seed}
 
 
+def _time(base: Base) -> dict[str, float]:
+    """The base's control settings (INITIAL TIME...) a scenario file must repeat."""
+    return {k: float(np.asarray(v).reshape(-1)[0]) for k, v in base.ensemble.params.items()
+            if k in TIME_KEYS.values()}
+
+
 def theil_table(calibration: Any) -> pd.DataFrame:
-    return pd.DataFrame([{"series": n, **s} for n, s in calibration.theil.items()])
+    """Theil's statistics per series, with its number of points and whether it was fitted."""
+    return pd.DataFrame([{"series": n, "n": len(calibration.observations.values[n]),
+                          "fitted": calibration.weights[n] > 0, **s}
+                         for n, s in calibration.theil.items()])
 
 
 def _sha(path: Path) -> str:
@@ -146,13 +161,11 @@ def _sha(path: Path) -> str:
 
 
 def dataset_bundle(command: str, dataset: Any, table: pd.DataFrame, drawn: dict[str, Any],
-                   manifest: dict[str, Any], analysis: dict[str, Any]) -> dict[str, Any]:
-    """Contents for a study of an existing run (ranking, factorial, robustness): the run's
-    own model and scenario files, as its manifest records them."""
-    model = Path(manifest.get("model", {}).get("path", dataset.attrs.get("model", "")))
-    files = [Path(f["path"]) for f in manifest.get("scenario_files", [])
-             if Path(f["path"]).is_file()]
-    return {"model": model, "scenario_files": files, "dataset": dataset, "table": table,
+                   analysis: dict[str, Any], *, model: Path | None, scenario_files: list[Path],
+                   seed: int | None, time_step: float = math.nan) -> dict[str, Any]:
+    """Contents for a study of an existing run (ranking, factorial, robustness): the model and
+    scenario files it was made from (``report.runfiles.run_inputs`` for a run directory)."""
+    return {"model": model, "scenario_files": scenario_files, "dataset": dataset, "table": table,
             "figures": drawn, "files": {f"{command}.json": to_json(records(table))},
-            "analysis": {"command": command, **analysis}, "seed": manifest.get("seed"),
-            "time_step": manifest.get("time_step", float("nan"))}
+            "analysis": {"command": command, **analysis}, "seed": seed,
+            "time_step": time_step}

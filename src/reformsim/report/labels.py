@@ -1,10 +1,12 @@
-"""Short names for tables and charts: scenario labels cut to a width and still told apart,
-file names from variable names."""
+"""Short texts for tables and charts: scenario labels cut to a width and still told apart,
+file names from variable names, numbers and times as a sentence says them."""
 
 from __future__ import annotations
 
+import math
 import re
 from collections.abc import Sequence
+from typing import Any
 
 _WORD = re.compile(r"[^\W\d_]+")        # a word: letters only
 _JOINED = re.compile(r"\s+\+\s+")        # a factorial combination: "A + B + C"
@@ -71,3 +73,29 @@ def slug(name: str) -> str:
     ``population-north-young``."""
     text = re.sub(r"[^\w]+", "-", name.casefold(), flags=re.UNICODE).strip("-_")
     return text or "variable"
+
+
+def number(x: float, scale: float) -> str:
+    """``x`` with about three significant digits of ``scale`` (the largest value shown)."""
+    digits = min(6, max(0, 2 - math.floor(math.log10(scale)))) if scale > 0 else 2
+    return f"{x:,.{digits}f}"
+
+
+def signed(value: float, scale: float) -> str:
+    """``value`` with its sign and about three significant digits of ``scale`` (no sign when
+    it rounds to 0)."""
+    text = number(value, scale)
+    if float(text.replace(",", "")) == 0:
+        return number(0.0, scale)
+    return text if text.startswith("-") else "+" + text
+
+
+def when(ds: Any, t: float) -> str:
+    """A time as a sentence says it: "in 2045" for a model in years, "at month 60" else."""
+    label = time_label(ds)
+    return f"in {t:g}" if label in ("year", "years") else f"at {label} {t:g}"
+
+
+def time_label(ds: Any) -> str:
+    units = " ".join(str(ds["time"].attrs.get("units", "")).split())
+    return units.casefold() if units else "time"

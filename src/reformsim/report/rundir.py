@@ -42,6 +42,7 @@ from .runfiles import (  # noqa: F401  (the files' names and readers, re-exporte
     make_manifest,
     read_manifest,
     read_results,
+    run_inputs,
     sha256,
     storable,
     write_json,
@@ -124,7 +125,8 @@ class Staging:
                 self._started(name, hand_over(worker, write_results, data, self.folder / name))
             kpis.to_csv(self.folder / KPIS, index=False)
             copy_inputs(inputs, self.folder / INPUTS)
-            (self.folder / FIGURES).mkdir()
+            if figures:                # no empty folder for a run that draws nothing
+                (self.folder / FIGURES).mkdir()
             for name, write_figure in (figures or {}).items():
                 write_figure(self.folder / FIGURES / name)
 

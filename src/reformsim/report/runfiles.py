@@ -109,7 +109,7 @@ def sha256(path: Path) -> str:
     return hashlib.sha256(Path(path).read_bytes()).hexdigest()
 
 
-def make_manifest(model: Path, scenario_files: Iterable[Path], *, method: str,
+def make_manifest(model: Path | None, scenario_files: Iterable[Path], *, method: str,
                   time_step: float, seed: int | None, members: int,
                   directory: Path | None = None,
                   command: Sequence[str] | None = None) -> dict[str, Any]:
@@ -117,7 +117,8 @@ def make_manifest(model: Path, scenario_files: Iterable[Path], *, method: str,
 
     Paths are relative to ``directory`` (the run directory; absolute without
     it); ``command`` is the command line that made the run; each scenario
-    file's copy in the run directory is named under ``copy``.
+    file's copy in the run directory is named under ``copy``. ``model`` is None
+    for a study of a run whose model file is no longer where that run recorded it.
     """
     from importlib import metadata
 
@@ -143,7 +144,7 @@ def make_manifest(model: Path, scenario_files: Iterable[Path], *, method: str,
         "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
         "command": None if command is None else _shell_line(command),
         "paths": "relative to the run directory" if directory is not None else "absolute",
-        "model": {"path": where(model), "sha256": sha256(model)},
+        "model": None if model is None else {"path": where(model), "sha256": sha256(model)},
         "scenario_files": [{"path": where(p), "copy": f"{INPUTS}/{c}", "sha256": sha256(p)}
                            for p, c in zip(files, copies)],
         "method": method, "time_step": time_step, "seed": seed, "members": members,
@@ -151,6 +152,29 @@ def make_manifest(model: Path, scenario_files: Iterable[Path], *, method: str,
         "libraries": {p: version(p) for p in ("numpy", "scipy", "pysd", "xarray", "pandas",
                                               "matplotlib", "h5netcdf", "h5py")},
     }
+
+
+def run_inputs(directory: Path, manifest: Mapping[str, Any]) -> tuple[Path | None, list[Path]]:
+    """The model and scenario files a run was made from, as paths usable from here: each path
+    its manifest records (relative to the run directory, or absolute in older runs); a
+    scenario file that has moved is read from the run's copy (scenarios/). The model is None
+    when it is no longer where the manifest says."""
+    directory = Path(directory)
+
+    def found(recorded: Any) -> Path | None:
+        if not recorded:
+            return None
+        path = Path(str(recorded))
+        path = path if path.is_absolute() else directory / path
+        return path if path.is_file() else None
+
+    model = found((manifest.get("model") or {}).get("path"))
+    files = []
+    for entry in manifest.get("scenario_files") or []:
+        path = found(entry.get("path")) or found(entry.get("copy"))
+        if path is not None:
+            files.append(path)
+    return model, files
 
 
 def _shell_line(command: Sequence[str]) -> str:

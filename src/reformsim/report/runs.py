@@ -353,19 +353,24 @@ def figures_for(run_: Run, formats: Sequence[str] = ("png",),
             writers[f"overview.{fmt}"] = overview
         for n, (variable, name) in enumerate(zip(variables, names), start=1):
             writers[f"{n:02d}-{name}.{fmt}"] = slide(variable)
-        writers.update(factorial_figures(run_, fmt))
+        writers.update(factorial_figures(run_, fmt, clock))
     return writers
 
 
-def factorial_figures(run_: Run, fmt: str) -> dict[str, Callable[[Path], object]]:
-    """Slides of a factorial run's summary (file name -> writer), beside the per-variable ones.
+def factorial_figures(run_: Run, fmt: str, stopwatch: Stopwatch | None = None
+                      ) -> dict[str, Callable[[Path], object]]:
+    """Slides of a factorial run's package effects (file name -> writer), one per variable
+    beside its ranking (``01-composite-outcome-effects.png``): main effects and two-way
+    interactions at the end of the run (``report.effects``). None for other runs."""
+    if run_.factorial is None:
+        return {}
+    from .effects import slides
+    from .labels import slug
 
-    Where the factorial's main-effect and interaction charts belong: ``run_.factorial`` names
-    the packages and the base, so ``analysis.factorial.factorial_effects(run_.dataset,
-    run_.factorial, ...)`` and ``report.analysis_figures.plot_factorial`` can draw them here
-    (not wired yet: the lead decides whether every run pays for them).
-    """
-    return {}
+    names = _unique([slug(v) for v in run_.variables])
+    files = [f"{n:02d}-{name}-effects.{fmt}" for n, name in enumerate(names, start=1)]
+    return slides(run_.dataset, run_.factorial, run_.variables, files,
+                  Stopwatch() if stopwatch is None else stopwatch)
 
 
 def _unique(names: list[str]) -> list[str]:

@@ -21,7 +21,7 @@ from matplotlib.patches import Patch
 
 from ..errors import ReformsimError, printable
 from .kpis import resolve_baseline, sample_values, scenario_labels
-from .labels import short_labels
+from .labels import number, short_labels, time_label, when  # noqa: F401  (re-exported)
 
 SLIDE = (40 / 3, 7.5)          # inches: PowerPoint's 16:9 slide; 1920 x 1080 at DPI
 DPI = 144
@@ -56,12 +56,6 @@ def check_variables(ds: xr.Dataset, variables: Sequence[str]) -> None:
         raise PlotError("no variables to plot; name at least one")
     for variable in variables:
         sample_values(ds, variable)
-
-
-def number(x: float, scale: float) -> str:
-    """``x`` with about three significant digits of ``scale`` (the largest value shown)."""
-    digits = min(6, max(0, 2 - math.floor(math.log10(scale)))) if scale > 0 else 2
-    return f"{x:,.{digits}f}"
 
 
 @dataclass(frozen=True)
@@ -119,17 +113,6 @@ def variable_units(ds: xr.Dataset, variable: str) -> str:
     attrs = ds[variable].attrs
     limits = np.atleast_1d(np.asarray(attrs.get("range", []), dtype=float)).tolist()
     return human_units(attrs.get("units", ""), attrs.get("description", ""), limits)
-
-
-def when(ds: xr.Dataset, t: float) -> str:
-    """A time as a sentence says it: "in 2045" for a model in years, "at month 60" else."""
-    label = time_label(ds)
-    return f"in {t:g}" if label in ("year", "years") else f"at {label} {t:g}"
-
-
-def time_label(ds: xr.Dataset) -> str:
-    units = " ".join(str(ds["time"].attrs.get("units", "")).split())
-    return units.casefold() if units else "time"
 
 
 # -- the slide -------------------------------------------------------------------------------

@@ -17,9 +17,9 @@ from .spec import TIME_KEYS, Changes, Scenario, ScenarioError
 
 
 def with_values(scenario: Scenario, values: Mapping[str, float], name: str, label: str = "",
-                description: str = "") -> Scenario:
-    """``scenario`` (flattened) with ``values`` set as constants; a value replaces a schedule
-    of the same constant."""
+                description: str = "", initial: Mapping[str, float] | None = None) -> Scenario:
+    """``scenario`` (flattened) with ``values`` set as constants (a value replaces a schedule
+    of the same constant) and ``initial`` as stocks' initial values."""
     from dataclasses import replace
 
     chosen = {fold_name(n) for n in values}
@@ -30,7 +30,9 @@ def with_values(scenario: Scenario, values: Mapping[str, float], name: str, labe
                              if fold_name(n) not in chosen})
     return replace(scenario, name=name, label=label or scenario.label,
                    description=description or scenario.description,
-                   changes=kept.then(Changes(set={n: float(v) for n, v in values.items()})),
+                   changes=kept.then(Changes(set={n: float(v) for n, v in values.items()},
+                                             initial={n: float(v) for n, v in
+                                                      (initial or {}).items()})),
                    extends=None, packages=())
 
 
