@@ -9,7 +9,8 @@ order, and reads:
   cpu        user + system seconds of the command and every process it started (the
              report worker), from the kernel's accounting of waited-for children
   phases     the sums over its runs of what ``-v`` prints (read and compile, scenarios,
-             simulate, tables, figures, files), as the main process saw them
+             simulate, tables, figures, files), as the main process saw them, and what
+             the worker says it spent on each file it wrote ("worker: report.html")
 
 The model cache (REFORMSIM_CACHE_DIR) is a folder of the benchmark's own, warmed before the
 first round; ``--cold`` adds a run per checkout with an empty cache each round. With
@@ -35,7 +36,8 @@ import time
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parents[1] / "src"
-PHASE = re.compile(r"^[^:\n]+\.(?:ya?ml|cin): (?P<phases>[^;\n]*); total [\d.]+ s$", re.M)
+PHASE = re.compile(r"^[^:\n]+\.(?:ya?ml|cin): (?P<phases>[^;\n]*); total [\d.]+ s"
+                   r"(?: \(meanwhile, a second process wrote (?P<elsewhere>[^)]*)\))?$", re.M)
 
 
 def run_once(src: Path, cache: Path) -> dict[str, float]:
@@ -54,7 +56,9 @@ def run_once(src: Path, cache: Path) -> dict[str, float]:
     cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
     out = {"wall": wall, "cpu": cpu, "runs": float(len(written))}
     for match in PHASE.finditer(done.stderr):
-        for part in match.group("phases").split(", "):
+        parts = match.group("phases").split(", ")
+        parts += [f"worker: {p}" for p in (match.group("elsewhere") or "").split(", ") if p]
+        for part in parts:
             name, seconds = part.rsplit(" ", 2)[0], float(part.rsplit(" ", 2)[1])
             out[name] = out.get(name, 0.0) + seconds
     return out
@@ -106,7 +110,7 @@ def main() -> None:
         lines.append(f"{key}: wall {spread([r['wall'] for r in runs])} s, "
                      f"cpu {spread([r['cpu'] for r in runs])} s")
         phases = [p for p in runs[0] if p not in ("wall", "cpu", "runs")]
-        lines.append("  phases (median, main process): " + ", ".join(
+        lines.append("  phases (median): " + ", ".join(
             f"{p} {statistics.median(r.get(p, 0.0) for r in runs):.2f}" for p in phases))
     if args.against:
         for kind in ("warm", "cold")[:1 + args.cold]:

@@ -83,6 +83,18 @@ def test_a_dead_worker_means_the_file_is_written_here(tmp_path):
     assert (tmp_path / "f.txt").read_text() == "written here"
 
 
+def test_a_failed_run_waits_for_the_worker_but_writes_nothing_itself(tmp_path):
+    """Before a failed run's folder is removed, what the worker writes into it is waited
+    for; a file the dead worker did not write is not written here just to be removed."""
+    from concurrent.futures import Future
+    from concurrent.futures.process import BrokenProcessPool
+
+    died: Future = Future()
+    died.set_exception(BrokenProcessPool("killed"))
+    background.Pending(died, Path.write_text, (tmp_path / "f.txt", "x")).settle()
+    assert not (tmp_path / "f.txt").exists()
+
+
 def test_run_directory_is_rescued_when_the_worker_cannot_write_results(tmp_path, monkeypatch):
     """An OSError from a handed-over netCDF write is the usual rescue: nothing is lost."""
     from concurrent.futures import Future

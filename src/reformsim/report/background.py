@@ -111,6 +111,18 @@ class Pending:
         return result
 
 
+    def settle(self) -> None:
+        """Wait until the worker is done with the file, whatever came of it (the folder it
+        writes into is about to be removed); nothing is written here."""
+        from concurrent.futures import CancelledError
+
+        if self.future is not None:
+            try:
+                self.future.exception()     # waits; the run's own failure is the one reported
+            except CancelledError:
+                pass
+
+
 def _timed(write: Callable[..., object], *args: Any) -> tuple[object, float]:
     import time
 

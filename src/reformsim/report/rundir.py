@@ -171,10 +171,7 @@ def _settle(pending: Iterable[Pending]) -> None:
     """Let files still being written elsewhere finish (their errors aside) before the
     folder they are written into is removed."""
     for started in pending:
-        try:
-            started.wait()
-        except Exception:  # noqa: BLE001  (the first failure is the one reported)
-            pass
+        started.settle()
 
 
 def prepare(target: Path) -> Staging:
