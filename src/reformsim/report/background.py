@@ -7,8 +7,9 @@ read and simulated. The main process meanwhile draws the slides. A writer that h
 returns a :class:`Pending`; ``rundir.Staging.write`` waits for it before the run directory
 moves into place, so nothing about the directory changes but when its files are written.
 
-The worker is spawned (not forked: the parent may hold numba's threads), once per process,
-and shut down when the process exits. Where it cannot start or dies, the file is written
+The worker is started once per process (forked from a command line that has not imported
+anything heavy yet; spawned from a process with threads) and shut down when the process exits;
+it leaves at once if its parent is killed. Where it cannot start or dies, the file is written
 here instead: slower, never lost.
 """
 
@@ -41,16 +42,22 @@ def start() -> Any:
     if not available():
         return None
     import multiprocessing
+    import threading
     from concurrent.futures import ProcessPoolExecutor
 
-    # A spawned child first runs the parent's __main__ script again (as __mp_main__), which
-    # a script calling reformsim without an ``if __name__ == "__main__"`` guard would turn
-    # into a second run. The worker needs nothing from it: it is shown an empty one while
-    # the process starts (ProcessPoolExecutor spawns it in ``submit``, in this thread).
+    # Forked where this process runs one thread (the command line, before it imports
+    # anything heavy): quick, and no helper process of multiprocessing's own (spawn's
+    # resource tracker outlives a killed run and complains on its stderr). Spawned otherwise
+    # (a forked copy of a process with threads can deadlock), when the child first runs the
+    # parent's __main__ script again (as __mp_main__): a script calling reformsim without an
+    # ``if __name__ == "__main__"`` guard would make a second run. The worker needs nothing
+    # from it: it is shown an empty one while the process starts (in ``submit``, here).
+    method = "fork" if "fork" in multiprocessing.get_all_start_methods() and \
+        threading.active_count() == 1 else "spawn"
     main = sys.modules["__main__"]
     sys.modules["__main__"] = types.ModuleType("__main__")
     try:
-        executor = ProcessPoolExecutor(1, mp_context=multiprocessing.get_context("spawn"),
+        executor = ProcessPoolExecutor(1, mp_context=multiprocessing.get_context(method),
                                        initializer=_warm)
         executor.submit(int)        # the process starts now, not at the first file
     except (OSError, RuntimeError):
@@ -75,6 +82,26 @@ def _warm() -> None:
         except ImportError:         # dask is optional; the others fail where they are used
             pass
     quick_exit()
+    _leave_with_the_parent()
+
+
+def _leave_with_the_parent() -> None:
+    """End the worker the moment the process that started it is gone (killed by SIGKILL, say):
+    an orphan would hold that process's stdout and stderr open, and whoever reads them to the
+    end would wait for ever. A thread waits on the parent's sentinel and leaves at once."""
+    import threading
+    from multiprocessing import parent_process
+    from multiprocessing.connection import wait
+
+    parent = parent_process()
+    if parent is None:
+        return
+
+    def watch() -> None:
+        wait([parent.sentinel])
+        os._exit(1)
+
+    threading.Thread(target=watch, name="reformsim-worker-watch", daemon=True).start()
 
 
 def quick_exit() -> None:
