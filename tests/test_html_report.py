@@ -43,6 +43,29 @@ def html(uncertain) -> str:
     return render_report(run.dataset, manifest, kpis, run.variables)
 
 
+def _ids_in_order(html: str) -> str:
+    """The page with Bokeh's generated ids (``p1234``, UUIDs) numbered in order of appearance:
+    two builds of one page differ only in those."""
+    seen: dict[str, str] = {}
+    pattern = r"\bp\d{4,}\b|[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}"
+    return re.sub(pattern, lambda m: seen.setdefault(m.group(), f"id{len(seen)}"), html)
+
+
+def test_page_built_without_bokehs_checks_is_the_checked_page(html, uncertain, caplog):
+    """The report is built with Bokeh's property and document validation off (about a
+    quarter of its time); built with them on, Bokeh finds nothing to report and writes the
+    same page."""
+    from bokeh.core.property.bases import validation_on
+    from bokeh.settings import settings
+
+    run, manifest, kpis = uncertain
+    with caplog.at_level("WARNING"):
+        checked = render_report(run.dataset, manifest, kpis, run.variables, checked=True)
+    assert not [r for r in caplog.records if r.name.startswith("bokeh")]
+    assert _ids_in_order(checked) == _ids_in_order(html)
+    assert validation_on() and settings.perform_document_validation()  # both switches restored
+
+
 def test_page_needs_no_network(html):
     """Bokeh's JavaScript is inline: no script or stylesheet is fetched from anywhere."""
     assert not re.search(r"<script[^>]+src=", html)
@@ -109,8 +132,14 @@ def test_charts_draw_a_line_and_two_bands_per_scenario(uncertain):
     assert len(lines) == 2 and len(areas) == 4
     source = lines[1].data_source.data
     expected = np.median(run.dataset["Trust in Government"].sel(scenario="ict").values, axis=0)
-    np.testing.assert_allclose(source["median"], expected, rtol=1e-6)
+    np.testing.assert_allclose(source[lines[1].glyph.y], expected, rtol=1e-6)
     assert set(source["label"]) == {str(run.dataset["label"].sel(scenario="ict").values)}
+    lows = run.dataset["Trust in Government"].sel(scenario="ict").quantile(0.05, "sample")
+    np.testing.assert_allclose(source[areas[2].glyph.y1], lows.values, rtol=1e-6)
+    # a scenario's one data source serves its lines and bands in every chart
+    other = made.charts[run.variables[0]]
+    assert {r.data_source for r in other.renderers} == {r.data_source for r in figure.renderers}
+    assert len({r.data_source for r in figure.renderers}) == 2
 
 
 def test_one_sample_means_no_bands_and_no_band_toggle(uncertain):

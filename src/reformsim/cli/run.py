@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -72,7 +73,9 @@ def run(ctx: click.Context, scenario_files: tuple[Path, ...], model: Path | None
     process or on a Dask cluster (--workers, --scheduler); see docs/scale.md.
     """
     from contextlib import ExitStack
+    from functools import partial
 
+    from ..report import background
     from ..report.rundir import prepare
     from ..report.runs import Stopwatch, default_directory
 
@@ -83,10 +86,14 @@ def run(ctx: click.Context, scenario_files: tuple[Path, ...], model: Path | None
     if output is not None and output.exists():  # say so before the work, not after
         raise click.ClickException(f"{output}: already exists; reformsim never overwrites a run"
                                    "\n  hint: choose another output directory with -o")
+    background.quick_exit()
+    # the HTML reports are written by a second process, which imports Bokeh meanwhile
+    worker = background.start() if streaming is None else None
     loaded: dict[Path, Any] = {}  # each scenario file is read once
     jobs = _jobs(list(scenario_files), model, loaded, allow_outside_data)
     models: dict[Path, Any] = {}  # each model is read and compiled once
-    documents = []
+    documents: list[dict[str, Any]] = []
+    unfinished: list[Callable[[], None]] = []   # runs whose files are still being written
     with ExitStack() as stack:
         # every run directory is reserved (and checked writable) before anything is simulated;
         # with several runs, -o DIR holds one run directory per run: DIR/<name>
@@ -94,52 +101,79 @@ def run(ctx: click.Context, scenario_files: tuple[Path, ...], model: Path | None
             output if len(jobs) == 1 and output is not None else
             output / name if output is not None else default_directory(Path("runs"), name)))
             for name, _, _ in jobs]
-        for (name, model_path, group), staging in zip(jobs, stagings):
-            label = ", ".join(p.name for p in group)
-            clock = Stopwatch(None if quiet else lambda note, f=label: _note(f"{f}: {note}"))
-            if not quiet:
-                _note(f"running {label} on {model_path.name}")
-            options = dict(method=method, samples=samples, seed=seed, years=flat(years),
-                           variables=flat(variables), baseline=baseline, sort_by=sort_by,
-                           ascending=ascending, loaded=loaded,
-                           allow_outside_data=allow_outside_data, argv=ctx.meta.get("argv"))
-            if streaming is None:
-                result, directory, kpis, effects = _run_one(model_path, group, staging, options,
-                                                            formats, models, clock, quiet)
-            else:               # streamed statistics keep no members to take effects from
-                options["check"] = lambda e, o=options: _check(e, o)
-                result, directory, kpis = stream_one(model_path, group, staging, options,
-                                                     streaming, models, clock, quiet)
-                effects = None
-            if result.findings and not quiet:
-                more = len(result.findings) - 1
-                _note(f"warning: {result.findings[0]}" + (
-                    f"\n  and {more} more: 'reformsim check {' '.join(str(p) for p in group)}' "
-                    "lists them" if more else ""))
-            document = _show(kpis, result.dataset, fmt, show_all, several=len(jobs) > 1,
-                             name=name, effects=effects)
-            if document is not None:
-                documents.append(document | {"name": name, "model": str(model_path),
-                                             "scenario_files": [str(p) for p in group],
-                                             "directory": str(directory)})
-            if staging.moved and output is not None:  # a default name simply takes the next
-                _note(f"warning: {staging.target} appeared during the run; the run was "
-                      f"written beside it, to {directory}")
-            if verbose:
-                _note(f"{label}: {clock.summary()}")
-            if not quiet:
-                _note(f"run directory: {directory}")
+        try:
+            for (name, model_path, group), staging in zip(jobs, stagings):
+                label = ", ".join(p.name for p in group)
+                clock = Stopwatch(None if quiet else lambda note, f=label: _note(f"{f}: {note}"))
+                if not quiet:
+                    _note(f"running {label} on {model_path.name}")
+                options = dict(method=method, samples=samples, seed=seed, years=flat(years),
+                               variables=flat(variables), baseline=baseline, sort_by=sort_by,
+                               ascending=ascending, loaded=loaded,
+                               allow_outside_data=allow_outside_data,
+                               argv=ctx.meta.get("argv"))
+                if streaming is None:   # its results and report may still be being written
+                    result, kpis, effects = _run_one(model_path, group, staging, options,
+                                                     formats, models, clock, quiet, worker)
+                    finish = staging.finish
+                else:           # streamed statistics keep no members to take effects from
+                    options["check"] = lambda e, o=options: _check(e, o)
+                    result, directory, kpis = stream_one(model_path, group, staging, options,
+                                                         streaming, models, clock, quiet)
+                    finish, effects = (lambda d=directory: d), None
+                _finish(unfinished)      # the previous run was written meanwhile
+                if result.findings and not quiet:
+                    more = len(result.findings) - 1
+                    _note(f"warning: {result.findings[0]}" + (
+                        f"\n  and {more} more: 'reformsim check "
+                        f"{' '.join(str(p) for p in group)}' lists them" if more else ""))
+                document = _show(kpis, result.dataset, fmt, show_all, several=len(jobs) > 1,
+                                 name=name, effects=effects)
+                if document is not None:
+                    document |= {"name": name, "model": str(model_path),
+                                 "scenario_files": [str(p) for p in group]}
+                unfinished.append(partial(_finished, finish, clock, label, staging,
+                                          output is not None, verbose, quiet, documents,
+                                          document))
+        finally:   # a run that failed leaves the ones before it whole
+            _finish(unfinished)
     _print_documents(documents, fmt)
+
+
+def _finish(unfinished: list[Callable[[], None]]) -> None:
+    while unfinished:
+        unfinished.pop(0)()
+
+
+def _finished(finish: Callable[[], Path], clock: Any, label: str, staging: Any, named: bool,
+              verbose: bool, quiet: bool, documents: list[dict[str, Any]],
+              document: dict[str, Any] | None) -> None:
+    """A run's files written (by the worker too): its directory moved into place and said."""
+    with clock.phase("files"):
+        directory = finish()
+    if document is not None:
+        documents.append(document | {"directory": str(directory)})
+    if staging.moved and named:  # a default name simply takes the next
+        _note(f"warning: {staging.target} appeared during the run; the run was "
+              f"written beside it, to {directory}")
+    if verbose:
+        elsewhere = ", ".join(f"{name} {seconds:.2f} s" for name, seconds
+                              in getattr(staging, "elsewhere", {}).items())
+        _note(f"{label}: {clock.summary()}"
+              + (f" (meanwhile, a second process wrote {elsewhere})" if elsewhere else ""))
+    if not quiet:
+        _note(f"run directory: {directory}")
 
 
 def _run_one(model_path: Path, group: list[Path], staging: Any, options: dict[str, Any],
              formats: tuple[str, ...], models: dict[Path, Any], clock: Any,
-             quiet: bool) -> tuple[Any, Path, Any, Any]:
+             quiet: bool, worker: Any = None) -> tuple[Any, Any, Any]:
     """Simulate one run, make its KPI table (checking --var, --at, --sort, --baseline) and,
-    for a factorial, the summary of its package effects, and write its directory (reserved
-    by ``rundir.prepare``)."""
+    for a factorial, the summary of its package effects, and begin writing its directory
+    (reserved by ``rundir.prepare``; ``staging.finish()`` moves it into place once
+    ``worker`` has written its results and report)."""
     from ..report.kpis import kpi_table
-    from ..report.runs import default_years, simulate_scenarios, write
+    from ..report.runs import begin_write, default_years, simulate_scenarios
     from ..report.tables import rank
     from .options import run_variables
 
@@ -162,9 +196,9 @@ def _run_one(model_path: Path, group: list[Path], staging: Any, options: dict[st
     slides = len(result.variables) * len(formats)
     with clock.phase("files", f"writing the run directory ({slides} slides)" if slides
                      else "writing the run directory"):
-        directory = write(result, staging, kpis, int(dataset.attrs.get("seed", -1)), formats,
-                          clock, options["argv"])
-    return result, directory, kpis, effects
+        begin_write(result, staging, kpis, int(dataset.attrs.get("seed", -1)), formats, clock,
+                    options["argv"], worker)
+    return result, kpis, effects
 
 
 def _effects(result: Any, kpis: Any, variable: str, years: list[float]) -> dict[str, Any]:

@@ -23,11 +23,13 @@ import sys
 import tempfile
 import threading
 import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from .background import Pending, hand_over
 from .runfiles import (  # noqa: F401  (the files' names and readers, re-exported)
     FIGURES,
     INPUTS,
@@ -63,6 +65,12 @@ class Staging:
     folder: Path
     created: tuple[Path, ...] = ()   # folders made for it, removed again if left empty
     written: Path | None = field(default=None)
+    # seconds each file handed to another process took there (after ``finish``)
+    elsewhere: dict[str, float] = field(default_factory=dict)
+    # between ``begin`` and ``finish``: what is being written, and by whom
+    _netcdf: dict[str, Any] = field(default_factory=dict, repr=False)
+    _manifest: Mapping[str, Any] = field(default_factory=dict, repr=False)
+    _pending: dict[str, Pending] = field(default_factory=dict, repr=False)
 
     def __enter__(self) -> Staging:
         return self
@@ -80,44 +88,90 @@ class Staging:
               figures: Mapping[str, Callable[[Path], object]] | None = None,
               inputs: Sequence[Path] = (),
               files: Mapping[str, Callable[[Path], object]] | None = None,
-              datasets: Mapping[str, Any] | None = None) -> Path:
+              datasets: Mapping[str, Any] | None = None, worker: Any = None) -> Path:
         """Write every file, then move the folder into place; returns where it went.
 
         ``figures`` maps file names to functions writing that file at the path
         given (in figures/), ``files`` the same beside results.nc (an analysis's
-        outputs, issue 11); ``inputs`` (the scenario files) are copied into ``scenarios/``.
+        outputs, issue 11); such a writer may hand its file to another process and return
+        a ``background.Pending``, waited for before the move. ``inputs`` (the scenario files)
+        are copied into ``scenarios/``.
         ``datasets`` are more netCDF files (name -> Dataset: a streamed run's statistics,
-        issue 16, whose ``dataset`` is None: it has no results.nc).
+        issue 16, whose ``dataset`` is None: it has no results.nc). ``worker`` (a
+        ``background.start()``) writes the netCDF files while this process goes on.
         A failure to write saves ``results.nc`` (and ``datasets``) and the manifest in the
         system's temporary folder and raises a RunDirError saying where.
         """
-        netcdf = {**({RESULTS: dataset} if dataset is not None else {}), **(datasets or {})}
-        try:
-            for name, data in netcdf.items():
-                write_results(data, self.folder / name)
+        self.begin(dataset, kpis, manifest, figures, inputs, files, datasets, worker)
+        return self.finish()
+
+    def begin(self, dataset: Any, kpis: Any, manifest: Mapping[str, Any],
+              figures: Mapping[str, Callable[[Path], object]] | None = None,
+              inputs: Sequence[Path] = (),
+              files: Mapping[str, Callable[[Path], object]] | None = None,
+              datasets: Mapping[str, Any] | None = None, worker: Any = None) -> None:
+        """The first half of :meth:`write`: every file written, or handed to ``worker``;
+        :meth:`finish` waits for those and moves the folder into place (meanwhile this
+        process may simulate the next run)."""
+        self._netcdf = {**({RESULTS: dataset} if dataset is not None else {}),
+                        **(datasets or {})}
+        self._manifest, self._pending = manifest, {}
+        with self._failing():
+            # ``files`` first: a writer that hands its file to another process
+            # (report.background) returns a Pending, waited for in ``finish``
+            for name, write_file in (files or {}).items():
+                self._started(name, write_file(self.folder / name))
+            for name, data in self._netcdf.items():
+                self._started(name, hand_over(worker, write_results, data, self.folder / name))
             kpis.to_csv(self.folder / KPIS, index=False)
             copy_inputs(inputs, self.folder / INPUTS)
             if figures:                # no empty folder for a run that draws nothing
                 (self.folder / FIGURES).mkdir()
             for name, write_figure in (figures or {}).items():
                 write_figure(self.folder / FIGURES / name)
-            for name, write_file in (files or {}).items():
-                write_file(self.folder / name)
-            write_json(self.folder / MANIFEST, manifest)
+
+    def finish(self) -> Path:
+        """The second half of :meth:`write`: wait for the files written elsewhere, write the
+        manifest, move the folder into place; returns where it went."""
+        with self._failing():
+            for started in self._pending.values():
+                started.wait()
+            self.elsewhere = {name: p.seconds for name, p in self._pending.items()}
+            write_json(self.folder / MANIFEST, self._manifest)
             _fsync_tree(self.folder)
             self.written = _move_into_place(self.folder, self.target)
+        return self.written
+
+    def _started(self, name: str, result: object) -> None:
+        if isinstance(result, Pending):
+            self._pending[name] = result
+
+    @contextmanager
+    def _failing(self) -> Iterator[None]:
+        """A failure removes the folder (once files still being written elsewhere are done);
+        an OSError first saves the results and manifest elsewhere (``_rescued``)."""
+        try:
+            yield
         except OSError as exc:
+            _settle(self._pending.values())
             self.discard()
-            raise _rescued(self.target, exc, netcdf, manifest) from exc
+            raise _rescued(self.target, exc, self._netcdf, self._manifest) from exc
         except BaseException:
+            _settle(self._pending.values())
             self.discard()
             raise
-        return self.written
 
     @property
     def moved(self) -> bool:
         """True when the target appeared during the run and the run went beside it."""
         return self.written is not None and self.written != self.target
+
+
+def _settle(pending: Iterable[Pending]) -> None:
+    """Let files still being written elsewhere finish (their errors aside) before the
+    folder they are written into is removed."""
+    for started in pending:
+        started.settle()
 
 
 def prepare(target: Path) -> Staging:

@@ -404,12 +404,15 @@ def default_directory(root: Path, name: str) -> Path:
     return candidate
 
 
-def write(run_: Run, staging: Any, kpis: Any, seed: int | None,
-          formats: Sequence[str] = ("png",), stopwatch: Stopwatch | None = None,
-          command: Sequence[str] | None = None) -> Path:
+def begin_write(run_: Run, staging: Any, kpis: Any, seed: int | None,
+                formats: Sequence[str] = ("png",), stopwatch: Stopwatch | None = None,
+                command: Sequence[str] | None = None, worker: Any = None) -> None:
     """Write a simulated run into the run directory reserved by ``rundir.prepare``: results,
     ``kpis`` (as files read it: the time column named by the model's time unit, float noise
-    rounded away), manifest, the scenario files and the slides."""
+    rounded away), manifest, the scenario files, the slides and the HTML report; then
+    ``staging.finish()`` moves it into place and returns where it went. With a ``worker``
+    (a ``background.start()``) results and report are written by it while this process
+    draws the slides (and, until ``finish``, simulates the next run)."""
     from .rundir import make_manifest
     from .tables import for_files
 
@@ -418,16 +421,19 @@ def write(run_: Run, staging: Any, kpis: Any, seed: int | None,
                              members=int(run_.dataset.sizes["scenario"]
                                          * run_.dataset.sizes["sample"]),
                              directory=staging.target, command=command)
-    return staging.write(run_.dataset, for_files(kpis, time_column(run_.dataset)), manifest,
-                         figures_for(run_, formats, stopwatch), run_.scenario_files,
-                         files=files_for(run_, manifest, kpis))
+    staging.begin(run_.dataset, for_files(kpis, time_column(run_.dataset)), manifest,
+                  figures_for(run_, formats, stopwatch), run_.scenario_files,
+                  files=files_for(run_, manifest, kpis, worker), worker=worker)
 
 
-def files_for(run_: Run, manifest: Any, kpis: Any) -> dict[str, Callable[[Path], object]]:
-    """The files beside the results: the HTML report."""
+def files_for(run_: Run, manifest: Any, kpis: Any,
+              worker: Any = None) -> dict[str, Callable[[Path], object]]:
+    """The files beside the results: the HTML report (written by ``worker`` if given)."""
+    from .background import hand_over
     from .html import REPORT, write_report
 
-    return {REPORT: lambda path: write_report(path, run_.dataset, manifest, kpis, run_.variables)}
+    return {REPORT: lambda path: hand_over(worker, write_report, path, run_.dataset, manifest,
+                                           kpis, run_.variables)}
 
 
 def time_column(dataset: Any) -> str:

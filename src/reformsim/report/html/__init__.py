@@ -8,7 +8,8 @@ be sent by e-mail. ``reformsim run`` writes it into every run directory as ``rep
 from __future__ import annotations
 
 import os
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -22,12 +23,43 @@ REPORT = "report.html"   # its name in a run directory
 
 
 def render_report(ds: xr.Dataset, manifest: Mapping[str, Any], kpis: pd.DataFrame,
-                  variables: Sequence[str], title: str | None = None) -> str:
+                  variables: Sequence[str], title: str | None = None, *,
+                  checked: bool = False) -> str:
     """The report of a run as HTML text.
 
     ``ds`` is a run's Dataset (scenario x sample x time), ``manifest`` what made it,
     ``kpis`` a :func:`reformsim.report.kpis.kpi_table` of it, ``variables`` the charts.
+    ``checked`` keeps Bokeh's own checks on (each property's type as it is set, then the
+    whole document before it is written): a quarter more time, and the same page
+    (tests/test_html_report.py renders both ways and compares them).
     """
+    with _bokeh_checks(checked):
+        return _render(ds, manifest, kpis, variables, title)
+
+
+@contextmanager
+def _bokeh_checks(on: bool) -> Iterator[None]:
+    """Bokeh's property validation and document validation on or off, as documented in
+    ``bokeh.core.properties.validate`` and ``bokeh.settings`` (``validate_doc``); restored
+    afterwards. Both are checks of code that builds models, which the tests keep on."""
+    from bokeh.core.properties import validate
+    from bokeh.settings import settings
+
+    setting = settings.perform_document_validation
+    value, provenance = setting.get_value_with_provenance()
+    setting.set_value(on and value)
+    try:
+        with validate(on):
+            yield
+    finally:
+        if provenance.name == "USER_SET":
+            setting.set_value(value)
+        else:
+            setting.unset_value()
+
+
+def _render(ds: xr.Dataset, manifest: Mapping[str, Any], kpis: pd.DataFrame,
+            variables: Sequence[str], title: str | None) -> str:
     from bokeh.document import Document
     from bokeh.embed import file_html
     from bokeh.resources import INLINE
@@ -57,10 +89,11 @@ def render_report(ds: xr.Dataset, manifest: Mapping[str, Any], kpis: pd.DataFram
 
 
 def write_report(path: Path, ds: xr.Dataset, manifest: Mapping[str, Any], kpis: pd.DataFrame,
-                 variables: Sequence[str], title: str | None = None) -> Path:
+                 variables: Sequence[str], title: str | None = None, *,
+                 checked: bool = False) -> Path:
     """Write :func:`render_report` to ``path`` (through a temporary file: never half written)."""
     path = Path(path)
-    text = render_report(ds, manifest, kpis, variables, title)
+    text = render_report(ds, manifest, kpis, variables, title, checked=checked)
     partial = path.with_name(f".{path.name}.partial-{os.getpid()}")
     try:
         partial.write_text(text, encoding="utf-8")
