@@ -171,3 +171,13 @@ def test_reformsim_q_quiets_a_study_as_its_own_q_does(runner, tmp_path, data, co
     result = runner.invoke(main, ["-q", *_args(command, data), "-o", str(tmp_path / "out")])
     assert result.exit_code == 0, result.output
     assert result.stderr == "" and result.stdout
+
+
+def test_an_optimisation_shows_its_generations_on_stderr_and_a_quiet_one_does_not(runner,
+                                                                                 tmp_path, data):
+    loud = runner.invoke(main, [*_args("optimize", data), "-o", str(tmp_path / "loud")])
+    assert loud.exit_code == 0, loud.output
+    assert "generations" in loud.stderr and "generations" not in loud.stdout
+    quiet = runner.invoke(main, [*_args("optimize", data), "-q", "-o", str(tmp_path / "q")])
+    assert quiet.exit_code == 0, quiet.output
+    assert "generations" not in quiet.stderr

@@ -5,7 +5,6 @@ by ``rundir.prepare`` before anything is simulated, written like ``reformsim run
 
 from __future__ import annotations
 
-import sys
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -109,31 +108,6 @@ def weights(values: tuple[str, ...]) -> dict[str, float]:
             raise click.BadParameter(f"{text!r}: expected NAME=WEIGHT",
                                      param_hint="'--weight'") from None
     return found
-
-
-class Steps:
-    """A progress bar on stderr counting generations, steps or members."""
-
-    def __init__(self, quiet: bool, label: str, minimum: int = 1) -> None:
-        self.quiet, self.label, self.minimum = quiet, label, minimum
-        self.bar: Any = None
-        self.done = 0
-
-    def __call__(self, done: int, total: int) -> None:
-        if self.quiet or total < self.minimum:
-            return
-        if self.bar is None:
-            self.bar = click.progressbar(length=total, label=self.label,
-                                         file=sys.stderr)   # click 8.5 deprecates get_text_stream
-        self.bar.update(max(0, min(done, total) - self.done))
-        self.done = min(done, total)
-        if done >= total:
-            self.finish()
-
-    def finish(self) -> None:
-        if self.bar is not None:
-            self.bar.render_finish()
-            self.bar = None
 
 
 def quiet_too(quiet: bool) -> bool:

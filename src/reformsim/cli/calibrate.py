@@ -7,7 +7,6 @@ from pathlib import Path
 import click
 
 from .analysis_options import (
-    Steps,
     base_options,
     output_options,
     quiet_too,
@@ -18,6 +17,7 @@ from .analysis_options import (
     weights,
 )
 from .app import main
+from .options import Progress
 
 
 @main.command()
@@ -62,7 +62,7 @@ def calibrate(source: Path, data: Path, params: tuple[str, ...], initial: tuple[
     quiet = quiet_too(quiet)
     with reserve(output, "calibrate") as staging:
         model_path, files = source_files(source, model)
-        bar = Steps(quiet, "MCMC steps")
+        bar = Progress(quiet, "MCMC steps", minimum=1)
         result = study(model_path, data, ranges(params, "--param"),
                        initial=ranges(initial, "--initial"), weights=weights(weight),
                        objective=objective, intervals=intervals, steps=steps, scenarios=files,

@@ -7,7 +7,6 @@ from pathlib import Path
 import click
 
 from .analysis_options import (
-    Steps,
     base_options,
     one,
     output_options,
@@ -18,7 +17,7 @@ from .analysis_options import (
     source_files,
 )
 from .app import main
-from .options import CommaList
+from .options import CommaList, Progress
 
 
 @main.command()
@@ -66,7 +65,7 @@ def optimize(source: Path, levers: tuple[str, ...], variable: tuple[tuple[str, .
     period = one(time, "--at", "an objective's time or period")
     with reserve(output, "optimize") as staging:
         model_path, files = source_files(source, model)
-        steps = Steps(quiet, "generations")
+        steps = Progress(quiet, "generations", minimum=1)
         result = study(model_path, ranges(levers, "--lever"), var=objective, at=period,
                        maximize=maximize, constraints=constraints, scenarios=files,
                        scenario=scenario, robust=robust, uncertain=not certain,

@@ -31,21 +31,31 @@ allow_outside_data = click.option(
 
 
 class Progress:
-    """simulate()'s progress callback: a bar on stderr for big ensembles, nothing otherwise."""
+    """A progress callback ``(done, total)``: a bar on stderr once ``total`` reaches
+    ``minimum`` (simulate()'s members of big ensembles; an optimiser's generations, MCMC
+    steps), nothing when quiet or small."""
 
-    def __init__(self, quiet: bool) -> None:
-        self.quiet, self.bar, self.done = quiet, None, 0
+    def __init__(self, quiet: bool, label: str = "simulating", minimum: int = BIG_ENSEMBLE
+                 ) -> None:
+        self.quiet, self.label, self.minimum = quiet, label, minimum
+        self.bar: Any = None
+        self.done = 0
 
     def __call__(self, done: int, total: int) -> None:
-        if self.quiet or total < BIG_ENSEMBLE:
+        if self.quiet or total < self.minimum:
             return
         if self.bar is None:
-            self.bar = click.progressbar(length=total, label="simulating",
+            self.bar = click.progressbar(length=total, label=self.label,
                                          file=sys.stderr)   # click 8.5 deprecates get_text_stream
-        self.bar.update(done - self.done)
-        self.done = done
+        self.bar.update(max(0, min(done, total) - self.done))
+        self.done = min(done, total)
         if done >= total:
+            self.finish()
+
+    def finish(self) -> None:
+        if self.bar is not None:
             self.bar.render_finish()
+            self.bar = None
 
 
 def table_text(df: Any, fmt: str, **options: Any) -> str:
