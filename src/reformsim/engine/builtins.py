@@ -385,7 +385,8 @@ _SELECT = {0: _SUM, 1: _PROD, 2: _MIN, 3: _MAX, 4: _SUM, 5: _PROD,
 
 
 def invert_matrix(matrix, axis):
-    """INVERT MATRIX: the inverse of the square matrix in the last two axes (``axis`` is the last)."""
+    """INVERT MATRIX: the inverse of the square matrix in the last two axes (``axis`` is the
+    last)."""
     return np.linalg.inv(np.asarray(matrix, dtype=np.float64))
 
 

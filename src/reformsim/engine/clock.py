@@ -111,7 +111,8 @@ def _needed(model: CompiledModel, slots: list[str]) -> set[str]:
             continue
         needed.add(slot)
         if slot in model.nodes and slot in model.dynamic:
-            todo += [r for r in references(model.nodes[slot].expr, "rate") if r not in ("time", "dt")]
+            todo += [r for r in references(model.nodes[slot].expr, "rate")
+                     if r not in ("time", "dt")]
         elif slot.startswith("s"):
             needed.add(slot)
     return needed

@@ -65,7 +65,8 @@ class Emitter:
     # --- expressions -------------------------------------------------------------------------
 
     def expr(self, e: ir.Expr, want_bool: bool = False) -> str:
-        """Python source computing ``e`` (a boolean array when ``want_bool`` and ``e`` is a test)."""
+        """Python source computing ``e`` (a boolean array when ``want_bool`` and ``e`` is a
+        test)."""
         rule = self.RULES.get(type(e))
         if rule is None:  # Statefuls are lifted and references resolved before code generation
             raise TypeError(f"cannot emit {type(e).__name__}")

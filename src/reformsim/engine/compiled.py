@@ -187,7 +187,8 @@ def write_constants(model: CompiledModel, outputs: tuple[str, ...], values: dict
 
 
 def state_indices(node: Node) -> tuple[int, ...]:
-    """The states an element merely shows (a stock: its INTEG, one per piece of an array); else ()."""
+    """The states an element merely shows (a stock: its INTEG, one per piece of an array);
+    else ()."""
     exprs = [p.expr for p in node.expr.parts] if isinstance(node.expr, ir.Assemble) else [node.expr]
     if all(isinstance(e, ir.Ref) and e.ident[:1] == "s" and e.ident[1:].isdigit() for e in exprs):
         return tuple(int(e.ident[1:]) for e in exprs)  # type: ignore[union-attr]

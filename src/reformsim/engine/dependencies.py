@@ -61,7 +61,8 @@ class Graph:
         graph = {slot: references(n.expr, phase) for slot, n in self.nodes.items()}
         wanted = INIT_ARGS if phase == "init" else OUTPUT_ARGS
         for s in self.states:
-            graph[s.slot] = set().union(set(), *(references(s.args[i], phase) for i in wanted[s.kind]))
+            graph[s.slot] = set().union(set(), *(references(s.args[i], phase)
+                                                 for i in wanted[s.kind]))
             if phase == "init" and s.kind in STRUCTURAL_ARGS:
                 graph[s.slot].add(self._time_step_slot())
         # In the rate pass time and dt are the loop's; at initialisation they are the

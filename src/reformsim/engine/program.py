@@ -147,7 +147,8 @@ def _reduce_order(model: CompiledModel, s: State, order: np.ndarray, time: np.nd
         reduced = np.where(too_long, reduced - 1, reduced)
     if np.any(reduced != order):
         warnings.warn(f"{model.source.name}: {s.owner!r}: delay time shorter than order x TIME "
-                      f"STEP; order lowered to {int(reduced.min())}", ReformsimWarning, stacklevel=5)
+                      f"STEP; order lowered to {int(reduced.min())}", ReformsimWarning,
+                      stacklevel=5)
     return reduced
 
 

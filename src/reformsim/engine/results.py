@@ -110,7 +110,8 @@ class Results:
         return frame
 
     def to_xarray(self) -> Any:
-        """An xarray Dataset over (member, time); an array keeps its subscript ranges as dimensions."""
+        """An xarray Dataset over (member, time); an array keeps its subscript ranges as
+        dimensions."""
         import itertools
 
         import xarray as xr

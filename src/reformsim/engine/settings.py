@@ -93,7 +93,8 @@ def as_value(target: Target, value: Any) -> np.ndarray:
     if array.ndim == 1 + len(shape) and all(a in (1, b) for a, b in zip(array.shape[1:], shape)):
         return array  # per member, possibly the same in every cell along some ranges
     raise SimulationError(f"{target.name!r} is an array of shape {shape}: give a number, an "
-                          f"array of that shape, or one of shape (members, {', '.join(map(str, shape))}); "
+                          f"array of that shape, or one of shape "
+                          f"(members, {', '.join(map(str, shape))}); "
                           f"got shape {array.shape}")
 
 

@@ -152,7 +152,8 @@ def _as_values(name: str, value: Any) -> np.ndarray:
         raise SimulationError(f"{name!r}: expected a number or a 1-D array of numbers, "
                               f"got {value!r}") from None
     if array.ndim > 1:
-        raise SimulationError(f"{name!r}: expected a number or a 1-D array, got shape {array.shape}")
+        raise SimulationError(f"{name!r}: expected a number or a 1-D array, "
+                              f"got shape {array.shape}")
     return array.reshape(-1)
 
 
@@ -225,7 +226,8 @@ def _params(model: CompiledModel, params: Values) -> tuple[dict, dict[str, Serie
     return settings.overrides(given), series, counts
 
 
-def _initials(model: CompiledModel, initial: Values, counts: dict[str, int]) -> dict[int, np.ndarray]:
+def _initials(model: CompiledModel, initial: Values,
+              counts: dict[str, int]) -> dict[int, np.ndarray]:
     inits: dict[int, np.ndarray] = {}
     for name, value in initial.items():
         target = settings.find(model, name, "stock")

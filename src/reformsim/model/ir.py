@@ -207,7 +207,8 @@ class Stateful:
 
 @dataclass(frozen=True)
 class Take:
-    """Pick cells of an array: per subscript axis an index (dropped axis), positions, or None (all)."""
+    """Pick cells of an array: per subscript axis an index (dropped axis), positions, or None
+    (all)."""
 
     arg: Expr
     index: tuple[int | tuple[int, ...] | None, ...]
@@ -215,7 +216,8 @@ class Take:
 
 @dataclass(frozen=True)
 class Align:
-    """Reorder an array's subscript axes (``order``) and insert length-1 axes where ``keep`` is False."""
+    """Reorder an array's subscript axes (``order``) and insert length-1 axes where ``keep`` is
+    False."""
 
     arg: Expr
     order: tuple[int, ...]

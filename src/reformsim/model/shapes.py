@@ -38,7 +38,8 @@ VECTOR = {"vector_sort_order", "vector_rank", "vector_reorder", "invert_matrix"}
 
 
 def shape_model(model: ir.ModelIR) -> ir.ModelIR:
-    """The model with every equation's subscripts resolved (scalar models are returned as they are)."""
+    """The model with every equation's subscripts resolved (scalar models are returned as they
+    are)."""
     if model.shaped:
         return model
     if not model.subscripts.ranges and not any(e.dims for e in model.elements):

@@ -44,8 +44,8 @@ class RangeSpace:
                                 f"uses {construct}, which reformsim does not simulate yet",
                                 "see docs/supported.md for what reformsim simulates")
 
-    def _placement(self, full: Dims, target: Dims,
-                   excepts: tuple[tuple[str, ...], ...]) -> tuple[tuple[int, ...], tuple[int, ...] | None]:
+    def _placement(self, full: Dims, target: Dims, excepts: tuple[tuple[str, ...], ...]
+                   ) -> tuple[tuple[int, ...], tuple[int, ...] | None]:
         axes = []
         for (name, coords), (full_name, full_coords) in zip(target, full):
             missing = [c for c in coords if c not in full_coords]

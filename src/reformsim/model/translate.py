@@ -300,7 +300,8 @@ class _Converter:
         return acc
 
     def _call(self, node: Any) -> ir.Expr:
-        func = node.function.reference if hasattr(node.function, "reference") else str(node.function)
+        func = (node.function.reference if hasattr(node.function, "reference")
+                else str(node.function))
         args = tuple(self._expr(a) for a in node.arguments)
         target = self.idents.get(func) or self.idents.get(func.strip('"'))
         if target in self.lookups:

@@ -169,7 +169,8 @@ def _check_factorial(factorial: Factorial, by_name: dict[str, Scenario],
     if factorial.base is not None and factorial.base not in by_name:
         raise ScenarioError(factorial.source, "", "factorial",
                             f"the base {factorial.base!r} is not a scenario",
-                            hint=suggest(factorial.base, by_name) or f"scenarios: {sorted(by_name)}")
+                            hint=(suggest(factorial.base, by_name)
+                                  or f"scenarios: {sorted(by_name)}"))
     for combo in combinations(factorial):
         name = combination_name(factorial, combo)
         if name in by_name and (combo or factorial.base is None):

@@ -46,7 +46,8 @@ def _combine(parts: Sequence[ScenarioSet]) -> ScenarioSet:
 
 def _merge(a: ScenarioSet, b: ScenarioSet) -> ScenarioSet:
     source = b.sources[0] if b.sources else Path("<memory>")
-    _no_duplicates(source, "scenarios", [s.name for s in a.scenarios], [s.name for s in b.scenarios])
+    _no_duplicates(source, "scenarios", [s.name for s in a.scenarios],
+                   [s.name for s in b.scenarios])
     _no_duplicates(source, "packages", [p.name for p in a.packages], [p.name for p in b.packages])
     for key in ("model", "factorial", "uncertainty", "baseline"):
         if getattr(a, key) is not None and getattr(b, key) is not None and \

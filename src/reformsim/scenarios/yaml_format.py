@@ -256,7 +256,8 @@ def _step(at: _At, name: str, item: Any) -> Step:
     step = at.mapping("schedule", item, _STEP_KEYS)
     for key in ("at", "value"):
         if key not in step:
-            at.fail("schedule", f"{name!r}: a step needs {key!r}", hint="{at: T, value: V[, ramp: D]}")
+            at.fail("schedule", f"{name!r}: a step needs {key!r}",
+                    hint="{at: T, value: V[, ramp: D]}")
     ramp = at.number("schedule", f"{name!r}: 'ramp'", step.get("ramp", 0))
     if ramp < 0:
         at.fail("schedule", f"{name!r}: 'ramp' must not be negative, got {ramp:g}")
