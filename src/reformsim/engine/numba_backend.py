@@ -25,9 +25,9 @@ import sys
 import tempfile
 import threading
 import warnings
+from dataclasses import dataclass
 from pathlib import Path
 from types import ModuleType
-from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
