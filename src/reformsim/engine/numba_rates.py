@@ -58,7 +58,7 @@ class Constants(dict):
             shape = self.model.states[int(name[1:])].shape
         else:
             raise Unsupported(f"reads {name!r}, which neither pass computes")
-        store = self[name] = Store("C[e, {}]", str(self.used), tuple(shape))
+        store = self[name] = Store("Cb[{}, i]", str(self.used), tuple(shape))
         self.order.append((name, self.used, tuple(shape)))
         self.used += math.prod(shape)
         return store
@@ -76,7 +76,7 @@ class RatePass:
         self.model, self.ex, self.euler = model, ex, euler
         self.stores = ex.stores
         self.rows, self.fixed = fixed_rows(model)
-        self.Y = "Y[e, {}]" if euler else "ys[{}]"
+        self.Y = "Yb[{}, i]" if euler else "ys[{}]"
         self.D = "D[{}]" if euler else "ks[stage, {}]"
         self.outputs: list[str] = []
 
@@ -129,7 +129,7 @@ class RatePass:
             body += self.DERIVATIVES[s.kind](self, s)
         body += self._saves()
         if self.euler:
-            body += self.watch() + self._commits()
+            body += self._commits()
         return body
 
     def _place_state(self, s: State) -> None:
@@ -140,7 +140,7 @@ class RatePass:
         elif s.kind == "smooth":
             self.stores[s.slot] = Store(self.Y, f"la{j}", s.shape)
         elif s.kind == "delay_fixed":   # the ring buffer's cells at the pointer
-            self.stores[s.slot] = Store("Z[e, {}]", f"pt{j}", s.shape)
+            self.stores[s.slot] = Store("Zb[{}, i]", f"pt{j}", s.shape)
         else:
             self._place(s.slot, s.shape)
         for k in OUTPUT_ARGS[s.kind]:
@@ -218,7 +218,7 @@ class RatePass:
     def _out_delayn(self, s: State) -> list[str]:
         out, last = self.stores[s.slot], f"la{s.index}"
         return self._cells(s, lambda idx, f: [
-            f"{out.at(f)} = {self.Y.format(f'{last} + {f}')} / Z[e, zo{s.index} + {f}]"])
+            f"{out.at(f)} = {self.Y.format(f'{last} + {f}')} / Zb[zo{s.index} + {f}, i]"])
 
     def _first(self, s: State, f: str) -> str:
         return f"y{s.index}" if self._local(s) else self._y(s, f)
@@ -239,7 +239,7 @@ class RatePass:
         out = self.stores[s.slot]
         return self._args(s) + self._cells(s, lambda idx, f: [
             f"{out.at(f)} = {self._arg(s, 1, f)} if {self._arg(s, 0, f)} != 0.0 "
-            f"else Z[e, zo{s.index} + {f}]"])
+            f"else Zb[zo{s.index} + {f}, i]"])
 
     # --- derivatives ------------------------------------------------------------------------
 
@@ -267,7 +267,7 @@ class RatePass:
             else:   # DELAY N: the delay time of each stage when it entered, in a register
                 now = self.stores[f"q{j}"].at(f)
                 lines.append(f"{now} = {self.ex.value(s.args[1], idx)}")
-                time = f"({now} if k == 0 else Z[e, zo{j} + (k - 1)*{c} + {f}])"
+                time = f"({now} if k == 0 else Zb[zo{j} + (k - 1)*{c} + {f}, i])"
             return lines + [f"for k in range(or{j}):",
                             f"    o = {self._y(s, f, 'k')} / {time}",
                             f"    {self._d(s, f, 'k')} = (prev - o) * of{j}",
@@ -292,63 +292,61 @@ class RatePass:
     # --- saves, the watch, and the step's updates -------------------------------------------
 
     def _saves(self) -> list[str]:
-        """At a save: every dynamic element's cells where OC says (-1: not kept). A few
-        elements get a branch each; many are first put in W, next to the arrays, and copied
-        by one loop (a long run of branches is slow for numba to compile). ``OB[e]`` sums the
-        member's saved values: not finite when one of them is not (or, rarely, when the sum
-        overflows), so only such members' outputs need to be searched afterwards."""
+        """At a save: each scalar dynamic element into its row of the block's ``Sb`` (all of
+        them, unconditionally, so that the member loop stays free of branches and the
+        compiler can run it on several members at once); after the members, the template
+        copies the rows ``OC`` keeps into ``out`` (see :meth:`prologue`). Arrays' cells go
+        straight to ``out`` where OC says (-1: not kept): a few arrays by a branch each, many
+        by one loop over W (a long run of branches is slow for numba to compile).
+        ``OBb[i]`` sums the member's saved values: not finite when one of them is not (or,
+        rarely, when the sum overflows), so only such members' outputs need to be searched
+        afterwards."""
         slots = [slot for slot in self.model.rate_order if slot.startswith("v")]
         self.outputs += slots
-        if not slots:
-            return []
-        if len(slots) <= BRANCHES:
-            lines = ["acc = 0.0"]
-            for k, slot in enumerate(slots):   # oc<k> = OC[k], read once (prologue)
-                store = self.stores[slot]
-                lines.append(f"if oc{k} >= 0:")
-                lines += [f"    out[saved, oc{k}, e] = {slot}", f"    acc += {slot}"] \
-                    if not store.shape else [
-                    f"    for i in range({store.cells}):",
-                    f"        out[saved, oc{k} + i, e] = {store.at('i')}",
-                    f"        acc += {store.at('i')}"]
-            return ["if save:"] + ["    " + line for line in lines + ["OB[e] += acc"]]
-        sources, counts, lines = [], [], []
-        for slot in slots:
-            store = self.stores[slot]
-            if not store.shape:
-                store = Store("W[{}]", str(self.ex.scratch(1)), ())
-                lines.append(f"{store.at()} = {slot}")
-            sources.append(int(store.base))
-            counts.append(store.cells)
-        at = self.ex.int_slot(sources + counts)
-        return ["if save:"] + ["    " + line for line in lines] + [
-            "    acc = 0.0",
-            f"    for k in range({len(sources)}):",
-            "        oc = OC[k]",
-            "        if oc >= 0:",
-            f"            source = TI[{at} + k]",
-            f"            for i in range(TI[{at + len(sources)} + k]):",
-            "                out[saved, oc + i, e] = W[source + i]",
-            "                acc += W[source + i]",
-            "    OB[e] += acc"]
-
-    def watch(self) -> list[str]:
-        """At a save, for Euler: the states' sum, and the row-by-row look (``watch``) only when
-        it is not finite, as numpy's watch does."""
-        local = [s.slot if s.kind == "integ" else f"y{s.index}"
-                 for s in self.model.states if self._local(s)]
-        lines = [f"total = {' + '.join(local) or '0.0'}"]
-        if any(s.kind in ONE_ROW + BY_ORDER and not self._local(s) for s in self.model.states):
-            lines += [f"for k in range({len(local)}, R):", "    total += Y[e, k]"]
-        return (["if save and FS[e] < 0:"] + ["    " + line for line in lines]
-                + ["    if not np.isfinite(total):", "        watch(Y, e, R, WO, FS, FR, saved)"])
+        self.scalars = [k for k, slot in enumerate(slots) if not self.stores[slot].shape]
+        lines = [f"Sb[{r}, i] = {slots[k]}" for r, k in enumerate(self.scalars)]
+        arrays = [(k, self.stores[slot]) for k, slot in enumerate(slots)
+                  if self.stores[slot].shape]
+        if len(arrays) <= BRANCHES:
+            for k, store in arrays:   # oc<k> = OC[k], read once (prologue)
+                lines += [f"if oc{k} >= 0:", "    acc = 0.0",
+                          f"    for j in range({store.cells}):",
+                          f"        out[saved, oc{k} + j, e] = {store.at('j')}",
+                          f"        acc += {store.at('j')}", "    OBb[i] += acc"]
+        else:
+            at = self.ex.int_slot([k for k, _ in arrays] + [int(s.base) for _, s in arrays]
+                                  + [s.cells for _, s in arrays])
+            n = len(arrays)
+            lines += [
+                "acc = 0.0",
+                f"for k in range({n}):",
+                f"    oc = OC[TI[{at} + k]]",
+                "    if oc >= 0:",
+                f"        source = TI[{at + n} + k]",
+                f"        for j in range(TI[{at + 2 * n} + k]):",
+                "            out[saved, oc + j, e] = W[source + j]",
+                "            acc += W[source + j]",
+                "OBb[i] += acc"]
+        return ["if save:"] + ["    " + line for line in lines] if lines else []
 
     def prologue(self) -> list[str]:
         """Before the time loop: where the saved elements go (when saved by branches), where
         each delay's and smooth's rows start and end, its order, and where each discrete
         state's cells start (all fixed for the run)."""
-        saved = [slot for slot in self.model.rate_order if slot.startswith("v")]
-        lines = [f"oc{k} = OC[{k}]" for k in range(len(saved))] if len(saved) <= BRANCHES else []
+        slots = [slot for slot in self.model.rate_order if slot.startswith("v")]
+        arrays = [k for k, slot in enumerate(slots) if self.stores[slot].shape]
+        lines = [f"oc{k} = OC[{k}]" for k in arrays] if len(arrays) <= BRANCHES else []
+        at = self.ex.int_slot(list(self.scalars))
+        lines += [f"Sb = np.empty(({len(self.scalars)}, Yb.shape[1]))",   # saved scalars
+                  f"SR = np.empty({len(self.scalars)}, dtype=np.int64)",   # kept: row of Sb
+                  f"SC = np.empty({len(self.scalars)}, dtype=np.int64)",   # and column of out
+                  "kept = 0",
+                  f"for r in range({len(self.scalars)}):",
+                  f"    oc = OC[TI[{at} + r]]",
+                  "    if oc >= 0:",
+                  "        SR[kept] = r",
+                  "        SC[kept] = oc",
+                  "        kept += 1"]
         for s in self.model.states:
             j, c = s.index, s.cells
             if s.kind in BY_ORDER:
@@ -371,34 +369,34 @@ class RatePass:
             if self._local(s):
                 name = s.slot if s.kind == "integ" else f"y{s.index}"
                 row = self.rows[s.index]
-                lines.append(f"Y[e, {row}] = {name} + d{s.index} * dt")
+                lines.append(f"Yb[{row}, i] = {name} + d{s.index} * dt")
                 if s.nonneg:
-                    lines += [f"if Y[e, {row}] < 0.0:", f"    Y[e, {row}] = 0.0"]
+                    lines += [f"if Yb[{row}, i] < 0.0:", f"    Yb[{row}, i] = 0.0"]
         local = sum(1 for s in self.model.states if self._local(s))
         if any(s.kind in ONE_ROW + BY_ORDER and not self._local(s) for s in self.model.states):
-            lines += [f"for k in range({local}, R):", "    Y[e, k] += D[k] * dt"]
+            lines += [f"for k in range({local}, R):", "    Yb[k, i] += D[k] * dt"]
         for s in self.model.states:   # as numpy's euler: every cell of a non-negative array
             if s.kind == "integ" and s.nonneg and s.shape:
                 row = self.rows[s.index]
                 lines += [f"for k in range({row}, {row + s.cells}):",
-                          "    if Y[e, k] < 0.0:", "        Y[e, k] = 0.0"]
+                          "    if Yb[k, i] < 0.0:", "        Yb[k, i] = 0.0"]
         return ["if commit:"] + ["    " + line for line in lines] if lines else []
 
     def _c_delayn(self, s: State) -> list[str]:
         j, c = s.index, s.cells
         return self._cells(s, lambda idx, f: [
             f"for k in range(or{j} - 1, 0, -1):",
-            f"    Z[e, zo{j} + k*{c} + {f}] = Z[e, zo{j} + (k - 1)*{c} + {f}]",
-            f"Z[e, zo{j} + {f}] = {self.stores[f'q{j}'].at(f)}"])
+            f"    Zb[zo{j} + k*{c} + {f}, i] = Zb[zo{j} + (k - 1)*{c} + {f}, i]",
+            f"Zb[zo{j} + {f}, i] = {self.stores[f'q{j}'].at(f)}"])
 
     def _c_fixed(self, s: State) -> list[str]:
         return self._cells(s, lambda idx, f: [
-            f"Z[e, pt{s.index} + {f}] = "
+            f"Zb[pt{s.index} + {f}, i] = "
             f"{self.stores[f'q{s.index}'].at(f)}"])
 
     def _c_sample(self, s: State) -> list[str]:
         return self._cells(s, lambda idx, f: [
-            f"Z[e, zo{s.index} + {f}] = {self.stores[s.slot].at(f)}"])
+            f"Zb[zo{s.index} + {f}, i] = {self.stores[s.slot].at(f)}"])
 
 
     # Rules by kind of state (states.KINDS): its output where the rate order reaches it, its

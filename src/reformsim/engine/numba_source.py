@@ -13,7 +13,15 @@ compilation serves every structure.
 
 Data, member-major: ``Y`` (E x state rows), ``Z`` (E x discrete cells: DELAY N registers,
 DELAY FIXED ring buffers, SAMPLE IF TRUE holds), ``C`` (E x constant cells), ``RT`` (E x
-points of the tables given per run); ``out`` is the results array (T x V x E).
+points of the tables given per run); ``out`` is the results array (T x V x E). ``Y`` and
+``Z`` hold the initial values: a block works on its own copies, cells x members (``Yb``,
+``Zb``, ``Cb``: a cell of consecutive members is contiguous), and member ``e = lo + i`` is
+column ``i``. So where a model's body is plain arithmetic (no calls the compiler cannot
+inline, no loops), LLVM runs the member loop on 8 members at once (AVX-512), with the same
+IEEE operations in the same order as one member alone (no fastmath): an ensemble's member
+stays bit for bit its single run. Saved scalars go to the block's ``Sb`` (cells x members)
+and are copied to ``out`` after the members; the watch for non-finite states runs before
+the members, on the states the step starts from.
 """
 
 from __future__ import annotations
@@ -109,19 +117,71 @@ _jit = njit(cache=True, error_model="numpy", nogil=True)
 
 
 @_jit
-def watch(Y, e, R, WO, FS, FR, saved):
+def gather(lo, hi, A):
+    """Members lo..hi of A (members x cells) as the block's own copy, cells x members. Its
+    rows are 8 x an odd number of cells apart (a member's cells in distinct cache sets)."""
+    width = (hi - lo + 7) // 8 * 8
+    B = np.empty((A.shape[1], width + 8 if width % 16 == 0 else width))
+    for i in range(hi - lo):
+        for k in range(A.shape[1]):
+            B[k, i] = A[lo + i, k]
+    return B
+
+
+@_jit
+def watch(Yb, i, e, WO, FS, FR, saved):
     """Member e's first state row (in the numpy backend's order, WO) that is not finite."""
-    for k in range(R):
-        if not np.isfinite(Y[e, WO[k]]):
+    for k in range(Yb.shape[0]):
+        if not np.isfinite(Yb[WO[k], i]):
             FS[e] = saved
             FR[e] = WO[k]
             return
 
 
 @_jit
+def look(Yb, lo, WO, FS, FR, saved, T):
+    """At a save, before the step: the states' sum of each member (T), and the row-by-row
+    look (``watch``) only where it is not finite, as numpy's watch does. The sums and the
+    count of sums not finite run on several members at once; the look is rare."""
+    nb = T.shape[0]
+    for i in range(nb):
+        T[i] = 0.0
+    for k in range(Yb.shape[0]):
+        for i in range(nb):
+            T[i] += Yb[k, i]
+    bad = 0
+    for i in range(nb):
+        if T[i] - T[i] != 0.0:    # inf - inf and NaN - NaN are NaN
+            bad += 1
+    if bad:
+        for i in range(nb):
+            if FS[lo + i] < 0 and not np.isfinite(T[i]):
+                watch(Yb, i, lo + i, WO, FS, FR, saved)
+
+
+@_jit
+def store(out, saved, lo, Sb, SR, SC, kept, OBb):
+    """At a save, after the members: the kept rows of Sb (scalars) into out, and their sums.
+    (An unsigned index spares numba's check for negative ones, so the loop vectorises.)"""
+    for r in range(kept):
+        row = SR[r]
+        oc = SC[r]
+        for i in range(OBb.shape[0]):
+            value = Sb[row, i]
+            out[saved, oc, np.uint64(lo + i)] = value
+            OBb[i] += value
+
+
+@_jit
 def euler(lo, hi, ''' + _ARGS + '''):
+    nb = hi - lo
+    Yb = gather(lo, hi, Y)
+    Zb = gather(lo, hi, Z)
+    Cb = gather(lo, hi, C)
+    OBb = np.zeros(nb)
+    T = np.empty(nb)
     W = np.empty(work)
-    R = Y.shape[1]
+    R = Yb.shape[0]
     D = np.empty(R)
     PT = PT0.copy()
     saved = 0
@@ -132,20 +192,33 @@ def euler(lo, hi, ''' + _ARGS + '''):
         save = SV[n]
         commit = AD[n]
 {step}
-        for e in range(lo, hi):
+        if save:
+            look(Yb, lo, WO, FS, FR, saved, T)
+        for i in range(nb):
+            e = lo + i
 {euler_body}
+        if save:
+            store(out, saved, lo, Sb, SR, SC, kept, OBb)
         if not commit:
             break
         for f in range(FX.shape[0]):
             PT[FX[f]] = (PT[FX[f]] + 1) % OR[FX[f]]
         if save:
             saved += 1
+    for i in range(nb):
+        OB[lo + i] += OBb[i]
 
 
 @_jit
 def rk4(lo, hi, ''' + _ARGS + '''):
+    nb = hi - lo
+    Yb = gather(lo, hi, Y)
+    Zb = gather(lo, hi, Z)
+    Cb = gather(lo, hi, C)
+    OBb = np.zeros(nb)
+    T = np.empty(nb)
     W = np.empty(work)
-    R = Y.shape[1]
+    R = Yb.shape[0]
     ks = np.empty((4, R))
     ys = np.empty(R)
     PT = PT0
@@ -156,33 +229,34 @@ def rk4(lo, hi, ''' + _ARGS + '''):
         dt = TD[n]
         keep = SV[n]
         go = AD[n]
-        for e in range(lo, hi):
+        if keep:
+            look(Yb, lo, WO, FS, FR, saved, T)
+        for i in range(nb):
+            e = lo + i
             for stage in range(4 if go else 1):
                 t = start
                 save = keep
                 if stage == 0:
                     for k in range(R):
-                        ys[k] = Y[e, k]
+                        ys[k] = Yb[k, i]
                 else:
                     save = False
                     step = dt if stage == 3 else dt / 2
                     t = start + step
                     for k in range(R):
-                        ys[k] = Y[e, k] + step * ks[stage - 1, k]
+                        ys[k] = Yb[k, i] + step * ks[stage - 1, k]
 {rk4_body}
-            if keep and FS[e] < 0:
-                total = 0.0
-                for k in range(R):
-                    total += Y[e, k]
-                if not np.isfinite(total):
-                    watch(Y, e, R, WO, FS, FR, saved)
             if go:
                 for k in range(R):
-                    Y[e, k] += dt / 6 * (ks[0, k] + 2 * ks[1, k] + 2 * ks[2, k] + ks[3, k])
+                    Yb[k, i] += dt / 6 * (ks[0, k] + 2 * ks[1, k] + 2 * ks[2, k] + ks[3, k])
+        if keep:
+            store(out, saved, lo, Sb, SR, SC, kept, OBb)
         if not go:
             break
         if keep:
             saved += 1
+    for i in range(nb):
+        OB[lo + i] += OBb[i]
 
 
 @njit(cache=True, error_model="numpy", nogil=True, parallel=True)
