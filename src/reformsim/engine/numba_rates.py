@@ -31,6 +31,20 @@ BY_ORDER = tuple(k for k, kind in KINDS.items() if kind.rows == "order")   # and
 REGISTERS = {"delayn": (1, True), "delay_fixed": (2, True), "sample_if_true": (2, False)}
 
 
+def across(model: CompiledModel) -> bool:
+    """How a block keeps its members' cells: across members (cells x members) when every
+    state and element is a scalar, so that the member loop is plain arithmetic that LLVM
+    runs on several members at once; else along each member (members x cells), so that the
+    loops over an array's cells read a member's cells contiguously."""
+    return not any(s.shape for s in model.states) and not any(
+        model.shape_of(slot) for slot in model.rate_order if slot.startswith("v"))
+
+
+def cell(array: str, index: str, by_cell: bool) -> str:
+    """Member i's cell ``index`` of a block's array (``by_cell``: cells x members)."""
+    return f"{array}[{index}, i]" if by_cell else f"{array}[i, {index}]"
+
+
 def fixed_rows(model: CompiledModel) -> tuple[dict[int, int], int]:
     """First rows of the one-row states (scalars first, then arrays) and their count."""
     rows, at = {}, 0
@@ -50,6 +64,7 @@ class Constants(dict):
         self.model = model
         self.order: list[tuple[str, int, tuple[int, ...]]] = []
         self.used = 0
+        self.across = across(model)
 
     def __missing__(self, name: str) -> Store:
         if name.startswith("v"):
@@ -58,7 +73,8 @@ class Constants(dict):
             shape = self.model.states[int(name[1:])].shape
         else:
             raise Unsupported(f"reads {name!r}, which neither pass computes")
-        store = self[name] = Store("Cb[{}, i]", str(self.used), tuple(shape))
+        store = self[name] = Store(cell("Cb", "{}", self.across), str(self.used),
+                                   tuple(shape))
         self.order.append((name, self.used, tuple(shape)))
         self.used += math.prod(shape)
         return store
@@ -76,11 +92,18 @@ class RatePass:
         self.model, self.ex, self.euler = model, ex, euler
         self.stores = ex.stores
         self.rows, self.fixed = fixed_rows(model)
-        self.Y = "Yb[{}, i]" if euler else "ys[{}]"
+        self.across = across(model)
+        self.Y = self._yb("{}") if euler else "ys[{}]"
         self.D = "D[{}]" if euler else "ks[stage, {}]"
         self.outputs: list[str] = []
 
     # --- where values live ------------------------------------------------------------------
+
+    def _yb(self, index: str) -> str:
+        return cell("Yb", index, self.across)
+
+    def _zb(self, index: str) -> str:
+        return cell("Zb", index, self.across)
 
     def _place(self, name: str, shape: tuple[int, ...]) -> Store:
         store = Store(None, name, ()) if not shape else \
@@ -140,7 +163,7 @@ class RatePass:
         elif s.kind == "smooth":
             self.stores[s.slot] = Store(self.Y, f"la{j}", s.shape)
         elif s.kind == "delay_fixed":   # the ring buffer's cells at the pointer
-            self.stores[s.slot] = Store("Zb[{}, i]", f"pt{j}", s.shape)
+            self.stores[s.slot] = Store(self._zb("{}"), f"pt{j}", s.shape)
         else:
             self._place(s.slot, s.shape)
         for k in OUTPUT_ARGS[s.kind]:
@@ -218,7 +241,7 @@ class RatePass:
     def _out_delayn(self, s: State) -> list[str]:
         out, last = self.stores[s.slot], f"la{s.index}"
         return self._cells(s, lambda idx, f: [
-            f"{out.at(f)} = {self.Y.format(f'{last} + {f}')} / Zb[zo{s.index} + {f}, i]"])
+            f"{out.at(f)} = {self.Y.format(f'{last} + {f}')} / {self._zb(f'zo{s.index} + {f}')}"])
 
     def _first(self, s: State, f: str) -> str:
         return f"y{s.index}" if self._local(s) else self._y(s, f)
@@ -239,7 +262,7 @@ class RatePass:
         out = self.stores[s.slot]
         return self._args(s) + self._cells(s, lambda idx, f: [
             f"{out.at(f)} = {self._arg(s, 1, f)} if {self._arg(s, 0, f)} != 0.0 "
-            f"else Zb[zo{s.index} + {f}, i]"])
+            f"else {self._zb(f'zo{s.index} + {f}')}"])
 
     # --- derivatives ------------------------------------------------------------------------
 
@@ -267,7 +290,7 @@ class RatePass:
             else:   # DELAY N: the delay time of each stage when it entered, in a register
                 now = self.stores[f"q{j}"].at(f)
                 lines.append(f"{now} = {self.ex.value(s.args[1], idx)}")
-                time = f"({now} if k == 0 else Zb[zo{j} + (k - 1)*{c} + {f}, i])"
+                time = f"({now} if k == 0 else {self._zb(f'zo{j} + (k - 1)*{c} + {f}')})"
             return lines + [f"for k in range(or{j}):",
                             f"    o = {self._y(s, f, 'k')} / {time}",
                             f"    {self._d(s, f, 'k')} = (prev - o) * of{j}",
@@ -337,7 +360,7 @@ class RatePass:
         arrays = [k for k, slot in enumerate(slots) if self.stores[slot].shape]
         lines = [f"oc{k} = OC[{k}]" for k in arrays] if len(arrays) <= BRANCHES else []
         at = self.ex.int_slot(list(self.scalars))
-        lines += [f"Sb = np.empty(({len(self.scalars)}, Yb.shape[1]))",   # saved scalars
+        lines += [f"Sb = np.empty(({len(self.scalars)}, width))",   # saved scalars
                   f"SR = np.empty({len(self.scalars)}, dtype=np.int64)",   # kept: row of Sb
                   f"SC = np.empty({len(self.scalars)}, dtype=np.int64)",   # and column of out
                   "kept = 0",
@@ -369,34 +392,35 @@ class RatePass:
             if self._local(s):
                 name = s.slot if s.kind == "integ" else f"y{s.index}"
                 row = self.rows[s.index]
-                lines.append(f"Yb[{row}, i] = {name} + d{s.index} * dt")
+                y = self._yb(str(row))
+                lines.append(f"{y} = {name} + d{s.index} * dt")
                 if s.nonneg:
-                    lines += [f"if Yb[{row}, i] < 0.0:", f"    Yb[{row}, i] = 0.0"]
+                    lines += [f"if {y} < 0.0:", f"    {y} = 0.0"]
         local = sum(1 for s in self.model.states if self._local(s))
         if any(s.kind in ONE_ROW + BY_ORDER and not self._local(s) for s in self.model.states):
-            lines += [f"for k in range({local}, R):", "    Yb[k, i] += D[k] * dt"]
+            lines += [f"for k in range({local}, R):", f"    {self._yb('k')} += D[k] * dt"]
         for s in self.model.states:   # as numpy's euler: every cell of a non-negative array
             if s.kind == "integ" and s.nonneg and s.shape:
                 row = self.rows[s.index]
                 lines += [f"for k in range({row}, {row + s.cells}):",
-                          "    if Yb[k, i] < 0.0:", "        Yb[k, i] = 0.0"]
+                          f"    if {self._yb('k')} < 0.0:", f"        {self._yb('k')} = 0.0"]
         return ["if commit:"] + ["    " + line for line in lines] if lines else []
 
     def _c_delayn(self, s: State) -> list[str]:
         j, c = s.index, s.cells
         return self._cells(s, lambda idx, f: [
             f"for k in range(or{j} - 1, 0, -1):",
-            f"    Zb[zo{j} + k*{c} + {f}, i] = Zb[zo{j} + (k - 1)*{c} + {f}, i]",
-            f"Zb[zo{j} + {f}, i] = {self.stores[f'q{j}'].at(f)}"])
+            f"    {self._zb(f'zo{j} + k*{c} + {f}')} = {self._zb(f'zo{j} + (k - 1)*{c} + {f}')}",
+            f"{self._zb(f'zo{j} + {f}')} = {self.stores[f'q{j}'].at(f)}"])
 
     def _c_fixed(self, s: State) -> list[str]:
         return self._cells(s, lambda idx, f: [
-            f"Zb[pt{s.index} + {f}, i] = "
+            f"{self._zb(f'pt{s.index} + {f}')} = "
             f"{self.stores[f'q{s.index}'].at(f)}"])
 
     def _c_sample(self, s: State) -> list[str]:
         return self._cells(s, lambda idx, f: [
-            f"Zb[zo{s.index} + {f}, i] = {self.stores[s.slot].at(f)}"])
+            f"{self._zb(f'zo{s.index} + {f}')} = {self.stores[s.slot].at(f)}"])
 
 
     # Rules by kind of state (states.KINDS): its output where the rate order reaches it, its

@@ -14,12 +14,13 @@ compilation serves every structure.
 Data, member-major: ``Y`` (E x state rows), ``Z`` (E x discrete cells: DELAY N registers,
 DELAY FIXED ring buffers, SAMPLE IF TRUE holds), ``C`` (E x constant cells), ``RT`` (E x
 points of the tables given per run); ``out`` is the results array (T x V x E). ``Y`` and
-``Z`` hold the initial values: a block works on its own copies, cells x members (``Yb``,
-``Zb``, ``Cb``: a cell of consecutive members is contiguous), and member ``e = lo + i`` is
-column ``i``. So where a model's body is plain arithmetic (no calls the compiler cannot
-inline, no loops), LLVM runs the member loop on 8 members at once (AVX-512), with the same
-IEEE operations in the same order as one member alone (no fastmath): an ensemble's member
-stays bit for bit its single run. Saved scalars go to the block's ``Sb`` (cells x members)
+``Z`` hold the initial values: a block works on its own copies (``Yb``, ``Zb``, ``Cb``),
+member ``e = lo + i`` being its ``i``-th. A model of scalars keeps them cells x members
+(:func:`numba_rates.across`: a cell of consecutive members is contiguous), so where its body
+is plain arithmetic (no calls the compiler cannot inline), LLVM runs the member loop on 8
+members at once (AVX-512), with the same IEEE operations in the same order as one member
+alone (no fastmath): an ensemble's member stays bit for bit its single run. A model with
+arrays keeps them members x cells, its loops over cells reading a member's contiguously. Saved scalars go to the block's ``Sb`` (cells x members)
 and are copied to ``out`` after the members; the watch for non-finite states runs before
 the members, on the states the step starts from.
 """
@@ -35,7 +36,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from .numba_codegen import Expressions, Unsupported, literal_array
-from .numba_rates import Constants, RatePass, fixed_rows
+from .numba_rates import Constants, RatePass, cell, fixed_rows
 
 if TYPE_CHECKING:
     from .compiled import CompiledModel
@@ -75,7 +76,11 @@ def write_kernel(model: CompiledModel) -> Kernel:
     work, ex.work = ex.work, 0          # each integrator has its own work array
     rk4 = RatePass(model, ex, euler=False)
     rk4_lines = rk4.lines()
+    by_cell = euler.across
     source = _TEMPLATE.format(stamp=_stamp(), prologue=_indent(euler.prologue(), 1),
+                              gather="across" if by_cell else "along",
+                              width="Yb.shape[1]" if by_cell else "nb",
+                              Yki=cell("Yb", "k", by_cell), Ywi=cell("Yb", "WO[k]", by_cell),
                               step=_indent(euler.per_step(), 2),
                               euler_body=_indent(euler_lines, 3), rk4_body=_indent(rk4_lines, 4))
     rows, fixed = fixed_rows(model)
@@ -117,7 +122,7 @@ _jit = njit(cache=True, error_model="numpy", nogil=True)
 
 
 @_jit
-def gather(lo, hi, A):
+def across(lo, hi, A):
     """Members lo..hi of A (members x cells) as the block's own copy, cells x members. Its
     rows are 8 x an odd number of cells apart (a member's cells in distinct cache sets)."""
     width = (hi - lo + 7) // 8 * 8
@@ -129,10 +134,16 @@ def gather(lo, hi, A):
 
 
 @_jit
+def along(lo, hi, A):
+    """Members lo..hi of A (members x cells) as the block's own copy, members x cells."""
+    return A[lo:hi].copy()
+
+
+@_jit
 def watch(Yb, i, e, WO, FS, FR, saved):
     """Member e's first state row (in the numpy backend's order, WO) that is not finite."""
-    for k in range(Yb.shape[0]):
-        if not np.isfinite(Yb[WO[k], i]):
+    for k in range(WO.shape[0]):
+        if not np.isfinite({Ywi}):
             FS[e] = saved
             FR[e] = WO[k]
             return
@@ -146,9 +157,9 @@ def look(Yb, lo, WO, FS, FR, saved, T):
     nb = T.shape[0]
     for i in range(nb):
         T[i] = 0.0
-    for k in range(Yb.shape[0]):
+    for k in range(WO.shape[0]):
         for i in range(nb):
-            T[i] += Yb[k, i]
+            T[i] += {Yki}
     bad = 0
     for i in range(nb):
         if T[i] - T[i] != 0.0:    # inf - inf and NaN - NaN are NaN
@@ -175,13 +186,14 @@ def store(out, saved, lo, Sb, SR, SC, kept, OBb):
 @_jit
 def euler(lo, hi, ''' + _ARGS + '''):
     nb = hi - lo
-    Yb = gather(lo, hi, Y)
-    Zb = gather(lo, hi, Z)
-    Cb = gather(lo, hi, C)
+    Yb = {gather}(lo, hi, Y)
+    Zb = {gather}(lo, hi, Z)
+    Cb = {gather}(lo, hi, C)
     OBb = np.zeros(nb)
     T = np.empty(nb)
     W = np.empty(work)
-    R = Yb.shape[0]
+    R = WO.shape[0]
+    width = {width}
     D = np.empty(R)
     PT = PT0.copy()
     saved = 0
@@ -212,13 +224,14 @@ def euler(lo, hi, ''' + _ARGS + '''):
 @_jit
 def rk4(lo, hi, ''' + _ARGS + '''):
     nb = hi - lo
-    Yb = gather(lo, hi, Y)
-    Zb = gather(lo, hi, Z)
-    Cb = gather(lo, hi, C)
+    Yb = {gather}(lo, hi, Y)
+    Zb = {gather}(lo, hi, Z)
+    Cb = {gather}(lo, hi, C)
     OBb = np.zeros(nb)
     T = np.empty(nb)
     W = np.empty(work)
-    R = Yb.shape[0]
+    R = WO.shape[0]
+    width = {width}
     ks = np.empty((4, R))
     ys = np.empty(R)
     PT = PT0
@@ -238,17 +251,17 @@ def rk4(lo, hi, ''' + _ARGS + '''):
                 save = keep
                 if stage == 0:
                     for k in range(R):
-                        ys[k] = Yb[k, i]
+                        ys[k] = {Yki}
                 else:
                     save = False
                     step = dt if stage == 3 else dt / 2
                     t = start + step
                     for k in range(R):
-                        ys[k] = Yb[k, i] + step * ks[stage - 1, k]
+                        ys[k] = {Yki} + step * ks[stage - 1, k]
 {rk4_body}
             if go:
                 for k in range(R):
-                    Yb[k, i] += dt / 6 * (ks[0, k] + 2 * ks[1, k] + 2 * ks[2, k] + ks[3, k])
+                    {Yki} += dt / 6 * (ks[0, k] + 2 * ks[1, k] + 2 * ks[2, k] + ks[3, k])
         if keep:
             store(out, saved, lo, Sb, SR, SC, kept, OBb)
         if not go:
