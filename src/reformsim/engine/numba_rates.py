@@ -31,13 +31,25 @@ BY_ORDER = tuple(k for k, kind in KINDS.items() if kind.rows == "order")   # and
 REGISTERS = {"delayn": (1, True), "delay_fixed": (2, True), "sample_if_true": (2, False)}
 
 
-def across(model: CompiledModel) -> bool:
-    """How a block keeps its members' cells: across members (cells x members) when every
-    state and element is a scalar, so that the member loop is plain arithmetic that LLVM
-    runs on several members at once; else along each member (members x cells), so that the
-    loops over an array's cells read a member's cells contiguously."""
+def scalars_only(model: CompiledModel) -> bool:
+    """Whether every state and dynamic element of the model is a scalar."""
     return not any(s.shape for s in model.states) and not any(
         model.shape_of(slot) for slot in model.rate_order if slot.startswith("v"))
+
+
+# Calls in a body that LLVM inlines into plain arithmetic (any other call, such as exp, a
+# power or a lookup, keeps the member loop one member at a time: numba has no vector maths
+# without fastmath and Intel's SVML)
+INLINED = ("F.fmin(", "F.fmax(", "F.xidz(", "F.zidz(", "np.abs(")
+
+
+def plain(lines: list[str]) -> bool:
+    """Whether a rate pass's body is plain arithmetic: no loop, no call but INLINED ones, no
+    power (numba calls the C library's pow)."""
+    text = "\n".join(lines)
+    for call in INLINED:
+        text = text.replace(call, "(")
+    return not any(word in text for word in ("for ", "**", "F.", "np.", "watch("))
 
 
 def cell(array: str, index: str, by_cell: bool) -> str:
@@ -59,12 +71,11 @@ def fixed_rows(model: CompiledModel) -> tuple[dict[int, int], int]:
 class Constants(dict):
     """Stores of the values a rate pass reads but does not compute: columns of C, on first use."""
 
-    def __init__(self, model: CompiledModel) -> None:
+    def __init__(self, model: CompiledModel, by_cell: bool) -> None:
         super().__init__()
-        self.model = model
+        self.model, self.by_cell = model, by_cell
         self.order: list[tuple[str, int, tuple[int, ...]]] = []
         self.used = 0
-        self.across = across(model)
 
     def __missing__(self, name: str) -> Store:
         if name.startswith("v"):
@@ -73,7 +84,7 @@ class Constants(dict):
             shape = self.model.states[int(name[1:])].shape
         else:
             raise Unsupported(f"reads {name!r}, which neither pass computes")
-        store = self[name] = Store(cell("Cb", "{}", self.across), str(self.used),
+        store = self[name] = Store(cell("Cb", "{}", self.by_cell), str(self.used),
                                    tuple(shape))
         self.order.append((name, self.used, tuple(shape)))
         self.used += math.prod(shape)
@@ -88,11 +99,12 @@ class RatePass:
     kind of statement, together as ``rates.RateWriter`` keeps the numpy backend's.
     """
 
-    def __init__(self, model: CompiledModel, ex: Expressions, euler: bool) -> None:
-        self.model, self.ex, self.euler = model, ex, euler
+    def __init__(self, model: CompiledModel, ex: Expressions, euler: bool,
+                 by_cell: bool) -> None:
+        self.model, self.ex, self.euler, self.by_cell = model, ex, euler, by_cell
         self.stores = ex.stores
         self.rows, self.fixed = fixed_rows(model)
-        self.across = across(model)
+        self.scalars: list[int] = []   # dynamic elements saved through Sb (by cell)
         self.Y = self._yb("{}") if euler else "ys[{}]"
         self.D = "D[{}]" if euler else "ks[stage, {}]"
         self.outputs: list[str] = []
@@ -100,10 +112,10 @@ class RatePass:
     # --- where values live ------------------------------------------------------------------
 
     def _yb(self, index: str) -> str:
-        return cell("Yb", index, self.across)
+        return cell("Yb", index, self.by_cell)
 
     def _zb(self, index: str) -> str:
-        return cell("Zb", index, self.across)
+        return cell("Zb", index, self.by_cell)
 
     def _place(self, name: str, shape: tuple[int, ...]) -> Store:
         store = Store(None, name, ()) if not shape else \
@@ -315,57 +327,66 @@ class RatePass:
     # --- saves, the watch, and the step's updates -------------------------------------------
 
     def _saves(self) -> list[str]:
-        """At a save: each scalar dynamic element into its row of the block's ``Sb`` (all of
-        them, unconditionally, so that the member loop stays free of branches and the
-        compiler can run it on several members at once); after the members, the template
-        copies the rows ``OC`` keeps into ``out`` (see :meth:`prologue`). Arrays' cells go
-        straight to ``out`` where OC says (-1: not kept): a few arrays by a branch each, many
-        by one loop over W (a long run of branches is slow for numba to compile).
-        ``OBb[i]`` sums the member's saved values: not finite when one of them is not (or,
-        rarely, when the sum overflows), so only such members' outputs need to be searched
-        afterwards."""
+        """At a save: every dynamic element's cells where OC says (-1: not kept). By cell
+        (a model of scalars, its member loop run on several members at once), each element
+        into its row of the block's ``Sb``, all of them, unconditionally, with no branch in
+        the loop; after the members, the template copies the rows ``OC`` keeps into ``out``
+        (see :meth:`prologue`). Else a few elements get a branch each; many are first put in
+        W, next to the arrays, and copied by one loop (a long run of branches is slow for
+        numba to compile). ``OBb[i]`` sums the member's saved values: not finite when one of
+        them is not (or, rarely, when the sum overflows), so only such members' outputs need
+        to be searched afterwards."""
         slots = [slot for slot in self.model.rate_order if slot.startswith("v")]
         self.outputs += slots
-        self.scalars = [k for k, slot in enumerate(slots) if not self.stores[slot].shape]
-        lines = [f"Sb[{r}, i] = {slots[k]}" for r, k in enumerate(self.scalars)]
-        arrays = [(k, self.stores[slot]) for k, slot in enumerate(slots)
-                  if self.stores[slot].shape]
-        if len(arrays) <= BRANCHES:
-            for k, store in arrays:   # oc<k> = OC[k], read once (prologue)
-                lines += [f"if oc{k} >= 0:", "    acc = 0.0",
-                          f"    for j in range({store.cells}):",
-                          f"        out[saved, oc{k} + j, e] = {store.at('j')}",
-                          f"        acc += {store.at('j')}", "    OBb[i] += acc"]
-        else:
-            at = self.ex.int_slot([k for k, _ in arrays] + [int(s.base) for _, s in arrays]
-                                  + [s.cells for _, s in arrays])
-            n = len(arrays)
-            lines += [
-                "acc = 0.0",
-                f"for k in range({n}):",
-                f"    oc = OC[TI[{at} + k]]",
-                "    if oc >= 0:",
-                f"        source = TI[{at + n} + k]",
-                f"        for j in range(TI[{at + 2 * n} + k]):",
-                "            out[saved, oc + j, e] = W[source + j]",
-                "            acc += W[source + j]",
-                "OBb[i] += acc"]
-        return ["if save:"] + ["    " + line for line in lines] if lines else []
+        if not slots:
+            return []
+        if self.by_cell:
+            self.scalars = list(range(len(slots)))
+            return ["if save:"] + [f"    Sb[{k}, i] = {slot}" for k, slot in enumerate(slots)]
+        if len(slots) <= BRANCHES:
+            lines = ["acc = 0.0"]
+            for k, slot in enumerate(slots):   # oc<k> = OC[k], read once (prologue)
+                store = self.stores[slot]
+                lines.append(f"if oc{k} >= 0:")
+                lines += [f"    out[saved, oc{k}, e] = {slot}", f"    acc += {slot}"] \
+                    if not store.shape else [
+                    f"    for j in range({store.cells}):",
+                    f"        out[saved, oc{k} + j, e] = {store.at('j')}",
+                    f"        acc += {store.at('j')}"]
+            return ["if save:"] + ["    " + line for line in lines + ["OBb[i] += acc"]]
+        sources, counts, lines = [], [], []
+        for slot in slots:
+            store = self.stores[slot]
+            if not store.shape:
+                store = Store("W[{}]", str(self.ex.scratch(1)), ())
+                lines.append(f"{store.at()} = {slot}")
+            sources.append(int(store.base))
+            counts.append(store.cells)
+        at = self.ex.int_slot(sources + counts)
+        return ["if save:"] + ["    " + line for line in lines] + [
+            "    acc = 0.0",
+            f"    for k in range({len(sources)}):",
+            "        oc = OC[k]",
+            "        if oc >= 0:",
+            f"            source = TI[{at} + k]",
+            f"            for j in range(TI[{at + len(sources)} + k]):",
+            "                out[saved, oc + j, e] = W[source + j]",
+            "                acc += W[source + j]",
+            "    OBb[i] += acc"]
 
     def prologue(self) -> list[str]:
         """Before the time loop: where the saved elements go (when saved by branches), where
         each delay's and smooth's rows start and end, its order, and where each discrete
         state's cells start (all fixed for the run)."""
         slots = [slot for slot in self.model.rate_order if slot.startswith("v")]
-        arrays = [k for k, slot in enumerate(slots) if self.stores[slot].shape]
-        lines = [f"oc{k} = OC[{k}]" for k in arrays] if len(arrays) <= BRANCHES else []
-        at = self.ex.int_slot(list(self.scalars))
-        lines += [f"Sb = np.empty(({len(self.scalars)}, width))",   # saved scalars
+        lines = [f"oc{k} = OC[{k}]" for k in range(len(slots))] \
+            if not self.by_cell and len(slots) <= BRANCHES else []
+        lines += [f"Sb = np.empty(({len(self.scalars)}, width))",   # saved scalars, by cell
                   f"SR = np.empty({len(self.scalars)}, dtype=np.int64)",   # kept: row of Sb
                   f"SC = np.empty({len(self.scalars)}, dtype=np.int64)",   # and column of out
                   "kept = 0",
                   f"for r in range({len(self.scalars)}):",
-                  f"    oc = OC[TI[{at} + r]]",
+                  "    oc = OC[r]",
                   "    if oc >= 0:",
                   "        SR[kept] = r",
                   "        SC[kept] = oc",

@@ -15,14 +15,15 @@ Data, member-major: ``Y`` (E x state rows), ``Z`` (E x discrete cells: DELAY N r
 DELAY FIXED ring buffers, SAMPLE IF TRUE holds), ``C`` (E x constant cells), ``RT`` (E x
 points of the tables given per run); ``out`` is the results array (T x V x E). ``Y`` and
 ``Z`` hold the initial values: a block works on its own copies (``Yb``, ``Zb``, ``Cb``),
-member ``e = lo + i`` being its ``i``-th. A model of scalars keeps them cells x members
-(:func:`numba_rates.across`: a cell of consecutive members is contiguous), so where its body
-is plain arithmetic (no calls the compiler cannot inline), LLVM runs the member loop on 8
+member ``e = lo + i`` being its ``i``-th. A model of scalars whose body is plain arithmetic
+(:func:`numba_rates.plain`: no loop, no call the compiler cannot inline) keeps them cells x
+members, a cell of consecutive members contiguous, so LLVM runs the member loop on 8
 members at once (AVX-512), with the same IEEE operations in the same order as one member
-alone (no fastmath): an ensemble's member stays bit for bit its single run. A model with
-arrays keeps them members x cells, its loops over cells reading a member's contiguously. Saved scalars go to the block's ``Sb`` (cells x members)
-and are copied to ``out`` after the members; the watch for non-finite states runs before
-the members, on the states the step starts from.
+alone (no fastmath): an ensemble's member stays bit for bit its single run. Its saved
+values go to the block's ``Sb`` (cells x members), copied to ``out`` after the members.
+Other models keep members x cells, their loops over cells reading a member's contiguously.
+The watch for non-finite states runs before the members, on the states the step starts
+from.
 """
 
 from __future__ import annotations
@@ -36,7 +37,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from .numba_codegen import Expressions, Unsupported, literal_array
-from .numba_rates import Constants, RatePass, cell, fixed_rows
+from .numba_rates import Constants, RatePass, cell, fixed_rows, plain, scalars_only
 
 if TYPE_CHECKING:
     from .compiled import CompiledModel
@@ -70,17 +71,17 @@ def write_kernel(model: CompiledModel) -> Kernel:
     for s in model.states:
         if s.kind not in RatePass.OUTPUTS:
             raise Unsupported(f"a state of kind {s.kind!r}")
-    ex = Expressions(model, Constants(model))
-    euler = RatePass(model, ex, euler=True)
-    euler_lines = euler.lines()
-    work, ex.work = ex.work, 0          # each integrator has its own work array
-    rk4 = RatePass(model, ex, euler=False)
-    rk4_lines = rk4.lines()
-    by_cell = euler.across
+    by_cell = scalars_only(model)
+    euler_lines, rk4_lines, ex, euler, work = _passes(model, by_cell)
+    if by_cell and not plain(euler_lines):   # the member loop would not vectorise anyway
+        by_cell = False
+        euler_lines, rk4_lines, ex, euler, work = _passes(model, by_cell)
     source = _TEMPLATE.format(stamp=_stamp(), prologue=_indent(euler.prologue(), 1),
                               gather="across" if by_cell else "along",
                               width="Yb.shape[1]" if by_cell else "nb",
                               Yki=cell("Yb", "k", by_cell), Ywi=cell("Yb", "WO[k]", by_cell),
+                              look=_indent(_look(by_cell), 3),
+                              store=_indent(_STORE if by_cell else ["pass"], 3),
                               step=_indent(euler.per_step(), 2),
                               euler_body=_indent(euler_lines, 3), rk4_body=_indent(rk4_lines, 4))
     rows, fixed = fixed_rows(model)
@@ -90,6 +91,48 @@ def write_kernel(model: CompiledModel) -> Kernel:
                   constants=tuple(ex.stores.order), outputs=tuple(euler.outputs),
                   per_run=tuple(ex.per_run), work=max(work, ex.work, 1),
                   fixed_rows=rows, fixed=fixed)
+
+
+def _passes(model: CompiledModel, by_cell: bool) -> tuple:
+    """The Euler and RK4 bodies of a model, its expressions and the Euler pass, with a
+    block's arrays cells x members (``by_cell``) or members x cells."""
+    ex = Expressions(model, Constants(model, by_cell))
+    euler = RatePass(model, ex, euler=True, by_cell=by_cell)
+    euler_lines = euler.lines()
+    work, ex.work = ex.work, 0          # each integrator has its own work array
+    rk4 = RatePass(model, ex, euler=False, by_cell=by_cell)
+    return euler_lines, rk4.lines(), ex, euler, work
+
+
+def _look(by_cell: bool) -> list[str]:
+    """At a save, before the step: the states' sum of each member of the block (T), and the
+    row-by-row look (``watch``) only where it is not finite, as numpy's watch does. The sums
+    and the count of sums not finite run on several members at once; the look is rare.
+    (Written into the integrators, not a function of its own: numba compiles each apart.)"""
+    return ["for i in range(nb):",
+            "    T[i] = 0.0",
+            "for k in range(R):",
+            "    for i in range(nb):",
+            f"        T[i] += {cell('Yb', 'k', by_cell)}",
+            "bad = 0",
+            "for i in range(nb):",
+            "    if T[i] - T[i] != 0.0:    # inf - inf and NaN - NaN are NaN",
+            "        bad += 1",
+            "if bad:",
+            "    for i in range(nb):",
+            "        if FS[lo + i] < 0 and not np.isfinite(T[i]):",
+            "            watch(Yb, i, lo + i, WO, FS, FR, saved)"]
+
+
+# At a save, after the members: the kept rows of Sb (scalars, by cell) into out, and their
+# sums (an unsigned index spares numba's check for negative ones: the loop vectorises)
+_STORE = ["for r in range(kept):",
+          "    row = SR[r]",
+          "    oc = SC[r]",
+          "    for i in range(nb):",
+          "        value = Sb[row, i]",
+          "        out[saved, oc, np.uint64(lo + i)] = value",
+          "        OBb[i] += value"]
 
 
 def _indent(lines: list[str], depth: int) -> str:
@@ -150,40 +193,6 @@ def watch(Yb, i, e, WO, FS, FR, saved):
 
 
 @_jit
-def look(Yb, lo, WO, FS, FR, saved, T):
-    """At a save, before the step: the states' sum of each member (T), and the row-by-row
-    look (``watch``) only where it is not finite, as numpy's watch does. The sums and the
-    count of sums not finite run on several members at once; the look is rare."""
-    nb = T.shape[0]
-    for i in range(nb):
-        T[i] = 0.0
-    for k in range(WO.shape[0]):
-        for i in range(nb):
-            T[i] += {Yki}
-    bad = 0
-    for i in range(nb):
-        if T[i] - T[i] != 0.0:    # inf - inf and NaN - NaN are NaN
-            bad += 1
-    if bad:
-        for i in range(nb):
-            if FS[lo + i] < 0 and not np.isfinite(T[i]):
-                watch(Yb, i, lo + i, WO, FS, FR, saved)
-
-
-@_jit
-def store(out, saved, lo, Sb, SR, SC, kept, OBb):
-    """At a save, after the members: the kept rows of Sb (scalars) into out, and their sums.
-    (An unsigned index spares numba's check for negative ones, so the loop vectorises.)"""
-    for r in range(kept):
-        row = SR[r]
-        oc = SC[r]
-        for i in range(OBb.shape[0]):
-            value = Sb[row, i]
-            out[saved, oc, np.uint64(lo + i)] = value
-            OBb[i] += value
-
-
-@_jit
 def euler(lo, hi, ''' + _ARGS + '''):
     nb = hi - lo
     Yb = {gather}(lo, hi, Y)
@@ -205,12 +214,12 @@ def euler(lo, hi, ''' + _ARGS + '''):
         commit = AD[n]
 {step}
         if save:
-            look(Yb, lo, WO, FS, FR, saved, T)
+{look}
         for i in range(nb):
             e = lo + i
 {euler_body}
         if save:
-            store(out, saved, lo, Sb, SR, SC, kept, OBb)
+{store}
         if not commit:
             break
         for f in range(FX.shape[0]):
@@ -243,7 +252,7 @@ def rk4(lo, hi, ''' + _ARGS + '''):
         keep = SV[n]
         go = AD[n]
         if keep:
-            look(Yb, lo, WO, FS, FR, saved, T)
+{look}
         for i in range(nb):
             e = lo + i
             for stage in range(4 if go else 1):
@@ -263,7 +272,7 @@ def rk4(lo, hi, ''' + _ARGS + '''):
                 for k in range(R):
                     {Yki} += dt / 6 * (ks[0, k] + 2 * ks[1, k] + 2 * ks[2, k] + ks[3, k])
         if keep:
-            store(out, saved, lo, Sb, SR, SC, kept, OBb)
+{store}
         if not go:
             break
         if keep:
