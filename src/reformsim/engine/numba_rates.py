@@ -31,27 +31,6 @@ BY_ORDER = tuple(k for k, kind in KINDS.items() if kind.rows == "order")   # and
 REGISTERS = {"delayn": (1, True), "delay_fixed": (2, True), "sample_if_true": (2, False)}
 
 
-def scalars_only(model: CompiledModel) -> bool:
-    """Whether every state and dynamic element of the model is a scalar."""
-    return not any(s.shape for s in model.states) and not any(
-        model.shape_of(slot) for slot in model.rate_order if slot.startswith("v"))
-
-
-# Calls in a body that LLVM inlines into plain arithmetic (any other call, such as exp, a
-# power or a lookup, keeps the member loop one member at a time: numba has no vector maths
-# without fastmath and Intel's SVML)
-INLINED = ("F.fmin(", "F.fmax(", "F.xidz(", "F.zidz(", "np.abs(")
-
-
-def plain(lines: list[str]) -> bool:
-    """Whether a rate pass's body is plain arithmetic: no loop, no call but INLINED ones, no
-    power (numba calls the C library's pow)."""
-    text = "\n".join(lines)
-    for call in INLINED:
-        text = text.replace(call, "(")
-    return not any(word in text for word in ("for ", "**", "F.", "np.", "watch("))
-
-
 def cell(array: str, index: str, by_cell: bool) -> str:
     """Member i's cell ``index`` of a block's array (``by_cell``: cells x members)."""
     return f"{array}[{index}, i]" if by_cell else f"{array}[i, {index}]"

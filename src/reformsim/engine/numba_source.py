@@ -37,7 +37,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from .numba_codegen import Expressions, Unsupported, literal_array
-from .numba_rates import Constants, RatePass, cell, fixed_rows, plain, scalars_only
+from .numba_rates import Constants, RatePass, cell, fixed_rows
 
 if TYPE_CHECKING:
     from .compiled import CompiledModel
@@ -66,6 +66,27 @@ class Kernel:
         object.__setattr__(self, "digest", hashlib.sha256(self.source.encode()).hexdigest()[:32])
 
 
+def scalars_only(model: CompiledModel) -> bool:
+    """Whether every state and dynamic element of the model is a scalar."""
+    return not any(s.shape for s in model.states) and not any(
+        model.shape_of(slot) for slot in model.rate_order if slot.startswith("v"))
+
+
+# Calls in a body that LLVM inlines into plain arithmetic (any other call, such as exp, a
+# power or a lookup, keeps the member loop one member at a time: numba has no vector maths
+# without fastmath and Intel's SVML)
+INLINED = ("F.fmin(", "F.fmax(", "F.xidz(", "F.zidz(", "np.abs(")
+
+
+def plain(lines: list[str]) -> bool:
+    """Whether a rate pass's body is plain arithmetic: no loop, no call but INLINED ones, no
+    power (numba calls the C library's pow)."""
+    text = "\n".join(lines)
+    for call in INLINED:
+        text = text.replace(call, "(")
+    return not any(word in text for word in ("for ", "**", "F.", "np.", "watch("))
+
+
 def write_kernel(model: CompiledModel) -> Kernel:
     """The generated module of a model (raises :class:`Unsupported` with the reason)."""
     for s in model.states:
@@ -77,8 +98,7 @@ def write_kernel(model: CompiledModel) -> Kernel:
         by_cell = False
         euler_lines, rk4_lines, ex, euler, work = _passes(model, by_cell)
     source = _TEMPLATE.format(stamp=_stamp(), prologue=_indent(euler.prologue(), 1),
-                              gather="across" if by_cell else "along",
-                              width="Yb.shape[1]" if by_cell else "nb",
+                              setup=_indent(_setup(by_cell), 1),
                               Yki=cell("Yb", "k", by_cell), Ywi=cell("Yb", "WO[k]", by_cell),
                               look=_indent(_look(by_cell), 3),
                               store=_indent(_STORE if by_cell else ["pass"], 3),
@@ -102,6 +122,15 @@ def _passes(model: CompiledModel, by_cell: bool) -> tuple:
     work, ex.work = ex.work, 0          # each integrator has its own work array
     rk4 = RatePass(model, ex, euler=False, by_cell=by_cell)
     return euler_lines, rk4.lines(), ex, euler, work
+
+
+def _setup(by_cell: bool) -> list[str]:
+    """An integrator's start: the block's own copies of its members' cells, its sums."""
+    gather = "across" if by_cell else "along"
+    return ["nb = hi - lo", f"Yb = {gather}(lo, hi, Y)", f"Zb = {gather}(lo, hi, Z)",
+            f"Cb = {gather}(lo, hi, C)", "OBb = np.zeros(nb)", "T = np.empty(nb)",
+            "W = np.empty(work)", "R = WO.shape[0]",
+            f"width = {'Yb.shape[1]' if by_cell else 'nb'}"]
 
 
 def _look(by_cell: bool) -> list[str]:
@@ -194,15 +223,7 @@ def watch(Yb, i, e, WO, FS, FR, saved):
 
 @_jit
 def euler(lo, hi, ''' + _ARGS + '''):
-    nb = hi - lo
-    Yb = {gather}(lo, hi, Y)
-    Zb = {gather}(lo, hi, Z)
-    Cb = {gather}(lo, hi, C)
-    OBb = np.zeros(nb)
-    T = np.empty(nb)
-    W = np.empty(work)
-    R = WO.shape[0]
-    width = {width}
+{setup}
     D = np.empty(R)
     PT = PT0.copy()
     saved = 0
@@ -232,15 +253,7 @@ def euler(lo, hi, ''' + _ARGS + '''):
 
 @_jit
 def rk4(lo, hi, ''' + _ARGS + '''):
-    nb = hi - lo
-    Yb = {gather}(lo, hi, Y)
-    Zb = {gather}(lo, hi, Z)
-    Cb = {gather}(lo, hi, C)
-    OBb = np.zeros(nb)
-    T = np.empty(nb)
-    W = np.empty(work)
-    R = WO.shape[0]
-    width = {width}
+{setup}
     ks = np.empty((4, R))
     ys = np.empty(R)
     PT = PT0
