@@ -72,9 +72,10 @@ def scalars_only(model: CompiledModel) -> bool:
         model.shape_of(slot) for slot in model.rate_order if slot.startswith("v"))
 
 
-# Calls in a body that LLVM inlines into plain arithmetic (any other call, such as exp, a
-# power or a lookup, keeps the member loop one member at a time: numba has no vector maths
-# without fastmath and Intel's SVML)
+# Calls in a body that LLVM inlines into plain arithmetic. Any other call (exp, a power, a
+# lookup...) keeps the member loop one member at a time: LLVM vectorises exp or pow only
+# with a vector maths library (Intel's SVML, not used here), whose results can differ by an
+# ulp from the C library's that a lone member, or a block's last few, would get.
 INLINED = ("F.fmin(", "F.fmax(", "F.xidz(", "F.zidz(", "np.abs(")
 
 
