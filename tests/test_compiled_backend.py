@@ -158,6 +158,21 @@ def test_failures_are_the_same_member_variable_and_time(load):
     assert_same_results(compiled, reference)
 
 
+def test_failures_across_blocks_and_lanes_of_an_ensemble_are_numpys(load):
+    """Members that go non-finite at once or later, in several blocks and at different
+    places of a block's member loop (which runs several members at once), fail as on numpy,
+    and the others are untouched."""
+    model = load("blowup")
+    k = np.linspace(0.5, 2.5, 301)
+    k[[0, 9, 150, 299]] = 1.0               # flow inf at the start
+    stock = np.ones(301)
+    k[[3, 77, 200]], stock[[3, 77, 200]] = 1.01, 1e300   # x26 a step: overflows at t = 1.5
+    compiled, reference = both(model, params={"K": k}, initial={"Stock": stock})
+    assert set(compiled.failures) >= {0, 9, 150, 299, 3, 77, 200}
+    assert len({f.time for f in compiled.failures.values()}) > 1
+    assert_same_results(compiled, reference)
+
+
 def test_replaced_lookups_per_member(load):
     model = load("lookup")
     table = next(e.name for e in model.elements if e.kind == "lookup")

@@ -41,7 +41,7 @@ from .states import STRUCTURAL_ARGS
 log = logging.getLogger("reformsim.engine.numba")
 
 COMPILED_METHODS = ("euler", "rk4")
-BLOCK_BYTES = 2**16      # a block of members' states and constants: in the core's cache
+BLOCK_BYTES = 2**18      # a block of members' states, constants and saves: in the core's L2
 PARALLEL_FROM = 64       # members from which blocks run on several threads
 MIN_BLOCK = 16           # members per block at least (the time loop's own cost, shared)
 
@@ -307,7 +307,7 @@ def _block(found: Any, rows: int, discrete: int, per_run: int, size: int) -> int
     a multiple of the threads in number, all of one size (numba's threading layer splits a
     prange by count: 3 blocks of 481 members for 1,000 left one thread 962 members and the
     other 38). The group runs in one call when one block holds it."""
-    per_member = 8 * (rows * 2 + discrete + found.columns + per_run) + 64
+    per_member = 8 * (rows * 2 + discrete + found.columns + per_run + len(found.outputs)) + 64
     block = max(MIN_BLOCK, BLOCK_BYTES // per_member)
     if size >= PARALLEL_FROM:
         import numba

@@ -31,6 +31,11 @@ BY_ORDER = tuple(k for k, kind in KINDS.items() if kind.rows == "order")   # and
 REGISTERS = {"delayn": (1, True), "delay_fixed": (2, True), "sample_if_true": (2, False)}
 
 
+def cell(array: str, index: str, by_cell: bool) -> str:
+    """Member i's cell ``index`` of a block's array (``by_cell``: cells x members)."""
+    return f"{array}[{index}, i]" if by_cell else f"{array}[i, {index}]"
+
+
 def fixed_rows(model: CompiledModel) -> tuple[dict[int, int], int]:
     """First rows of the one-row states (scalars first, then arrays) and their count."""
     rows, at = {}, 0
@@ -45,9 +50,9 @@ def fixed_rows(model: CompiledModel) -> tuple[dict[int, int], int]:
 class Constants(dict):
     """Stores of the values a rate pass reads but does not compute: columns of C, on first use."""
 
-    def __init__(self, model: CompiledModel) -> None:
+    def __init__(self, model: CompiledModel, by_cell: bool) -> None:
         super().__init__()
-        self.model = model
+        self.model, self.by_cell = model, by_cell
         self.order: list[tuple[str, int, tuple[int, ...]]] = []
         self.used = 0
 
@@ -58,7 +63,8 @@ class Constants(dict):
             shape = self.model.states[int(name[1:])].shape
         else:
             raise Unsupported(f"reads {name!r}, which neither pass computes")
-        store = self[name] = Store("C[e, {}]", str(self.used), tuple(shape))
+        store = self[name] = Store(cell("Cb", "{}", self.by_cell), str(self.used),
+                                   tuple(shape))
         self.order.append((name, self.used, tuple(shape)))
         self.used += math.prod(shape)
         return store
@@ -72,15 +78,23 @@ class RatePass:
     kind of statement, together as ``rates.RateWriter`` keeps the numpy backend's.
     """
 
-    def __init__(self, model: CompiledModel, ex: Expressions, euler: bool) -> None:
-        self.model, self.ex, self.euler = model, ex, euler
+    def __init__(self, model: CompiledModel, ex: Expressions, euler: bool,
+                 by_cell: bool) -> None:
+        self.model, self.ex, self.euler, self.by_cell = model, ex, euler, by_cell
         self.stores = ex.stores
         self.rows, self.fixed = fixed_rows(model)
-        self.Y = "Y[e, {}]" if euler else "ys[{}]"
+        self.scalars: list[int] = []   # dynamic elements saved through Sb (by cell)
+        self.Y = self._yb("{}") if euler else "ys[{}]"
         self.D = "D[{}]" if euler else "ks[stage, {}]"
         self.outputs: list[str] = []
 
     # --- where values live ------------------------------------------------------------------
+
+    def _yb(self, index: str) -> str:
+        return cell("Yb", index, self.by_cell)
+
+    def _zb(self, index: str) -> str:
+        return cell("Zb", index, self.by_cell)
 
     def _place(self, name: str, shape: tuple[int, ...]) -> Store:
         store = Store(None, name, ()) if not shape else \
@@ -129,7 +143,7 @@ class RatePass:
             body += self.DERIVATIVES[s.kind](self, s)
         body += self._saves()
         if self.euler:
-            body += self.watch() + self._commits()
+            body += self._commits()
         return body
 
     def _place_state(self, s: State) -> None:
@@ -140,7 +154,7 @@ class RatePass:
         elif s.kind == "smooth":
             self.stores[s.slot] = Store(self.Y, f"la{j}", s.shape)
         elif s.kind == "delay_fixed":   # the ring buffer's cells at the pointer
-            self.stores[s.slot] = Store("Z[e, {}]", f"pt{j}", s.shape)
+            self.stores[s.slot] = Store(self._zb("{}"), f"pt{j}", s.shape)
         else:
             self._place(s.slot, s.shape)
         for k in OUTPUT_ARGS[s.kind]:
@@ -218,7 +232,7 @@ class RatePass:
     def _out_delayn(self, s: State) -> list[str]:
         out, last = self.stores[s.slot], f"la{s.index}"
         return self._cells(s, lambda idx, f: [
-            f"{out.at(f)} = {self.Y.format(f'{last} + {f}')} / Z[e, zo{s.index} + {f}]"])
+            f"{out.at(f)} = {self.Y.format(f'{last} + {f}')} / {self._zb(f'zo{s.index} + {f}')}"])
 
     def _first(self, s: State, f: str) -> str:
         return f"y{s.index}" if self._local(s) else self._y(s, f)
@@ -239,7 +253,7 @@ class RatePass:
         out = self.stores[s.slot]
         return self._args(s) + self._cells(s, lambda idx, f: [
             f"{out.at(f)} = {self._arg(s, 1, f)} if {self._arg(s, 0, f)} != 0.0 "
-            f"else Z[e, zo{s.index} + {f}]"])
+            f"else {self._zb(f'zo{s.index} + {f}')}"])
 
     # --- derivatives ------------------------------------------------------------------------
 
@@ -267,7 +281,7 @@ class RatePass:
             else:   # DELAY N: the delay time of each stage when it entered, in a register
                 now = self.stores[f"q{j}"].at(f)
                 lines.append(f"{now} = {self.ex.value(s.args[1], idx)}")
-                time = f"({now} if k == 0 else Z[e, zo{j} + (k - 1)*{c} + {f}])"
+                time = f"({now} if k == 0 else {self._zb(f'zo{j} + (k - 1)*{c} + {f}')})"
             return lines + [f"for k in range(or{j}):",
                             f"    o = {self._y(s, f, 'k')} / {time}",
                             f"    {self._d(s, f, 'k')} = (prev - o) * of{j}",
@@ -292,15 +306,22 @@ class RatePass:
     # --- saves, the watch, and the step's updates -------------------------------------------
 
     def _saves(self) -> list[str]:
-        """At a save: every dynamic element's cells where OC says (-1: not kept). A few
-        elements get a branch each; many are first put in W, next to the arrays, and copied
-        by one loop (a long run of branches is slow for numba to compile). ``OB[e]`` sums the
-        member's saved values: not finite when one of them is not (or, rarely, when the sum
-        overflows), so only such members' outputs need to be searched afterwards."""
+        """At a save: every dynamic element's cells where OC says (-1: not kept). By cell
+        (a model of scalars, its member loop run on several members at once), each element
+        into its row of the block's ``Sb``, all of them, unconditionally, with no branch in
+        the loop; after the members, the template copies the rows ``OC`` keeps into ``out``
+        (see :meth:`prologue`). Else a few elements get a branch each; many are first put in
+        W, next to the arrays, and copied by one loop (a long run of branches is slow for
+        numba to compile). ``OBb[i]`` sums the member's saved values: not finite when one of
+        them is not (or, rarely, when the sum overflows), so only such members' outputs need
+        to be searched afterwards."""
         slots = [slot for slot in self.model.rate_order if slot.startswith("v")]
         self.outputs += slots
         if not slots:
             return []
+        if self.by_cell:
+            self.scalars = list(range(len(slots)))
+            return ["if save:"] + [f"    Sb[{k}, i] = {slot}" for k, slot in enumerate(slots)]
         if len(slots) <= BRANCHES:
             lines = ["acc = 0.0"]
             for k, slot in enumerate(slots):   # oc<k> = OC[k], read once (prologue)
@@ -308,10 +329,10 @@ class RatePass:
                 lines.append(f"if oc{k} >= 0:")
                 lines += [f"    out[saved, oc{k}, e] = {slot}", f"    acc += {slot}"] \
                     if not store.shape else [
-                    f"    for i in range({store.cells}):",
-                    f"        out[saved, oc{k} + i, e] = {store.at('i')}",
-                    f"        acc += {store.at('i')}"]
-            return ["if save:"] + ["    " + line for line in lines + ["OB[e] += acc"]]
+                    f"    for j in range({store.cells}):",
+                    f"        out[saved, oc{k} + j, e] = {store.at('j')}",
+                    f"        acc += {store.at('j')}"]
+            return ["if save:"] + ["    " + line for line in lines + ["OBb[i] += acc"]]
         sources, counts, lines = [], [], []
         for slot in slots:
             store = self.stores[slot]
@@ -327,28 +348,28 @@ class RatePass:
             "        oc = OC[k]",
             "        if oc >= 0:",
             f"            source = TI[{at} + k]",
-            f"            for i in range(TI[{at + len(sources)} + k]):",
-            "                out[saved, oc + i, e] = W[source + i]",
-            "                acc += W[source + i]",
-            "    OB[e] += acc"]
-
-    def watch(self) -> list[str]:
-        """At a save, for Euler: the states' sum, and the row-by-row look (``watch``) only when
-        it is not finite, as numpy's watch does."""
-        local = [s.slot if s.kind == "integ" else f"y{s.index}"
-                 for s in self.model.states if self._local(s)]
-        lines = [f"total = {' + '.join(local) or '0.0'}"]
-        if any(s.kind in ONE_ROW + BY_ORDER and not self._local(s) for s in self.model.states):
-            lines += [f"for k in range({len(local)}, R):", "    total += Y[e, k]"]
-        return (["if save and FS[e] < 0:"] + ["    " + line for line in lines]
-                + ["    if not np.isfinite(total):", "        watch(Y, e, R, WO, FS, FR, saved)"])
+            f"            for j in range(TI[{at + len(sources)} + k]):",
+            "                out[saved, oc + j, e] = W[source + j]",
+            "                acc += W[source + j]",
+            "    OBb[i] += acc"]
 
     def prologue(self) -> list[str]:
         """Before the time loop: where the saved elements go (when saved by branches), where
         each delay's and smooth's rows start and end, its order, and where each discrete
         state's cells start (all fixed for the run)."""
-        saved = [slot for slot in self.model.rate_order if slot.startswith("v")]
-        lines = [f"oc{k} = OC[{k}]" for k in range(len(saved))] if len(saved) <= BRANCHES else []
+        slots = [slot for slot in self.model.rate_order if slot.startswith("v")]
+        lines = [f"oc{k} = OC[{k}]" for k in range(len(slots))] \
+            if not self.by_cell and len(slots) <= BRANCHES else []
+        lines += [f"Sb = np.empty(({len(self.scalars)}, width))",   # saved scalars, by cell
+                  f"SR = np.empty({len(self.scalars)}, dtype=np.int64)",   # kept: row of Sb
+                  f"SC = np.empty({len(self.scalars)}, dtype=np.int64)",   # and column of out
+                  "kept = 0",
+                  f"for r in range({len(self.scalars)}):",
+                  "    oc = OC[r]",
+                  "    if oc >= 0:",
+                  "        SR[kept] = r",
+                  "        SC[kept] = oc",
+                  "        kept += 1"]
         for s in self.model.states:
             j, c = s.index, s.cells
             if s.kind in BY_ORDER:
@@ -371,34 +392,35 @@ class RatePass:
             if self._local(s):
                 name = s.slot if s.kind == "integ" else f"y{s.index}"
                 row = self.rows[s.index]
-                lines.append(f"Y[e, {row}] = {name} + d{s.index} * dt")
+                y = self._yb(str(row))
+                lines.append(f"{y} = {name} + d{s.index} * dt")
                 if s.nonneg:
-                    lines += [f"if Y[e, {row}] < 0.0:", f"    Y[e, {row}] = 0.0"]
+                    lines += [f"if {y} < 0.0:", f"    {y} = 0.0"]
         local = sum(1 for s in self.model.states if self._local(s))
         if any(s.kind in ONE_ROW + BY_ORDER and not self._local(s) for s in self.model.states):
-            lines += [f"for k in range({local}, R):", "    Y[e, k] += D[k] * dt"]
+            lines += [f"for k in range({local}, R):", f"    {self._yb('k')} += D[k] * dt"]
         for s in self.model.states:   # as numpy's euler: every cell of a non-negative array
             if s.kind == "integ" and s.nonneg and s.shape:
                 row = self.rows[s.index]
                 lines += [f"for k in range({row}, {row + s.cells}):",
-                          "    if Y[e, k] < 0.0:", "        Y[e, k] = 0.0"]
+                          f"    if {self._yb('k')} < 0.0:", f"        {self._yb('k')} = 0.0"]
         return ["if commit:"] + ["    " + line for line in lines] if lines else []
 
     def _c_delayn(self, s: State) -> list[str]:
         j, c = s.index, s.cells
         return self._cells(s, lambda idx, f: [
             f"for k in range(or{j} - 1, 0, -1):",
-            f"    Z[e, zo{j} + k*{c} + {f}] = Z[e, zo{j} + (k - 1)*{c} + {f}]",
-            f"Z[e, zo{j} + {f}] = {self.stores[f'q{j}'].at(f)}"])
+            f"    {self._zb(f'zo{j} + k*{c} + {f}')} = {self._zb(f'zo{j} + (k - 1)*{c} + {f}')}",
+            f"{self._zb(f'zo{j} + {f}')} = {self.stores[f'q{j}'].at(f)}"])
 
     def _c_fixed(self, s: State) -> list[str]:
         return self._cells(s, lambda idx, f: [
-            f"Z[e, pt{s.index} + {f}] = "
+            f"{self._zb(f'pt{s.index} + {f}')} = "
             f"{self.stores[f'q{s.index}'].at(f)}"])
 
     def _c_sample(self, s: State) -> list[str]:
         return self._cells(s, lambda idx, f: [
-            f"Z[e, zo{s.index} + {f}] = {self.stores[s.slot].at(f)}"])
+            f"{self._zb(f'zo{s.index} + {f}')} = {self.stores[s.slot].at(f)}"])
 
 
     # Rules by kind of state (states.KINDS): its output where the rate order reaches it, its

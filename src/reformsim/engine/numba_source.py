@@ -13,7 +13,17 @@ compilation serves every structure.
 
 Data, member-major: ``Y`` (E x state rows), ``Z`` (E x discrete cells: DELAY N registers,
 DELAY FIXED ring buffers, SAMPLE IF TRUE holds), ``C`` (E x constant cells), ``RT`` (E x
-points of the tables given per run); ``out`` is the results array (T x V x E).
+points of the tables given per run); ``out`` is the results array (T x V x E). ``Y`` and
+``Z`` hold the initial values: a block works on its own copies (``Yb``, ``Zb``, ``Cb``),
+member ``e = lo + i`` being its ``i``-th. A model of scalars whose body is plain arithmetic
+(:func:`numba_rates.plain`: no loop, no call the compiler cannot inline) keeps them cells x
+members, a cell of consecutive members contiguous, so LLVM runs the member loop on 8
+members at once (AVX-512), with the same IEEE operations in the same order as one member
+alone (no fastmath): an ensemble's member stays bit for bit its single run. Its saved
+values go to the block's ``Sb`` (cells x members), copied to ``out`` after the members.
+Other models keep members x cells, their loops over cells reading a member's contiguously.
+The watch for non-finite states runs before the members, on the states the step starts
+from.
 """
 
 from __future__ import annotations
@@ -27,7 +37,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from .numba_codegen import Expressions, Unsupported, literal_array
-from .numba_rates import Constants, RatePass, fixed_rows
+from .numba_rates import Constants, RatePass, cell, fixed_rows
 
 if TYPE_CHECKING:
     from .compiled import CompiledModel
@@ -56,18 +66,43 @@ class Kernel:
         object.__setattr__(self, "digest", hashlib.sha256(self.source.encode()).hexdigest()[:32])
 
 
+def scalars_only(model: CompiledModel) -> bool:
+    """Whether every state and dynamic element of the model is a scalar."""
+    return not any(s.shape for s in model.states) and not any(
+        model.shape_of(slot) for slot in model.rate_order if slot.startswith("v"))
+
+
+# Calls in a body that LLVM inlines into plain arithmetic. Any other call (exp, a power, a
+# lookup...) keeps the member loop one member at a time: LLVM vectorises exp or pow only
+# with a vector maths library (Intel's SVML, not used here), whose results can differ by an
+# ulp from the C library's that a lone member, or a block's last few, would get.
+INLINED = ("F.fmin(", "F.fmax(", "F.xidz(", "F.zidz(", "np.abs(")
+
+
+def plain(lines: list[str]) -> bool:
+    """Whether a rate pass's body is plain arithmetic: no loop, no call but INLINED ones, no
+    power (numba calls the C library's pow)."""
+    text = "\n".join(lines)
+    for call in INLINED:
+        text = text.replace(call, "(")
+    return not any(word in text for word in ("for ", "**", "F.", "np.", "watch("))
+
+
 def write_kernel(model: CompiledModel) -> Kernel:
     """The generated module of a model (raises :class:`Unsupported` with the reason)."""
     for s in model.states:
         if s.kind not in RatePass.OUTPUTS:
             raise Unsupported(f"a state of kind {s.kind!r}")
-    ex = Expressions(model, Constants(model))
-    euler = RatePass(model, ex, euler=True)
-    euler_lines = euler.lines()
-    work, ex.work = ex.work, 0          # each integrator has its own work array
-    rk4 = RatePass(model, ex, euler=False)
-    rk4_lines = rk4.lines()
+    by_cell = scalars_only(model)
+    euler_lines, rk4_lines, ex, euler, work = _passes(model, by_cell)
+    if by_cell and not plain(euler_lines):   # the member loop would not vectorise anyway
+        by_cell = False
+        euler_lines, rk4_lines, ex, euler, work = _passes(model, by_cell)
     source = _TEMPLATE.format(stamp=_stamp(), prologue=_indent(euler.prologue(), 1),
+                              setup=_indent(_setup(by_cell), 1),
+                              Yki=cell("Yb", "k", by_cell), Ywi=cell("Yb", "WO[k]", by_cell),
+                              look=_indent(_look(by_cell), 3),
+                              store=_indent(_STORE if by_cell else ["pass"], 3),
                               step=_indent(euler.per_step(), 2),
                               euler_body=_indent(euler_lines, 3), rk4_body=_indent(rk4_lines, 4))
     rows, fixed = fixed_rows(model)
@@ -77,6 +112,57 @@ def write_kernel(model: CompiledModel) -> Kernel:
                   constants=tuple(ex.stores.order), outputs=tuple(euler.outputs),
                   per_run=tuple(ex.per_run), work=max(work, ex.work, 1),
                   fixed_rows=rows, fixed=fixed)
+
+
+def _passes(model: CompiledModel, by_cell: bool) -> tuple:
+    """The Euler and RK4 bodies of a model, its expressions and the Euler pass, with a
+    block's arrays cells x members (``by_cell``) or members x cells."""
+    ex = Expressions(model, Constants(model, by_cell))
+    euler = RatePass(model, ex, euler=True, by_cell=by_cell)
+    euler_lines = euler.lines()
+    work, ex.work = ex.work, 0          # each integrator has its own work array
+    rk4 = RatePass(model, ex, euler=False, by_cell=by_cell)
+    return euler_lines, rk4.lines(), ex, euler, work
+
+
+def _setup(by_cell: bool) -> list[str]:
+    """An integrator's start: the block's own copies of its members' cells, its sums."""
+    gather = "across" if by_cell else "along"
+    return ["nb = hi - lo", f"Yb = {gather}(lo, hi, Y)", f"Zb = {gather}(lo, hi, Z)",
+            f"Cb = {gather}(lo, hi, C)", "OBb = np.zeros(nb)", "T = np.empty(nb)",
+            "W = np.empty(work)", "R = WO.shape[0]",
+            f"width = {'Yb.shape[1]' if by_cell else 'nb'}"]
+
+
+def _look(by_cell: bool) -> list[str]:
+    """At a save, before the step: the states' sum of each member of the block (T), and the
+    row-by-row look (``watch``) only where it is not finite, as numpy's watch does. The sums
+    and the count of sums not finite run on several members at once; the look is rare.
+    (Written into the integrators, not a function of its own: numba compiles each apart.)"""
+    return ["for i in range(nb):",
+            "    T[i] = 0.0",
+            "for k in range(R):",
+            "    for i in range(nb):",
+            f"        T[i] += {cell('Yb', 'k', by_cell)}",
+            "bad = 0",
+            "for i in range(nb):",
+            "    if T[i] - T[i] != 0.0:    # inf - inf and NaN - NaN are NaN",
+            "        bad += 1",
+            "if bad:",
+            "    for i in range(nb):",
+            "        if FS[lo + i] < 0 and not np.isfinite(T[i]):",
+            "            watch(Yb, i, lo + i, WO, FS, FR, saved)"]
+
+
+# At a save, after the members: the kept rows of Sb (scalars, by cell) into out, and their
+# sums (an unsigned index spares numba's check for negative ones: the loop vectorises)
+_STORE = ["for r in range(kept):",
+          "    row = SR[r]",
+          "    oc = SC[r]",
+          "    for i in range(nb):",
+          "        value = Sb[row, i]",
+          "        out[saved, oc, np.uint64(lo + i)] = value",
+          "        OBb[i] += value"]
 
 
 def _indent(lines: list[str], depth: int) -> str:
@@ -109,10 +195,28 @@ _jit = njit(cache=True, error_model="numpy", nogil=True)
 
 
 @_jit
-def watch(Y, e, R, WO, FS, FR, saved):
+def across(lo, hi, A):
+    """Members lo..hi of A (members x cells) as the block's own copy, cells x members. Its
+    rows are 8 x an odd number of cells apart (a member's cells in distinct cache sets)."""
+    width = (hi - lo + 7) // 8 * 8
+    B = np.empty((A.shape[1], width + 8 if width % 16 == 0 else width))
+    for i in range(hi - lo):
+        for k in range(A.shape[1]):
+            B[k, i] = A[lo + i, k]
+    return B
+
+
+@_jit
+def along(lo, hi, A):
+    """Members lo..hi of A (members x cells) as the block's own copy, members x cells."""
+    return A[lo:hi].copy()
+
+
+@_jit
+def watch(Yb, i, e, WO, FS, FR, saved):
     """Member e's first state row (in the numpy backend's order, WO) that is not finite."""
-    for k in range(R):
-        if not np.isfinite(Y[e, WO[k]]):
+    for k in range(WO.shape[0]):
+        if not np.isfinite({Ywi}):
             FS[e] = saved
             FR[e] = WO[k]
             return
@@ -120,8 +224,7 @@ def watch(Y, e, R, WO, FS, FR, saved):
 
 @_jit
 def euler(lo, hi, ''' + _ARGS + '''):
-    W = np.empty(work)
-    R = Y.shape[1]
+{setup}
     D = np.empty(R)
     PT = PT0.copy()
     saved = 0
@@ -132,20 +235,26 @@ def euler(lo, hi, ''' + _ARGS + '''):
         save = SV[n]
         commit = AD[n]
 {step}
-        for e in range(lo, hi):
+        if save:
+{look}
+        for i in range(nb):
+            e = lo + i
 {euler_body}
+        if save:
+{store}
         if not commit:
             break
         for f in range(FX.shape[0]):
             PT[FX[f]] = (PT[FX[f]] + 1) % OR[FX[f]]
         if save:
             saved += 1
+    for i in range(nb):
+        OB[lo + i] += OBb[i]
 
 
 @_jit
 def rk4(lo, hi, ''' + _ARGS + '''):
-    W = np.empty(work)
-    R = Y.shape[1]
+{setup}
     ks = np.empty((4, R))
     ys = np.empty(R)
     PT = PT0
@@ -156,33 +265,34 @@ def rk4(lo, hi, ''' + _ARGS + '''):
         dt = TD[n]
         keep = SV[n]
         go = AD[n]
-        for e in range(lo, hi):
+        if keep:
+{look}
+        for i in range(nb):
+            e = lo + i
             for stage in range(4 if go else 1):
                 t = start
                 save = keep
                 if stage == 0:
                     for k in range(R):
-                        ys[k] = Y[e, k]
+                        ys[k] = {Yki}
                 else:
                     save = False
                     step = dt if stage == 3 else dt / 2
                     t = start + step
                     for k in range(R):
-                        ys[k] = Y[e, k] + step * ks[stage - 1, k]
+                        ys[k] = {Yki} + step * ks[stage - 1, k]
 {rk4_body}
-            if keep and FS[e] < 0:
-                total = 0.0
-                for k in range(R):
-                    total += Y[e, k]
-                if not np.isfinite(total):
-                    watch(Y, e, R, WO, FS, FR, saved)
             if go:
                 for k in range(R):
-                    Y[e, k] += dt / 6 * (ks[0, k] + 2 * ks[1, k] + 2 * ks[2, k] + ks[3, k])
+                    {Yki} += dt / 6 * (ks[0, k] + 2 * ks[1, k] + 2 * ks[2, k] + ks[3, k])
+        if keep:
+{store}
         if not go:
             break
         if keep:
             saved += 1
+    for i in range(nb):
+        OB[lo + i] += OBb[i]
 
 
 @njit(cache=True, error_model="numpy", nogil=True, parallel=True)
