@@ -154,3 +154,47 @@ def test_a_failing_run_leaves_the_one_before_it_whole(tmp_path):
     assert sorted(p.name for p in out.iterdir()) == ["roadmap"]
     assert {RESULTS, KPIS, MANIFEST, REPORT, FIGURES} <= set(_listing(out / "roadmap"))
     assert "Trust in Government" in read_results(out / "roadmap" / RESULTS).data_vars
+
+
+def test_spare_collector_freezes_for_the_block_only(monkeypatch):
+    """The modules are imported, everything alive is left out of collections (frozen) while
+    the block runs, and collectable again after it, also when it fails; a missing optional
+    module is skipped."""
+    import gc
+
+    assert gc.get_freeze_count() == 0
+    monkeypatch.delitem(sys.modules, "colorsys", raising=False)
+    with pytest.raises(KeyError):
+        with background.spare_collector(["colorsys", "no_such_module_here"]) as freeze:
+            assert "colorsys" in sys.modules and gc.isenabled()
+            frozen = gc.get_freeze_count()
+            assert frozen > 1000
+            kept = [[object()] for _ in range(10)]
+            freeze()                            # what the block made since is left out too
+            assert gc.get_freeze_count() >= frozen + len(kept)
+            raise KeyError("the run failed")
+    assert gc.get_freeze_count() == 0 and gc.isenabled()
+
+
+def test_spare_collector_leaves_others_frozen_objects_frozen():
+    import gc
+
+    gc.freeze()
+    try:
+        before = gc.get_freeze_count()
+        with background.spare_collector([]):
+            pass
+        assert gc.get_freeze_count() >= before
+    finally:
+        gc.unfreeze()
+
+
+def test_a_run_leaves_the_collector_as_it_found_it(tmp_path):
+    """``run`` freezes what it imports and simulates while it runs (a command in a process
+    of its own); called in a process that goes on (a test, a notebook), nothing stays frozen."""
+    import gc
+
+    result = CliRunner().invoke(main, ["-q", "run", str(EXAMPLES / "roadmap.yaml"), "-o",
+                                       str(tmp_path / "out"), "--figures", "none"])
+    assert result.exit_code == 0, result.output
+    assert gc.get_freeze_count() == 0 and gc.isenabled()
