@@ -111,7 +111,7 @@ def run(ctx: click.Context, scenario_files: tuple[Path, ...], model: Path | None
                 if freeze is None:          # what every run needs, imported at once
                     with clock.phase("imports"):
                         freeze = stack.enter_context(
-                            background.spare_collector(_modules(formats, loaded)))
+                            background.spare_collector(_modules(formats)))
                 options = dict(method=method, samples=samples, seed=seed, years=flat(years),
                                variables=flat(variables), baseline=baseline, sort_by=sort_by,
                                ascending=ascending, loaded=loaded,
@@ -146,16 +146,15 @@ def run(ctx: click.Context, scenario_files: tuple[Path, ...], model: Path | None
     _print_documents(documents, fmt)
 
 
-def _modules(formats: tuple[str, ...], loaded: dict[Path, Any]) -> list[str]:
+def _modules(formats: tuple[str, ...]) -> list[str]:
     """What the runs will import (``background.spare_collector`` imports it at once): the
-    engine, the tables, matplotlib for slides and scipy.stats for sampled uncertainty."""
+    engine, the tables, and matplotlib for slides (scipy.stats only when drawing samples,
+    which a file run before has in the cache: scenarios.sampling)."""
     modules = ["reformsim.engine.loading", "reformsim.engine.simulation",
                "reformsim.engine.numba_backend", "numba", "reformsim.scenarios.ensemble",
                "reformsim.report.runs", "reformsim.report.kpis", "reformsim.report.tables"]
     if formats:
         modules.append("reformsim.report.figures")
-    if any(s.uncertainty is not None for s in loaded.values()):
-        modules.append("scipy.stats")
     return modules
 
 
