@@ -14,7 +14,7 @@ import xarray as xr
 from click.testing import CliRunner
 
 from reformsim.cli import main
-from reformsim.report import background
+from reformsim.report import background, lean
 from reformsim.report.html import REPORT
 from reformsim.report.rundir import FIGURES, KPIS, MANIFEST, RESULTS, RunDirError, read_results
 
@@ -165,7 +165,7 @@ def test_spare_collector_freezes_for_the_block_only(monkeypatch):
     assert gc.get_freeze_count() == 0
     monkeypatch.delitem(sys.modules, "colorsys", raising=False)
     with pytest.raises(KeyError):
-        with background.spare_collector(["colorsys", "no_such_module_here"]) as freeze:
+        with lean.spare_collector(["colorsys", "no_such_module_here"]) as freeze:
             assert "colorsys" in sys.modules and gc.isenabled()
             frozen = gc.get_freeze_count()
             assert frozen > 1000
@@ -182,7 +182,7 @@ def test_spare_collector_leaves_others_frozen_objects_frozen():
     gc.freeze()
     try:
         before = gc.get_freeze_count()
-        with background.spare_collector([]):
+        with lean.spare_collector([]):
             pass
         assert gc.get_freeze_count() >= before
     finally:
@@ -198,3 +198,29 @@ def test_a_run_leaves_the_collector_as_it_found_it(tmp_path):
                                        str(tmp_path / "out"), "--figures", "none"])
     assert result.exit_code == 0, result.output
     assert gc.get_freeze_count() == 0 and gc.isenabled()
+
+
+NO_DASK = """
+import sys
+import numpy as np
+import xarray as xr
+from reformsim.report.lean import no_dask_arrays
+
+with no_dask_arrays():
+    ds = xr.Dataset({"a": (("x",), np.arange(3.0))}, coords={"x": [1, 2, 3]})
+    print(float(ds["a"].where(ds["a"] > 0).sum()), "dask.array" in sys.modules)
+import dask.array as da
+from xarray.namedarray.utils import is_duck_dask_array
+print(is_duck_dask_array(xr.DataArray(da.zeros(3)).data))
+"""
+
+
+def test_no_dask_arrays_spares_the_dask_import_and_forgets_it_after():
+    """Within the block xarray works on numpy arrays without importing dask.array (and the
+    scipy it pulls in); after it, a dask array is known as one again."""
+    pytest.importorskip("dask.array")
+    env = dict(os.environ, PYTHONPATH=str(ROOT / "src"))
+    done = subprocess.run([sys.executable, "-c", NO_DASK], env=env, capture_output=True,
+                          text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.split() == ["3.0", "False", "True"]

@@ -75,7 +75,7 @@ def run(ctx: click.Context, scenario_files: tuple[Path, ...], model: Path | None
     from contextlib import ExitStack
     from functools import partial
 
-    from ..report import background
+    from ..report import background, lean
     from ..report.rundir import prepare
     from ..report.runs import Stopwatch, default_directory
 
@@ -111,7 +111,9 @@ def run(ctx: click.Context, scenario_files: tuple[Path, ...], model: Path | None
                 if freeze is None:          # what every run needs, imported at once
                     with clock.phase("imports"):
                         freeze = stack.enter_context(
-                            background.spare_collector(_modules(formats)))
+                            lean.spare_collector(_modules(formats)))
+                        if streaming is None:   # numpy trajectories: no dask array here
+                            stack.enter_context(lean.no_dask_arrays())
                 options = dict(method=method, samples=samples, seed=seed, years=flat(years),
                                variables=flat(variables), baseline=baseline, sort_by=sort_by,
                                ascending=ascending, loaded=loaded,
@@ -147,7 +149,7 @@ def run(ctx: click.Context, scenario_files: tuple[Path, ...], model: Path | None
 
 
 def _modules(formats: tuple[str, ...]) -> list[str]:
-    """What the runs will import (``background.spare_collector`` imports it at once): the
+    """What the runs will import (``lean.spare_collector`` imports it at once): the
     engine, the tables, and matplotlib for slides (scipy.stats only when drawing samples,
     which a file run before has in the cache: scenarios.sampling)."""
     modules = ["reformsim.engine.loading", "reformsim.engine.simulation",
@@ -191,7 +193,7 @@ def _run_one(model_path: Path, group: list[Path], staging: Any, options: dict[st
     for a factorial, the summary of its package effects, and begin writing its directory
     (reserved by ``rundir.prepare``; ``staging.finish()`` moves it into place once
     ``worker`` has written its results and report). ``simulated_`` is called once the
-    run is simulated (``background.spare_collector``'s ``gc.freeze``: the model and results
+    run is simulated (``lean.spare_collector``'s ``gc.freeze``: the model and results
     live on)."""
     from ..report.kpis import kpi_table
     from ..report.runs import begin_write, default_years, simulate_scenarios

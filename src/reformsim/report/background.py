@@ -19,9 +19,8 @@ import atexit
 import os
 import sys
 import types
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable
 from concurrent.futures import Future
-from contextlib import contextmanager
 from typing import Any
 
 _WORKER: list[Any] = []    # the process's one executor, once started (empty: not yet)
@@ -74,9 +73,11 @@ def _warm() -> None:
     """Import what the worker's files need while the parent reads and simulates: the
     report's (html imports Bokeh only inside its functions) and results.nc's (xarray's
     netCDF writer asks dask, when installed, whether a distributed scheduler runs); frozen,
-    as the parent's are (``spare_collector``): the worker lives as long as its parent."""
-    _import_frozen(("reformsim.report.html", "bokeh.plotting", "bokeh.models", "bokeh.layouts",
-                    "bokeh.embed", "bokeh.resources", "jinja2", "h5netcdf", "dask.distributed"))
+    as the parent's are (``lean.spare_collector``): the worker lives as long as its parent."""
+    from .lean import import_frozen
+
+    import_frozen(("reformsim.report.html", "bokeh.plotting", "bokeh.models", "bokeh.layouts",
+                   "bokeh.embed", "bokeh.resources", "jinja2", "h5netcdf", "dask.distributed"))
     quick_exit()
     _leave_with_the_parent()
 
@@ -109,49 +110,6 @@ def quick_exit() -> None:
 
     atexit.unregister(gc.freeze)        # once, however many runs this process makes
     atexit.register(gc.freeze)
-
-
-@contextmanager
-def spare_collector(modules: Iterable[str]) -> Iterator[Callable[[], None]]:
-    """Import ``modules`` (those missing are skipped: their users say so later) with the
-    garbage collector paused, then freeze every object alive (``gc.freeze``) until the block
-    ends, when they are collectable again.
-
-    A run's modules (numpy, pandas, xarray, numba, scipy, matplotlib) are hundreds of
-    thousands of objects that live until exit. Imported as the run comes to need them, every
-    quarter the heap grows by makes the collector walk all of it again: half a second of
-    a run of the shipped files, in seven full passes. Frozen, a pass walks only what the run
-    made since. The block is given ``gc.freeze``, to leave out more that lives on (a model
-    and its results, once simulated). Use it before the run holds any data: garbage frozen
-    is freed only after the block.
-    """
-    import gc
-
-    frozen_before = gc.get_freeze_count()    # someone else's frozen objects stay frozen
-    _import_frozen(modules)
-    try:
-        yield gc.freeze
-    finally:
-        if not frozen_before:
-            gc.unfreeze()
-
-
-def _import_frozen(modules: Iterable[str]) -> None:
-    import gc
-    import importlib
-
-    enabled = gc.isenabled()
-    gc.disable()
-    try:
-        for name in modules:
-            try:
-                importlib.import_module(name)
-            except ImportError:     # optional (dask, numba); required ones fail where used
-                pass
-        gc.freeze()
-    finally:
-        if enabled:
-            gc.enable()
 
 
 class Pending:
