@@ -224,3 +224,24 @@ def test_no_dask_arrays_spares_the_dask_import_and_forgets_it_after():
                           text=True, timeout=120)
     assert done.returncode == 0, done.stderr
     assert done.stdout.split() == ["3.0", "False", "True"]
+
+
+WORKER_DASK = """
+import importlib.util
+from reformsim.report import background
+
+worker = background.start()
+print(background.hand_over(worker, importlib.util.find_spec, "dask").wait() is None)
+"""
+
+
+@needs_two_cores
+def test_the_command_lines_worker_writes_without_dask():
+    """Started by a process that has not imported xarray (the command line), the worker
+    takes dask for absent: xarray imports neither dask nor dask.distributed there."""
+    pytest.importorskip("dask")
+    env = dict(os.environ, PYTHONPATH=str(ROOT / "src"))
+    done = subprocess.run([sys.executable, "-c", WORKER_DASK], env=env, capture_output=True,
+                          text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.split() == ["True"]
