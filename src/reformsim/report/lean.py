@@ -64,20 +64,21 @@ def import_frozen(modules: Iterable[str]) -> None:
 @contextmanager
 def no_dask_arrays() -> Iterator[None]:
     """Within the block, xarray takes dask to be absent: the first array it wraps no longer
-    imports dask (and what dask imports) to learn its array type, as where dask is not
-    installed. Only for a process that makes no dask array meanwhile: ``run`` without
-    --stats (its results.nc is written by the worker, whose xarray is its own).
+    imports dask (and what dask imports) to learn its array type and whether it is a dask
+    collection, as where dask is not installed. Only for a process that makes no dask array
+    meanwhile: ``run`` without --stats (results.nc is written by the worker).
 
-    xarray keeps what it learnt of dask in ``xarray.namedarray.pycompat``; it is made to
-    learn "absent" the way it does without dask (an ImportError) and forgets it when the
-    block ends. Where that module is not as expected, or dask is already imported, nothing
-    is changed.
+    xarray keeps what it learnt of dask (``namedarray.pycompat``'s array types and
+    ``namedarray.utils.module_available``, a cached function); it is made to learn "absent"
+    the way it does without dask (an ImportError) and forgets it when the block ends. Where
+    those are not as expected, or dask is already imported, nothing is changed.
     """
     try:
-        from xarray.namedarray import pycompat
+        from xarray.namedarray import pycompat, utils
 
         known = pycompat._cached_duck_array_modules
-        learn = pycompat.array_type
+        learn, available = pycompat.array_type, utils.module_available
+        forget = available.cache_clear
     except (ImportError, AttributeError):
         known = None
     if known is None or "dask" in known or "dask" in sys.modules:
@@ -85,7 +86,9 @@ def no_dask_arrays() -> Iterator[None]:
         return
     sys.modules["dask"] = None          # type: ignore[assignment]  # import dask fails
     try:
+        forget()
         learn("dask")
+        available("dask")
     finally:
         del sys.modules["dask"]
     absent = known.get("dask")
@@ -94,3 +97,4 @@ def no_dask_arrays() -> Iterator[None]:
     finally:
         if known.get("dask") is absent:
             known.pop("dask", None)
+        forget()
