@@ -140,12 +140,10 @@ def _entry(key: str) -> Path:
 def _load(entry: Path, path: Path) -> tuple[ir.ModelIR, list] | None:
     """The entry's IR, or None when it is absent, corrupt, or a file it read has changed."""
     try:
-        found = read_entry(entry)
+        found = read_entry(entry, FORMAT)
         if found is None:
             return None
         header, payload = found
-        if header.get("format") != FORMAT:
-            raise ValueError(f"format {header.get('format')}, not {FORMAT}")
         for name, digest in header.get("depends", {}).items():
             if not Path(name).is_file() or _hash(Path(name)) != digest:
                 log.info("%s: %s changed; translating again", path.name, name)
@@ -170,9 +168,10 @@ def _store(entry: Path, model: ir.ModelIR, opened: set[Path], said: list) -> Non
         log.warning("cannot write the model cache entry %s: %s", entry, exc)
 
 
-def read_entry(entry: Path) -> tuple[dict[str, Any], bytes] | None:
-    """The header and payload of an entry written by :func:`write_entry`; None when there is
-    none, ValueError when its header is not JSON or its payload does not match its hash."""
+def read_entry(entry: Path, form: int) -> tuple[dict[str, Any], bytes] | None:
+    """The header and payload of an entry written by :func:`write_entry` in format ``form``;
+    None when there is none, ValueError when its header is not JSON, its format another or
+    its payload does not match its hash."""
     try:
         head, _, payload = entry.read_bytes().partition(b"\n")
     except OSError:
@@ -181,6 +180,8 @@ def read_entry(entry: Path) -> tuple[dict[str, Any], bytes] | None:
     if not isinstance(header, dict) or \
             header.get("sha256") != hashlib.sha256(payload).hexdigest():
         raise ValueError("the payload does not match its hash")
+    if header.get("format") != form:
+        raise ValueError(f"format {header.get('format')}, not {form}")
     return header, payload
 
 

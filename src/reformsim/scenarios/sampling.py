@@ -107,14 +107,11 @@ def _load(entry: Path, uncertainty: Uncertainty) -> dict[str, np.ndarray] | None
     from ..model.cache import read_entry
 
     try:
-        found = read_entry(entry)
+        found = read_entry(entry, FORMAT)
         if found is None:
             return None
-        header, payload = found
-        if header.get("format") != FORMAT:
-            raise ValueError(f"format {header.get('format')}, not {FORMAT}")
         draws = {str(name): np.array(values, dtype=float)
-                 for name, values in json.loads(payload).items()}
+                 for name, values in json.loads(found[1]).items()}
         if list(draws) != [d.name for d in uncertainty.parameters] or \
                 any(v.shape != (uncertainty.samples,) for v in draws.values()):
             raise ValueError("not the draws of this uncertainty")
