@@ -14,7 +14,7 @@ import xarray as xr
 from click.testing import CliRunner
 
 from reformsim.cli import main
-from reformsim.report import background
+from reformsim.report import background, lean
 from reformsim.report.html import REPORT
 from reformsim.report.rundir import FIGURES, KPIS, MANIFEST, RESULTS, RunDirError, read_results
 
@@ -154,3 +154,94 @@ def test_a_failing_run_leaves_the_one_before_it_whole(tmp_path):
     assert sorted(p.name for p in out.iterdir()) == ["roadmap"]
     assert {RESULTS, KPIS, MANIFEST, REPORT, FIGURES} <= set(_listing(out / "roadmap"))
     assert "Trust in Government" in read_results(out / "roadmap" / RESULTS).data_vars
+
+
+def test_spare_collector_freezes_for_the_block_only(monkeypatch):
+    """The modules are imported, everything alive is left out of collections (frozen) while
+    the block runs, and collectable again after it, also when it fails; a missing optional
+    module is skipped."""
+    import gc
+
+    assert gc.get_freeze_count() == 0
+    monkeypatch.delitem(sys.modules, "colorsys", raising=False)
+    with pytest.raises(KeyError):
+        with lean.spare_collector(["colorsys", "no_such_module_here"]) as freeze:
+            assert "colorsys" in sys.modules and gc.isenabled()
+            frozen = gc.get_freeze_count()
+            assert frozen > 1000
+            kept = [[object()] for _ in range(10)]
+            freeze()                            # what the block made since is left out too
+            assert gc.get_freeze_count() >= frozen + len(kept)
+            raise KeyError("the run failed")
+    assert gc.get_freeze_count() == 0 and gc.isenabled()
+
+
+def test_spare_collector_leaves_others_frozen_objects_frozen():
+    import gc
+
+    gc.freeze()
+    try:
+        before = gc.get_freeze_count()
+        with lean.spare_collector([]):
+            pass
+        assert gc.get_freeze_count() >= before
+    finally:
+        gc.unfreeze()
+
+
+def test_a_run_leaves_the_collector_as_it_found_it(tmp_path):
+    """``run`` freezes what it imports and simulates while it runs (a command in a process
+    of its own); called in a process that goes on (a test, a notebook), nothing stays frozen."""
+    import gc
+
+    result = CliRunner().invoke(main, ["-q", "run", str(EXAMPLES / "roadmap.yaml"), "-o",
+                                       str(tmp_path / "out"), "--figures", "none"])
+    assert result.exit_code == 0, result.output
+    assert gc.get_freeze_count() == 0 and gc.isenabled()
+
+
+NO_DASK = """
+import sys
+import numpy as np
+import xarray as xr
+from reformsim.report.lean import no_dask_arrays
+
+with no_dask_arrays():
+    ds = xr.Dataset({"a": (("x",), np.arange(3.0))}, coords={"x": [1, 2, 3]})
+    print(float(ds["a"].where(ds["a"] > 0).sum()), "dask" in sys.modules)
+import dask.array as da
+from xarray.namedarray.utils import is_dask_collection, is_duck_dask_array
+print(is_duck_dask_array(xr.DataArray(da.zeros(3)).data), is_dask_collection(da.zeros(3)))
+"""
+
+
+def test_no_dask_arrays_spares_the_dask_import_and_forgets_it_after():
+    """Within the block xarray works on numpy arrays without importing dask (and the scipy,
+    jinja2 and psutil it pulls in); after it, a dask array is known as one again."""
+    pytest.importorskip("dask.array")
+    env = dict(os.environ, PYTHONPATH=str(ROOT / "src"))
+    done = subprocess.run([sys.executable, "-c", NO_DASK], env=env, capture_output=True,
+                          text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.split() == ["3.0", "False", "True", "True"]
+
+
+WORKER_DASK = """
+import importlib.util
+from reformsim.report import background
+
+worker = background.start()
+print(background.hand_over(worker, importlib.util.find_spec, "dask").wait() is None)
+"""
+
+
+@needs_two_cores
+def test_the_command_lines_worker_writes_without_dask():
+    """Started by a process that has not imported xarray (the command line), the worker
+    takes dask for absent: xarray imports neither dask nor dask.distributed there."""
+    pytest.importorskip("dask")
+    env = dict(os.environ, PYTHONPATH=str(ROOT / "src"))
+    done = subprocess.run([sys.executable, "-c", WORKER_DASK], env=env, capture_output=True,
+                          text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.split() == ["True"]

@@ -898,7 +898,7 @@ def test_verbose_run_says_where_the_time_went(runner, tmp_path):
     assert result.exit_code == 0, result.output
     (timings,) = [line for line in result.stderr.splitlines() if "total" in line]
     phases = [part.split()[0] for part in timings.split(": ", 1)[1].split(", ")]
-    assert phases[:3] == ["read", "scenarios", "simulate"]
+    assert phases[:4] == ["imports", "read", "scenarios", "simulate"]
     assert {"tables", "figures", "files"} <= set(phases)
 
 

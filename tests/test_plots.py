@@ -382,6 +382,27 @@ def test_deck_reuses_one_figure_and_writes_the_pixels_savefig_would(tmp_path):
     assert slide_text(deck.fig, "title") == "reform cost"
 
 
+@pytest.mark.parametrize("kind", ["fan", "ranking"])
+def test_a_reused_deck_draws_what_a_fresh_one_draws(tmp_path, kind):
+    """A deck keeps its Axes (and ticks) from slide to slide: each slide, after others of
+    other scales, has the pixels of the same slide from a deck that drew nothing before."""
+    from PIL import Image
+
+    ds = make_dataset(samples=6) if kind == "fan" else many(30, samples=4)
+    variables = ["backlog", "reform cost", "backlog"] if kind == "fan" else ["x"] * 2
+    if kind == "ranking":
+        ds["y"] = -1000 * ds["x"]
+        ds["y"].attrs = dict(ds["x"].attrs)
+        variables = ["y", "x", "y"]
+    deck = Deck(ds, kind)
+    for n, variable in enumerate(variables):
+        deck.save(variable, tmp_path / f"reused-{n}.png")
+        Deck(ds, kind).save(variable, tmp_path / f"fresh-{n}.png")
+        with Image.open(tmp_path / f"reused-{n}.png") as a, \
+                Image.open(tmp_path / f"fresh-{n}.png") as b:
+            np.testing.assert_array_equal(np.asarray(a), np.asarray(b))
+
+
 def test_ranking_deck(tmp_path):
     deck = Deck(many(40), "ranking")
     assert deck.save("x", tmp_path / "r.png").stat().st_size > 10_000

@@ -75,7 +75,7 @@ def run(ctx: click.Context, scenario_files: tuple[Path, ...], model: Path | None
     from contextlib import ExitStack
     from functools import partial
 
-    from ..report import background
+    from ..report import background, lean
     from ..report.rundir import prepare
     from ..report.runs import Stopwatch, default_directory
 
@@ -95,6 +95,7 @@ def run(ctx: click.Context, scenario_files: tuple[Path, ...], model: Path | None
     documents: list[dict[str, Any]] = []
     unfinished: list[Callable[[], None]] = []   # runs whose files are still being written
     with ExitStack() as stack:
+        freeze: Callable[[], None] | None = None
         # every run directory is reserved (and checked writable) before anything is simulated;
         # with several runs, -o DIR holds one run directory per run: DIR/<name>
         stagings = [stack.enter_context(prepare(
@@ -107,6 +108,12 @@ def run(ctx: click.Context, scenario_files: tuple[Path, ...], model: Path | None
                 clock = Stopwatch(None if quiet else lambda note, f=label: _note(f"{f}: {note}"))
                 if not quiet:
                     _note(f"running {label} on {model_path.name}")
+                if freeze is None:          # what every run needs, imported at once
+                    with clock.phase("imports"):
+                        freeze = stack.enter_context(
+                            lean.spare_collector(_modules(formats)))
+                        if streaming is None:   # numpy trajectories: no dask array here
+                            stack.enter_context(lean.no_dask_arrays())
                 options = dict(method=method, samples=samples, seed=seed, years=flat(years),
                                variables=flat(variables), baseline=baseline, sort_by=sort_by,
                                ascending=ascending, loaded=loaded,
@@ -114,7 +121,8 @@ def run(ctx: click.Context, scenario_files: tuple[Path, ...], model: Path | None
                                argv=ctx.meta.get("argv"))
                 if streaming is None:   # its results and report may still be being written
                     result, kpis, effects = _run_one(model_path, group, staging, options,
-                                                     formats, models, clock, quiet, worker)
+                                                     formats, models, clock, quiet, worker,
+                                                     freeze)
                     finish = staging.finish
                 else:           # streamed statistics keep no members to take effects from
                     options["check"] = lambda e, o=options: _check(e, o)
@@ -138,6 +146,18 @@ def run(ctx: click.Context, scenario_files: tuple[Path, ...], model: Path | None
         finally:   # a run that failed leaves the ones before it whole
             _finish(unfinished)
     _print_documents(documents, fmt)
+
+
+def _modules(formats: tuple[str, ...]) -> list[str]:
+    """What the runs will import (``lean.spare_collector`` imports it at once): the
+    engine, the tables, and matplotlib for slides (scipy.stats only when drawing samples,
+    which a file run before has in the cache: scenarios.sampling)."""
+    modules = ["reformsim.engine.loading", "reformsim.engine.simulation",
+               "reformsim.engine.numba_backend", "numba", "reformsim.scenarios.ensemble",
+               "reformsim.report.runs", "reformsim.report.kpis", "reformsim.report.tables"]
+    if formats:
+        modules.append("reformsim.report.figures")
+    return modules
 
 
 def _finish(unfinished: list[Callable[[], None]]) -> None:
@@ -167,11 +187,14 @@ def _finished(finish: Callable[[], Path], clock: Any, label: str, staging: Any, 
 
 def _run_one(model_path: Path, group: list[Path], staging: Any, options: dict[str, Any],
              formats: tuple[str, ...], models: dict[Path, Any], clock: Any,
-             quiet: bool, worker: Any = None) -> tuple[Any, Any, Any]:
+             quiet: bool, worker: Any = None,
+             simulated_: Callable[[], None] = lambda: None) -> tuple[Any, Any, Any]:
     """Simulate one run, make its KPI table (checking --var, --at, --sort, --baseline) and,
     for a factorial, the summary of its package effects, and begin writing its directory
     (reserved by ``rundir.prepare``; ``staging.finish()`` moves it into place once
-    ``worker`` has written its results and report)."""
+    ``worker`` has written its results and report). ``simulated_`` is called once the
+    run is simulated (``lean.spare_collector``'s ``gc.freeze``: the model and results
+    live on)."""
     from ..report.kpis import kpi_table
     from ..report.runs import begin_write, default_years, simulate_scenarios
     from ..report.tables import rank
@@ -182,6 +205,7 @@ def _run_one(model_path: Path, group: list[Path], staging: Any, options: dict[st
                        progress=Progress(quiet), models=models, stopwatch=clock,
                        loaded=options["loaded"], check=lambda e: _check(e, options),
                        allow_outside_data=options["allow_outside_data"])
+    simulated_()
     with clock.phase("tables"):
         dataset = result.dataset
         chosen = run_variables(dataset, options["variables"], result.variables)

@@ -27,7 +27,6 @@ ensemble axis included); the priority profile has one more axis, of 4.
 from __future__ import annotations
 
 import numpy as np
-from scipy import special
 
 # Widths beyond which a curve is flat in float64 (PySD's bounds for the normal and
 # exponential shapes); they bracket the clearing price.
@@ -53,10 +52,17 @@ def _triangular(z: np.ndarray) -> np.ndarray:
 _SHAPES = {
     1: lambda z: np.clip(0.5 - z, 0.0, 1.0),
     2: _triangular,
-    3: lambda z: 0.5 * special.erfc(z / np.sqrt(2.0)),
+    3: lambda z: 0.5 * _erfc(z / np.sqrt(2.0)),
     4: lambda z: np.where(z < 0, 1 - 0.5 * np.exp(np.minimum(z, 0)),
                           0.5 * np.exp(-np.maximum(z, 0))),
 }
+
+
+def _erfc(x: np.ndarray) -> np.ndarray:
+    """scipy's erfc, imported on first use: scipy.special takes a third of a second."""
+    from scipy import special
+
+    return special.erfc(x)
 
 
 def _clear(request: np.ndarray, kind: np.ndarray, priority: np.ndarray, width: np.ndarray,

@@ -140,14 +140,10 @@ def _entry(key: str) -> Path:
 def _load(entry: Path, path: Path) -> tuple[ir.ModelIR, list] | None:
     """The entry's IR, or None when it is absent, corrupt, or a file it read has changed."""
     try:
-        head, _, payload = entry.read_bytes().partition(b"\n")
-    except OSError:
-        return None
-    try:
-        header = json.loads(head)
-        if header.get("format") != FORMAT or \
-                header.get("sha256") != hashlib.sha256(payload).hexdigest():
-            raise ValueError("the payload does not match its hash")
+        found = read_entry(entry, FORMAT)
+        if found is None:
+            return None
+        header, payload = found
         for name, digest in header.get("depends", {}).items():
             if not Path(name).is_file() or _hash(Path(name)) != digest:
                 log.info("%s: %s changed; translating again", path.name, name)
@@ -165,20 +161,43 @@ def _load(entry: Path, path: Path) -> tuple[ir.ModelIR, list] | None:
 def _store(entry: Path, model: ir.ModelIR, opened: set[Path], said: list) -> None:
     try:
         payload = json.dumps(_encode(model), separators=(",", ":")).encode()
-        header = {"format": FORMAT, "sha256": hashlib.sha256(payload).hexdigest(),
-                  "model": str(model.source), "depends": {str(f): _hash(f) for f in opened},
-                  "warnings": said}
-        entry.parent.mkdir(parents=True, exist_ok=True)
-        fd, temp = tempfile.mkstemp(dir=entry.parent, suffix=".tmp")
-        try:
-            with os.fdopen(fd, "wb") as handle:
-                handle.write(json.dumps(header).encode() + b"\n" + payload)
-            os.replace(temp, entry)
-        finally:
-            if os.path.exists(temp):
-                os.unlink(temp)
+        write_entry(entry, {"format": FORMAT, "model": str(model.source),
+                            "depends": {str(f): _hash(f) for f in opened}, "warnings": said},
+                    payload)
     except (OSError, TypeError, ValueError) as exc:   # a cache that cannot be written is no cache
         log.warning("cannot write the model cache entry %s: %s", entry, exc)
+
+
+def read_entry(entry: Path, form: int) -> tuple[dict[str, Any], bytes] | None:
+    """The header and payload of an entry written by :func:`write_entry` in format ``form``;
+    None when there is none, ValueError when its header is not JSON, its format another or
+    its payload does not match its hash."""
+    try:
+        head, _, payload = entry.read_bytes().partition(b"\n")
+    except OSError:
+        return None
+    header = json.loads(head)
+    if not isinstance(header, dict) or \
+            header.get("sha256") != hashlib.sha256(payload).hexdigest():
+        raise ValueError("the payload does not match its hash")
+    if header.get("format") != form:
+        raise ValueError(f"format {header.get('format')}, not {form}")
+    return header, payload
+
+
+def write_entry(entry: Path, header: dict[str, Any], payload: bytes) -> None:
+    """Write a cache entry whole or not at all (a temporary file, then ``os.replace``): a line
+    of JSON, ``header`` with the payload's sha256, then ``payload``. Raises OSError."""
+    header = {**header, "sha256": hashlib.sha256(payload).hexdigest()}
+    entry.parent.mkdir(parents=True, exist_ok=True)
+    fd, temp = tempfile.mkstemp(dir=entry.parent, suffix=".tmp")
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(json.dumps(header).encode() + b"\n" + payload)
+        os.replace(temp, entry)
+    finally:
+        if os.path.exists(temp):
+            os.unlink(temp)
 
 
 def _encode(value: Any) -> Any:

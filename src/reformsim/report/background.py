@@ -71,16 +71,21 @@ def start() -> Any:
 
 def _warm() -> None:
     """Import what the worker's files need while the parent reads and simulates: the
-    report's (html imports Bokeh only inside its functions) and results.nc's (xarray's
-    netCDF writer asks dask, when installed, whether a distributed scheduler runs)."""
-    import importlib
+    report's (html imports Bokeh only inside its functions) and results.nc's; frozen, as the
+    parent's are (``lean.spare_collector``): the worker lives as long as its parent.
 
-    for name in ("reformsim.report.html", "bokeh.plotting", "bokeh.models", "bokeh.layouts",
-                 "bokeh.embed", "bokeh.resources", "jinja2", "h5netcdf", "dask.distributed"):
-        try:
-            importlib.import_module(name)
-        except ImportError:         # dask is optional; the others fail where they are used
-            pass
+    The worker writes numpy arrays only: for it dask is not installed (a None entry in
+    sys.modules makes ``import dask`` fail) when it imports xarray itself (forked from the
+    command line; a process that had imported xarray already has told it dask is there).
+    Else xarray would import dask to check every array it wraps and dask.distributed to ask
+    which scheduler writes results.nc: half a second of CPU, a sixth of the worker's, for
+    files that come out the same."""
+    from .lean import import_frozen
+
+    if "xarray" not in sys.modules:
+        sys.modules.setdefault("dask", None)    # type: ignore[arg-type]
+    import_frozen(("reformsim.report.html", "bokeh.plotting", "bokeh.models", "bokeh.layouts",
+                   "bokeh.embed", "bokeh.resources", "jinja2", "h5netcdf"))
     quick_exit()
     _leave_with_the_parent()
 
