@@ -205,10 +205,9 @@ def integrate(model: CompiledModel, structure: Any, rows: dict[int, slice], Y0: 
     (rows numbered as the numpy backend's) as the numpy integrators do, and the members
     whose saved values may not all be finite (``watch.outputs``)."""
     found = kernel(model)
-    size = Y0.shape[1]
+    size = len(keys)
     target = out if out.flags.c_contiguous else np.empty(out.shape)
     order, starts, where = _LAYOUTS.get(model, structure, lambda: _layout(model, found, rows))
-    Z, ZO, FX = _discrete(model, structure, values, size)
     RT, RI = _per_run(found, values, size)
     orders = _LAYOUTS.get(model, ("orders", structure), lambda: np.array(
         [o if s.kind in STRUCTURAL_ARGS else 1 for s, o in    # DELAY FIXED: its length
@@ -216,16 +215,25 @@ def integrate(model: CompiledModel, structure: Any, rows: dict[int, slice], Y0: 
     FS = np.full(size, -1, dtype=np.int64)
     FR = np.zeros(size, dtype=np.int64)
     OB = np.zeros(size)
-    Y = np.ascontiguousarray(Y0[order].T)
+    deferred = getattr(values, "deferred", None)   # values the compiled init pass computes
+    if deferred is None:
+        Z, ZO, FX = _discrete(model, structure, values, size)
+        Y = np.ascontiguousarray(Y0[order].T)
+        C = _constants(model, found, values, size)
     columns = _LAYOUTS.get(model, ("outputs", outputs),
                            lambda: _output_columns(model, found, outputs))
-    args = (Y, Z, _constants(model, found, values, size), found.literals, found.tables,
-            found.ints, RT, RI, np.ascontiguousarray(keys, dtype=np.uint64), *_grid(grid),
-            target, columns, starts, orders, ZO, np.zeros(len(model.states) or 1, dtype=np.int64),
-            FX, where, FS, FR, OB, found.work)
-    block = _block(found, Y.shape[1], Z.shape[1], RT.shape[1], size)
     try:
         code = module(found)
+        if deferred is not None:
+            from .numba_init import start
+
+            Y, Z, C, ZO, FX = start(model, found, code, deferred, len(order), RT, RI, starts,
+                                    orders)
+        args = (Y, Z, C, found.literals, found.tables, found.ints, RT, RI,
+                np.ascontiguousarray(keys, dtype=np.uint64), *_grid(grid), target, columns,
+                starts, orders, ZO, np.zeros(len(model.states) or 1, dtype=np.int64), FX, where,
+                FS, FR, OB, found.work)
+        block = _block(found, Y.shape[1], Z.shape[1], RT.shape[1], size)
         if block < size:
             with _PARALLEL:   # numba's workqueue threading layer runs one parallel call at once
                 getattr(code, f"{method}_parallel")(block, 0, size, *args)
