@@ -26,10 +26,10 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from ..model import ir
 from .dependencies import Graph
 from .memo import PerModel
 from .numba_backend import _cells
-from ..model import ir
 from .numba_codegen import Expressions, Store, Unsupported
 from .numba_rates import REGISTERS, RatePass
 from .states import KINDS
@@ -309,8 +309,9 @@ def registers(model: CompiledModel, orders: np.ndarray) -> tuple[int, np.ndarray
     return _LAYOUTS.get(model, ("registers", orders.tobytes()), make)
 
 
-def start(model: CompiledModel, found: Any, code: Any, settings: Settings, rows: int, RT: np.ndarray, RI: np.ndarray, RO: np.ndarray,
-          OR: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+def start(model: CompiledModel, found: Any, code: Any, settings: Settings, rows: int,
+          RT: np.ndarray, RI: np.ndarray, RO: np.ndarray,
+          OR: np.ndarray) -> tuple[np.ndarray, ...]:
     """The group's kernel data at t0 by the compiled init pass: ``Y`` (E x state rows in the
     kernel's order), ``Z`` (E x register cells), ``C`` (E x constant cells), ``ZO``, ``FX``."""
     keys, size = settings.keys, len(settings.keys)
@@ -325,7 +326,7 @@ def start(model: CompiledModel, found: Any, code: Any, settings: Settings, rows:
     Z = np.empty((size, width))
     C = np.empty((size, max(found.columns, 1)))
     code.initial(0, size, OP, columns.OX, columns.IX, found.defaults, found.default_columns,
-                 np.ascontiguousarray(keys, dtype=np.uint64), C, Y, Z, found.literals, found.tables, found.ints, RT, RI, RO, OR, ZO,
-                 found.init_work)
+                 np.ascontiguousarray(keys, dtype=np.uint64), C, Y, Z, found.literals,
+                 found.tables, found.ints, RT, RI, RO, OR, ZO, found.init_work)
     return Y, Z, C, ZO, FX
 
