@@ -3,11 +3,11 @@
 The numpy init pass (:mod:`initpass`, :mod:`residual`) computes every value at the initial
 time, and the compiled backend then copies those the rate pass reads into its arrays. For a
 call that sets a few constants, most of that time is numpy's per-array overhead (the reform
-model: ~250 of its 520 values depend on one setting, ~0.25 ms, against ~0.08 ms for the
+model: ~280 of its 520 values depend on one setting, ~0.25 ms, against ~0.08 ms for the
 whole time loop). Here the init pass is generated as one more function of the kernel's module,
-``initial``: for each member it computes the init pass's statements in the same order, with
-the same rules as the rate pass's (:class:`numba_rates.RatePass`), and writes the kernel's
-constants ``C``, state rows ``Y`` and discrete registers ``Z`` directly.
+``initial``: for each member it computes, in the init order and by the rate pass's rules for
+expressions and arrays (:class:`numba_rates.RatePass`), the values the kernel's data need, and
+writes the kernel's constants ``C``, state rows ``Y`` and discrete registers ``Z`` directly.
 
 Like the rate pass, its source holds no numbers, and no names of settings either: which
 constants and initial values a call sets arrives as data (``OX``: per settable constant, its
@@ -16,6 +16,10 @@ so one compilation serves every call. A call whose settings it cannot take (a ce
 array set alone) keeps the numpy init pass; so does a model whose init pass it cannot write.
 Everything else the Python side reads (the clock, the structure, saved constants) stays with
 the numpy pass, which computes what they need on demand (:class:`residual.Values`).
+
+Numba's time to compile grows with every statement (~3 ms per operation), so the source is
+kept small: constants given as numbers come from data (``S``) in one loop, no name is
+assigned twice (numba's SSA pass), and values nothing of the kernel's data reads are left out.
 """
 
 from __future__ import annotations
