@@ -324,7 +324,10 @@ def start(model: CompiledModel, found: Any, code: Any, settings: Settings, rows:
     OP = np.empty((size, max(columns.width, 1)))
     for key, col, shape in columns.settings:
         value = (settings.overrides if isinstance(key, str) else settings.initial)[key]
-        OP[:, col:col + math.prod(shape)] = _cells(value, shape, size)
+        if shape:
+            OP[:, col:col + math.prod(shape)] = _cells(value, shape, size)
+        else:   # (1,) or (E,)
+            OP[:, col] = value
     width, ZO, FX = registers(model, OR)
     Y = np.empty((size, rows))
     Z = np.empty((size, width))
