@@ -25,6 +25,7 @@ assigned twice (numba's SSA pass), and values nothing of the kernel's data reads
 from __future__ import annotations
 
 import math
+import re
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -56,6 +57,7 @@ _OUTPUTS = {
     "forecast": lambda a, av: (f"{a(0)} / (1 + {a(3)})",
                                f"{a(0)} * (1 + F.zidz({a(0)} - {av}, {a(1)} * {av}) * {a(2)})"),
 }
+_LITERAL = re.compile(r"\bL\[(\d+)\]")   # how Expressions reads a literal
 _AVERAGED = ("trend", "forecast")   # kinds whose output needs the helper ``av<j>``
 # Each continuous kind's value in every one of its rows at t0 (program._STAGES's twins).
 _ROWS = {
@@ -113,8 +115,9 @@ class InitPass(RatePass):
             if slot not in self.needed:
                 continue
             if slot.startswith("v"):
-                if slot in self.numbers:
-                    store = self.stores[slot] = Store("V[{}]", str(sites[slot]), ())
+                if slot in self.numbers:   # read once, here (a read costs an operation)
+                    store = self.stores[slot] = Store(None, f"p{sites[slot]}", ())
+                    body.append(f"{store.at()} = V[{sites[slot]}]")
                 else:
                     store = self._place(slot, m.shape_of(slot))
                     computed = self._element(slot)
@@ -127,6 +130,13 @@ class InitPass(RatePass):
             else:
                 body += self._state(m.states[int(slot[1:])])
         return body + self._constants() + self._rows() + self._registers()
+
+    def source(self) -> tuple[list[str], list[str]]:
+        """The lines before the loop over members (each literal read once, into ``l<k>``)
+        and the loop's body (:meth:`lines`, reading those)."""
+        body = [_LITERAL.sub(lambda m: f"l{m.group(1)}", line) for line in self.lines()]
+        used = sorted({int(k) for line in body for k in re.findall(r"\bl(\d+)\b", line)})
+        return [f"l{k} = L[{k}]" for k in used], body
 
     def _setting(self, name: str, column: str, computed: list[str]) -> list[str]:
         """The value a call sets (its cells from ``op``), or else the value computed: one

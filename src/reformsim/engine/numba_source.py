@@ -78,7 +78,8 @@ def write_kernel(model: CompiledModel) -> Kernel:
     constants = tuple(ex.stores.order)
     try:   # the init pass is compiled too where it can be (numba_init); else numpy's runs
         init = numba_init.write(model, ex, constants)
-        initial = _INITIAL.format(body=_indent(init.lines(), 2))
+        prologue, body = init.source()
+        initial = _INITIAL.format(prologue=_indent(prologue, 1), body=_indent(body, 2))
         init_data = dict(settable=init.settable, defaults=init.defaults,
                          default_columns=init.default_columns, init_work=max(ex.work, 1))
     except Unsupported as exc:
@@ -225,6 +226,7 @@ def initial(lo, hi, OP, OX, IX, S, SC, K, C, Y, Z, L, TB, TI, RT, RI, RO, OR, ZO
     W = np.empty(work)
     V = np.empty(S.shape[0])
     n = -1
+{prologue}
     for e in range(lo, hi):
 {body}
 '''
