@@ -189,19 +189,23 @@ class Timing:
     reps: int
 
 
-def best_of(fn: Callable[[], object], repeat: int, budget: float, min_time: float = 0.0) -> Timing:
+def best_of(fn: Callable[[], object], repeat: int, budget: float, min_time: float = 0.0,
+            collect: bool = True) -> Timing:
     """Best wall time of repeated calls of `fn`.
 
     At least one call; then up to `repeat` calls, but no more once `budget` seconds are
     spent; short calls keep repeating (at most MAX_REPS) until `min_time` seconds are spent,
     so a few-millisecond figure is the best of many samples. Results are dropped before
-    the next call so two large result arrays never coexist.
+    the next call so two large result arrays never coexist; with `collect`, a full
+    gc.collect() runs before each call too (it also empties the CPU's caches, which a
+    Python-heavy call then refills: see `warm_single_runs`).
     """
     best = math.inf
     spent = 0.0
     reps = 0
     while True:
-        gc.collect()
+        if collect:
+            gc.collect()
         t0 = time.perf_counter()
         out = fn()
         dt = time.perf_counter() - t0
@@ -424,6 +428,8 @@ def check_models(
 class Row:
     n: int
     rs: Timing | None = None
+    rs_warm: Timing | None = None    # one run: back to back, no gc.collect() between calls
+    sl_warm: Timing | None = None
     rs_peak_mib: float | None = None
     rs_note: str = ""
     py: Timing | None = None
@@ -553,6 +559,9 @@ def run_model(rep: Reporter, bm: BenchModel, args: argparse.Namespace, rs, simli
             prog(f"{bm.key} N={n}: reformsim")
             try:
                 row.rs = best_of(lambda: rsr.run(values), args.repeat, args.budget, args.min_time)
+                if n == 1:
+                    row.rs_warm = best_of(lambda: rsr.run(values), MAX_REPS, args.budget,
+                                          args.min_time, collect=False)
                 if not args.no_memory:
                     row.rs_peak_mib = peak_memory_mib(lambda: rsr.run(values))
             except (MemoryError, getattr(rs, "ReformsimError", RuntimeError)) as exc:  # e.g. the engine's own memory guard
@@ -568,6 +577,9 @@ def run_model(rep: Reporter, bm: BenchModel, args: argparse.Namespace, rs, simli
             row.sl_sample = len(idx)
             prog(f"{bm.key} N={n}: pysimlin, {len(idx)} of {n} members")
             row.sl = time_loop(slr.run_member, values[idx], args)
+            if n == 1:
+                row.sl_warm = best_of(lambda: slr.run_member(values[0]), MAX_REPS, args.budget,
+                                      args.min_time, collect=False)
         rows.append(row)
 
     print_table(rep, rows, steps, n_vars, None if slr else sl_reason)
@@ -631,6 +643,13 @@ def print_table(rep: Reporter, rows: Sequence[Row], steps: int, n_vars: int, sim
         "  speedup = engine time for the whole ensemble / reformsim time for the whole ensemble "
         "(= per member speedup); ns/(member*var*step) is reformsim only"
     )
+    for r in rows:
+        if r.rs_warm is not None:
+            ratio = fmt_ratio(r.sl_warm.seconds, r.rs_warm.seconds) if r.sl_warm else "n/a"
+            simlin = f"pysimlin {r.sl_warm.seconds * 1e6:.0f} us, " if r.sl_warm else ""
+            rep(f"  one run back to back (no gc.collect() between calls, as in a calibration loop or "
+                f"the explorer): reformsim {r.rs_warm.seconds * 1e6:.0f} us, {simlin}"
+                f"speedup vs pysimlin {ratio}")
 
 
 # --------------------------------------------------------------------------- targets (issue 10)
@@ -690,6 +709,11 @@ def report_targets(rep: Reporter, measured: dict[str, list[Row]], load: tuple[fl
         ratio = _per_member(measured.get(key, []), n, "pysimlin")
         verdict = "not measured" if ratio is None else f"{ratio:.3g}x  {'met' if ratio >= target else 'NOT MET'}"
         rep(f"  {label:<75} {verdict}")
+        row = next((r for r in measured.get(key, []) if r.n == n and r.rs_warm and r.sl_warm), None)
+        if row is not None:
+            warm = row.sl_warm.seconds / row.rs_warm.seconds
+            rep(f"  {'    the same, back to back (no gc.collect() between calls)':<75} "
+                f"{warm:.3g}x  {'met' if warm >= target else 'NOT MET'}")
     rows = {r.n: r for r in measured.get("regional_sir", []) if r.rs is not None}
     if 1_000 in rows and 10_000 in rows:
         growth = (rows[10_000].rs.seconds / 10_000) / (rows[1_000].rs.seconds / 1_000)
@@ -808,6 +832,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     rep(
         f"  each figure is the best of {args.repeat} runs (more, up to {MAX_REPS}, until {args.min_time:g} s are spent; "
         f"fewer once {args.budget:g} s are spent); "
+        "a full gc.collect() before each timed call (one runs are also timed back to back without it); "
         f"warm-up run per engine; PySD times <= {args.pysd_cap} members per N, pysimlin <= {args.simlin_cap}; "
         "peak MiB = tracemalloc peak of one extra, untimed reformsim run"
     )

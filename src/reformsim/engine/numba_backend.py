@@ -25,6 +25,7 @@ import sys
 import tempfile
 import threading
 import warnings
+from dataclasses import dataclass
 from pathlib import Path
 from types import ModuleType
 from typing import Any
@@ -45,7 +46,7 @@ PARALLEL_FROM = 64       # members from which blocks run on several threads
 MIN_BLOCK = 16           # members per block at least (the time loop's own cost, shared)
 
 _KERNELS: PerModel[Any] = PerModel()
-_LAYOUTS: PerModel[tuple] = PerModel()
+_LAYOUTS: PerModel[tuple] = PerModel()   # constants' columns per residual plan
 _MODULES: dict[str, ModuleType] = {}
 _LOCK = threading.RLock()
 _PARALLEL = threading.Lock()
@@ -205,40 +206,36 @@ def integrate(model: CompiledModel, structure: Any, rows: dict[int, slice], Y0: 
     (rows numbered as the numpy backend's) as the numpy integrators do, and the members
     whose saved values may not all be finite (``watch.outputs``)."""
     found = kernel(model)
+    plan = _PLANS.get(model, (structure, outputs, method),
+                      lambda: _Plan.make(model, found, structure, rows, outputs, method))
     size = len(keys)
     target = out if out.flags.c_contiguous else np.empty(out.shape)
-    order, starts, where = _LAYOUTS.get(model, structure, lambda: _layout(model, found, rows))
-    RT, RI = _per_run(found, values, size)
-    orders = _LAYOUTS.get(model, ("orders", structure), lambda: np.array(
-        [o if s.kind in STRUCTURAL_ARGS else 1 for s, o in    # DELAY FIXED: its length
-         zip(model.states, structure.orders)] or [1], dtype=np.int64))
+    RT, RI = _per_run(found, values, size) if found.per_run else plan.no_per_run
     FS = np.full(size, -1, dtype=np.int64)
     FR = np.zeros(size, dtype=np.int64)
     OB = np.zeros(size)
     deferred = getattr(values, "deferred", None)   # values the compiled init pass computes
     if deferred is None:
-        Z, ZO, FX = _discrete(model, structure, values, size)
-        Y = np.ascontiguousarray(Y0[order].T)
+        Z, ZO, FX = _discrete(model, structure, values, size) if plan.registers \
+            else plan.no_registers
+        Y = np.ascontiguousarray(Y0[plan.order].T)
         C = _constants(model, found, values, size)
-    columns = _LAYOUTS.get(model, ("outputs", outputs),
-                           lambda: _output_columns(model, found, outputs))
     try:
-        code = module(found)
         if deferred is not None:
             from .numba_init import start
 
-            Y, Z, C, ZO, FX = start(model, found, code, deferred, len(order), RT, RI, starts,
-                                    orders)
+            Y, Z, C, ZO, FX = start(model, found, module(found), deferred, len(plan.order), RT,
+                                    RI, plan.starts, plan.orders)
         args = (Y, Z, C, found.literals, found.tables, found.ints, RT, RI,
-                np.ascontiguousarray(keys, dtype=np.uint64), *_grid(grid), target, columns,
-                starts, orders, ZO, np.zeros(len(model.states) or 1, dtype=np.int64), FX, where,
-                FS, FR, OB, found.work)
+                np.ascontiguousarray(keys, dtype=np.uint64), *_grid(grid), target, plan.columns,
+                plan.starts, plan.orders, ZO, np.zeros(len(model.states) or 1, dtype=np.int64),
+                FX, plan.where, FS, FR, OB, found.work)
         block = _block(found, Y.shape[1], Z.shape[1], RT.shape[1], size)
         if block < size:
             with _PARALLEL:   # numba's workqueue threading layer runs one parallel call at once
-                getattr(code, f"{method}_parallel")(block, 0, size, *args)
+                plan.parallel()(block, 0, size, *args)
         else:
-            getattr(code, method)(0, size, *args)
+            plan.serial()(0, size, *args)
     except MemoryError:
         raise
     except Exception as exc:   # numba refused the generated code: a bug; numpy runs the model
@@ -248,8 +245,49 @@ def integrate(model: CompiledModel, structure: Any, rows: dict[int, slice], Y0: 
     if target is not out:
         out[...] = target
     watch.save[:] = FS
-    watch.row[:] = order[FR] if len(order) else FR
+    watch.row[:] = plan.order[FR] if len(plan.order) else FR
     watch.outputs = ~np.isfinite(OB)
+
+
+_PLANS: PerModel[Any] = PerModel()
+
+
+@dataclass(frozen=True, eq=False)
+class _Plan:
+    """What the kernel needs of one group's structure, outputs and method that no run changes:
+    made once, so a run's own Python work is only its values (a single run of a small model
+    is mostly this work)."""
+
+    found: Any
+    method: str
+    order: np.ndarray        # the numpy backend's row of each of the kernel's rows
+    starts: np.ndarray       # each state's first row (RO)
+    where: np.ndarray        # the kernel's row of each of the numpy backend's (WO)
+    orders: np.ndarray       # each state's order; DELAY FIXED: its length (OR)
+    columns: np.ndarray      # per dynamic element its first saved column, or -1 (OC)
+    registers: bool          # whether any state keeps a discrete register
+    no_registers: tuple      # Z, ZO, FX of a structure without registers
+    no_per_run: tuple        # RT, RI of a model without per-run tables
+
+    @classmethod
+    def make(cls, model: CompiledModel, found: Any, structure: Any, rows: dict[int, slice],
+             outputs: tuple[str, ...], method: str) -> _Plan:
+        order, starts, where = _layout(model, found, rows)
+        orders = np.array([o if s.kind in STRUCTURAL_ARGS else 1    # DELAY FIXED: its length
+                           for s, o in zip(model.states, structure.orders)] or [1],
+                          dtype=np.int64)
+        registers = any(s.kind in REGISTERS for s in model.states)
+        return cls(found, method, order, starts, where, orders,
+                   _output_columns(model, found, outputs), registers,
+                   (np.empty((1, 0)), np.zeros(len(model.states), dtype=np.int64),
+                    np.array([], dtype=np.int64)),
+                   (np.empty((1, 0)), np.array([0], dtype=np.int64)))
+
+    def serial(self) -> Any:
+        return getattr(module(self.found), self.method)
+
+    def parallel(self) -> Any:
+        return getattr(module(self.found), f"{self.method}_parallel")
 
 
 def _layout(model: CompiledModel, found: Any,

@@ -33,6 +33,7 @@ from .results import Failure, Results
 from .states import DISCRETE
 
 _SETTABLE: PerModel[frozenset] = PerModel()
+_NAMES: PerModel[list] = PerModel()             # the targets of a call's names
 _TABLES: PerModel[np.ndarray] = PerModel()      # structure rows of calls that cannot change them
 WORKING_MEMORY = 256 * 2**20   # bytes of intermediate arrays one chunk of members may use
 Values = Mapping[str, Any]
@@ -182,10 +183,10 @@ def _resolve(model: CompiledModel, params: Values, initial: Values, lookups: Val
     if stream_keys is not None:
         counts["streams"] = len(stream_keys)
     n = _ensemble_size(model, counts)
-    keys = np.arange(n) if stream_keys is None else np.broadcast_to(stream_keys, (n,))
+    keys = _stream_keys(np.broadcast_to(stream_keys, (n,)), seed) if stream_keys is not None \
+        else _default_keys(n, seed).copy() if n <= 4096 else _stream_keys(np.arange(n), seed)
     _refuse_method(chosen, method)
-    return chosen, _Request(n, overrides, inits, _outputs(model, outputs),
-                             _stream_keys(keys, seed), method, options,
+    return chosen, _Request(n, overrides, inits, _outputs(model, outputs), keys, method, options,
                              numba_backend.choose(chosen, method, backend))
 
 
@@ -206,14 +207,7 @@ def _params(model: CompiledModel, params: Values) -> tuple[dict, dict[str, Serie
     given: list[tuple[settings.Target, np.ndarray]] = []
     series: dict[str, Series] = {}
     counts: dict[str, int] = {}
-    settable = _SETTABLE.get(model, "settable",
-                             lambda: frozenset(model.slot_of(e) for e in model.constants()))
-    for name, value in params.items():
-        target = settings.find(model, name, "parameter")
-        if target.slot not in settable:
-            raise SimulationError(f"{model.source.name}: {target.element.name!r} is not a "
-                                  "constant (it changes during the run), so it cannot be set"
-                                  "\n  hint: set the constants it is computed from")
+    for target, value in zip(_targets(model, tuple(params), "parameter"), params.values()):
         if isinstance(value, Series):
             if target.shape:
                 raise SimulationError(f"{model.source.name}: {target.name!r}: a schedule "
@@ -226,22 +220,42 @@ def _params(model: CompiledModel, params: Values) -> tuple[dict, dict[str, Serie
     return settings.overrides(given), series, counts
 
 
+def _targets(model: CompiledModel, names: tuple[str, ...], what: str) -> list[settings.Target]:
+    """What each name of ``params`` (``what`` = parameter) or ``initial`` (stock) sets; the
+    names of a call are looked up once and kept, as a run's names are usually its last's."""
+    return _NAMES.get(model, (what, names), lambda: [_target(model, name, what)
+                                                      for name in names])
+
+
+def _target(model: CompiledModel, name: str, what: str) -> settings.Target:
+    target = settings.find(model, name, what)
+    if what == "parameter":
+        settable = _SETTABLE.get(model, "settable",
+                                 lambda: frozenset(model.slot_of(e) for e in model.constants()))
+        if target.slot not in settable:
+            raise SimulationError(f"{model.source.name}: {target.element.name!r} is not a "
+                                  "constant (it changes during the run), so it cannot be set"
+                                  "\n  hint: set the constants it is computed from")
+        return target
+    element = target.element
+    if not element.is_stock:
+        raise SimulationError(f"{model.source.name}: {element.name!r} is not a stock, so it "
+                              "has no initial value to set")
+    states = state_indices(model.nodes[target.slot])
+    if len(states) != 1 or target.cell is not None:
+        raise SimulationError(f"{model.source.name}: {target.name!r}: initial values of an "
+                              "array can be set only as a whole, and only when one equation "
+                              "defines the array\n  hint: set the constants they come from")
+    return target
+
+
 def _initials(model: CompiledModel, initial: Values,
               counts: dict[str, int]) -> dict[int, np.ndarray]:
     inits: dict[int, np.ndarray] = {}
-    for name, value in initial.items():
-        target = settings.find(model, name, "stock")
-        element = target.element
-        if not element.is_stock:
-            raise SimulationError(f"{model.source.name}: {element.name!r} is not a stock, so it "
-                                  "has no initial value to set")
-        states = state_indices(model.nodes[target.slot])
-        if len(states) != 1 or target.cell is not None:
-            raise SimulationError(f"{model.source.name}: {target.name!r}: initial values of an "
-                                  "array can be set only as a whole, and only when one equation "
-                                  "defines the array\n  hint: set the constants they come from")
-        inits[states[0]] = settings.as_value(target, value)
-        counts[target.name] = len(inits[states[0]])
+    for target, value in zip(_targets(model, tuple(initial), "stock"), initial.values()):
+        state = state_indices(model.nodes[target.slot])[0]
+        inits[state] = settings.as_value(target, value)
+        counts[target.name] = len(inits[state])
     return inits
 
 
@@ -285,6 +299,15 @@ def _stream_keys(streams: np.ndarray, seed: int) -> np.ndarray:
         _salt(int(seed))
 
 
+@functools.lru_cache(maxsize=16)
+def _default_keys(n: int, seed: int) -> np.ndarray:
+    """The keys of streams 0..n-1 of a small ensemble (kept: most calls use the default
+    streams, and the sizes of a program's small calls repeat)."""
+    keys = _stream_keys(np.arange(n), seed)
+    keys.flags.writeable = False
+    return keys
+
+
 @functools.lru_cache(maxsize=64)
 def _salt(seed: int) -> np.uint64:
     from .builtins import uniform01
@@ -295,11 +318,14 @@ def _salt(seed: int) -> np.uint64:
 
 def _outputs(model: CompiledModel, outputs: Any) -> tuple[str, ...]:
     if outputs is None:
-        return tuple(s for s, n in model.nodes.items() if n.element.kind == "aux")
+        return _NAMES.get(model, "outputs", lambda: tuple(
+            s for s, n in model.nodes.items() if n.element.kind == "aux"))
     if isinstance(outputs, str):
         outputs = [outputs]
     # an array is kept whole, even when one of its cells is named
-    return tuple(dict.fromkeys(_lookup_name(model, name, "output") for name in outputs))
+    names = tuple(map(str, outputs))
+    return _NAMES.get(model, ("outputs", names), lambda: tuple(dict.fromkeys(
+        _lookup_name(model, name, "output") for name in names)))
 
 
 def _refuse_method(model: CompiledModel, method: str) -> None:
