@@ -212,3 +212,15 @@ def test_a_second_process_loads_the_init_pass_from_the_cache(tmp_path, decay_pat
                            check=True, capture_output=True, text=True).stdout.split()
             for _ in range(2)]
     assert runs == [["0", "1"], ["1", "0"]]   # compiled once, then loaded
+
+
+def test_a_schedule_beside_the_settings_leaves_the_other_values_to_compute():
+    """Per-run data (a schedule) is read as given; a saved constant the call changed is
+    computed by the numpy pass when read (once, whatever was given beside it)."""
+    backlog = reformsim.load_model(ROOT / "models" / "examples" / "service_backlog.mdl")
+    params = {"Demand surge": reformsim.Series([0, 12, 12], [0, 0, 0.2]), "Surge start": 0}
+    for start in (0.0, 1.0):   # the second call is the one left to the compiled init pass
+        params["Surge start"] = start
+        compiled, reference = both(backlog, params=params)
+        assert_same_results(compiled, reference)
+        assert np.all(compiled["Surge start"] == start)

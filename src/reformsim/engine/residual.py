@@ -40,12 +40,12 @@ class Values(dict):
     changed: frozenset[str] = frozenset()
     plan: Hashable = None
     deferred: Any = None
+    completed: bool = False     # the deferred values are in (or none was)
 
     def __missing__(self, name: str) -> Any:
-        if self.deferred is None or name not in self.changed:
+        if self.deferred is None or name not in self.changed or self.completed:
             raise KeyError(name)
-        self._complete()
-        return dict.__getitem__(self, name)
+        return self._complete()[name]
 
     def __contains__(self, name: object) -> bool:
         return dict.__contains__(self, name) or (self.deferred is not None and
@@ -78,16 +78,17 @@ class Values(dict):
             return v[members] if np.ndim(v) >= 1 and np.shape(v)[0] == size > 1 else v
 
         picked = Values({name: part(v) for name, v in dict.items(self)})
-        picked.changed, picked.plan = self.changed, self.plan
+        picked.changed, picked.plan, picked.completed = self.changed, self.plan, self.completed
         picked.deferred = None if self.deferred is None else self.deferred.pick(members)
         return picked
 
     def _complete(self) -> Values:
         """Every value: the deferred ones by the residual pass in numpy, once."""
         settings = self.deferred
-        if settings is not None and not dict.__contains__(self, next(iter(self.changed))):
+        if settings is not None and not self.completed:
             dict.update(self, self.plan.run(settings.overrides, settings.initial, settings.keys,
                                             self.plan.defaults))
+            self.completed = True
         return self
 
 
@@ -141,6 +142,7 @@ class _Plan:
             self.defaults = full
             self.unchanged = {n: v for n, v in full.items() if n not in self.changed}
             values = Values(full)
+            values.completed = True
         elif compiled and self.defers():
             values = Values(self.unchanged)
             values.update((key, overrides[key]) for key in self.data)   # read as they are
