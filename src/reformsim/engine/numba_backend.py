@@ -35,6 +35,7 @@ import numpy as np
 from ..errors import ReformsimWarning, SimulationError
 from .compiled import CompiledModel
 from .memo import PerModel
+from .numba_init import cells, start
 from .numba_rates import REGISTERS
 from .states import STRUCTURAL_ARGS
 
@@ -222,8 +223,6 @@ def integrate(model: CompiledModel, structure: Any, rows: dict[int, slice], Y0: 
         C = _constants(model, found, values, size)
     try:
         if deferred is not None:
-            from .numba_init import start
-
             Y, Z, C, ZO, FX = start(model, found, module(found), deferred, len(plan.order), RT,
                                     RI, plan.starts, plan.orders)
         args = (Y, Z, C, found.literals, found.tables, found.ints, RT, RI,
@@ -345,14 +344,6 @@ def _grid(grid: Any) -> tuple[np.ndarray, ...]:
     return arrays
 
 
-def _cells(value: Any, shape: tuple[int, ...], size: int) -> np.ndarray:
-    """A value of the init pass as (members, cells): (1,)/(E,) scalars, (1|E, *shape) arrays."""
-    array = np.asarray(value, dtype=np.float64)
-    lead = array.shape[0] if array.ndim else 1
-    array = np.broadcast_to(array.reshape((lead,) + array.shape[1:]), (lead,) + shape)
-    return np.broadcast_to(array.reshape(lead, -1), (size, math.prod(shape)))
-
-
 def _constants(model: CompiledModel, found: Any, values: dict[str, Any],
                size: int) -> np.ndarray:
     """C (members x constant cells); numbers shared by all members are set in one go. After
@@ -381,7 +372,7 @@ def _fill(found: Any, constants: Any, values: dict[str, Any], C: np.ndarray) -> 
             shared.append(col)
             numbers.append(np.asarray(value, dtype=np.float64).reshape(-1)[0])
         else:
-            C[:, col:col + math.prod(shape)] = _cells(value, shape, size)
+            C[:, col:col + math.prod(shape)] = cells(value, shape, size)
     if shared:
         C[:, shared] = np.array(numbers, dtype=np.float64).reshape(1, -1)
     return C
@@ -397,7 +388,7 @@ def _discrete(model: CompiledModel, structure: Any, values: dict[str, Any],
         if s.kind not in REGISTERS:
             continue
         first, staged = REGISTERS[s.kind]
-        value = _cells(values[f"a{s.index}_{first}"], s.shape, size)
+        value = cells(values[f"a{s.index}_{first}"], s.shape, size)
         copies = int(order) if staged else 1
         blocks.append(np.tile(value, (1, copies)))
         offsets[s.index] = at

@@ -34,7 +34,6 @@ import numpy as np
 from ..model import ir
 from .dependencies import Graph
 from .memo import PerModel
-from .numba_backend import _cells
 from .numba_codegen import Expressions, Store, Unsupported
 from .numba_rates import REGISTERS, RatePass
 from .states import KINDS
@@ -335,7 +334,7 @@ def start(model: CompiledModel, found: Any, code: Any, settings: Settings, rows:
     for key, col, shape in columns.settings:
         value = (settings.overrides if isinstance(key, str) else settings.initial)[key]
         if shape:
-            OP[:, col:col + math.prod(shape)] = _cells(value, shape, size)
+            OP[:, col:col + math.prod(shape)] = cells(value, shape, size)
         else:   # (1,) or (E,)
             OP[:, col] = value
     width, ZO, FX = registers(model, OR)
@@ -347,3 +346,10 @@ def start(model: CompiledModel, found: Any, code: Any, settings: Settings, rows:
                  found.tables, found.ints, RT, RI, RO, OR, ZO, found.init_work)
     return Y, Z, C, ZO, FX
 
+
+def cells(value: Any, shape: tuple[int, ...], size: int) -> np.ndarray:
+    """A value of the init pass as (members, cells): (1,)/(E,) scalars, (1|E, *shape) arrays."""
+    array = np.asarray(value, dtype=np.float64)
+    lead = array.shape[0] if array.ndim else 1
+    array = np.broadcast_to(array.reshape((lead,) + array.shape[1:]), (lead,) + shape)
+    return np.broadcast_to(array.reshape(lead, -1), (size, math.prod(shape)))

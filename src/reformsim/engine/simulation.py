@@ -466,12 +466,7 @@ class _Group:
             failures[self.lo + int(self.members[k])] = Failure("", when, reason)
         return suspects
 
-def _group_constants(values: dict[str, Any], members: np.ndarray,
-                     chunk_size: int) -> dict[str, Any]:
+def _group_constants(values: residual.Values, members: np.ndarray,
+                     chunk_size: int) -> residual.Values:
     """The init pass's values restricted to one group's members (shared values stay (1,))."""
-    if len(members) == chunk_size:
-        return values
-    if isinstance(values, residual.Values):
-        return values.pick(members, chunk_size)
-    return {name: v[members] if np.ndim(v) >= 1 and np.shape(v)[0] == chunk_size > 1 else v
-            for name, v in values.items()}
+    return values if len(members) == chunk_size else values.pick(members, chunk_size)
