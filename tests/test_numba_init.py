@@ -185,7 +185,7 @@ def test_a_compiled_init_pass_that_fails_hands_the_model_to_numpy(decay_path, mo
 
     model = reformsim.load_model(decay_path)
     constant = parameter(model)
-    monkeypatch.setattr(numba_init, "start", broken)
+    monkeypatch.setattr(numba_backend, "start", broken)
     with pytest.warns(reformsim.ReformsimWarning, match="a bug in the generated init pass"):
         results = reformsim.simulate(model, params={constant: 2.0})
     assert results.backend == "numpy"
