@@ -85,7 +85,9 @@ class Graph:
         return self.control_slot("time_step")
 
     def order(self, phase: str) -> tuple[str, ...]:
-        graph = self.deps(phase)
+        # sorted reads: a set's order changes from process to process (string hashing), and
+        # the order must not, or the compiled backend's source would (and compile again)
+        graph = {slot: sorted(deps) for slot, deps in self.deps(phase).items()}
         try:
             return tuple(graphlib.TopologicalSorter(graph).static_order())
         except graphlib.CycleError as exc:

@@ -35,6 +35,7 @@ import numpy as np
 from ..errors import ReformsimWarning, SimulationError
 from .compiled import CompiledModel
 from .memo import PerModel
+from .numba_init import cells, start
 from .numba_rates import REGISTERS
 from .states import STRUCTURAL_ARGS
 
@@ -208,21 +209,27 @@ def integrate(model: CompiledModel, structure: Any, rows: dict[int, slice], Y0: 
     found = kernel(model)
     plan = _PLANS.get(model, (structure, outputs, method),
                       lambda: _Plan.make(model, found, structure, rows, outputs, method))
-    size = Y0.shape[1]
+    size = len(keys)
     target = out if out.flags.c_contiguous else np.empty(out.shape)
-    Z, ZO, FX = _discrete(model, structure, values, size) if plan.registers else plan.no_registers
     RT, RI = _per_run(found, values, size) if found.per_run else plan.no_per_run
     FS = np.full(size, -1, dtype=np.int64)
     FR = np.zeros(size, dtype=np.int64)
     OB = np.zeros(size)
-    Y = np.ascontiguousarray(Y0[plan.order].T)
-    args = (Y, Z, _constants(model, found, values, size), found.literals, found.tables,
-            found.ints, RT, RI, np.ascontiguousarray(keys, dtype=np.uint64), *_grid(grid),
-            target, plan.columns, plan.starts, plan.orders, ZO,
-            np.zeros(len(model.states) or 1, dtype=np.int64), FX, plan.where,
-            FS, FR, OB, found.work)
-    block = _block(found, Y.shape[1], Z.shape[1], RT.shape[1], size)
+    deferred = getattr(values, "deferred", None)   # values the compiled init pass computes
+    if deferred is None:
+        Z, ZO, FX = _discrete(model, structure, values, size) if plan.registers \
+            else plan.no_registers
+        Y = np.ascontiguousarray(Y0[plan.order].T)
+        C = _constants(model, found, values, size)
     try:
+        if deferred is not None:
+            Y, Z, C, ZO, FX = start(model, found, module(found), deferred, len(plan.order), RT,
+                                    RI, plan.starts, plan.orders)
+        args = (Y, Z, C, found.literals, found.tables, found.ints, RT, RI,
+                np.ascontiguousarray(keys, dtype=np.uint64), *_grid(grid), target, plan.columns,
+                plan.starts, plan.orders, ZO, np.zeros(len(model.states) or 1, dtype=np.int64),
+                FX, plan.where, FS, FR, OB, found.work)
+        block = _block(found, Y.shape[1], Z.shape[1], RT.shape[1], size)
         if block < size:
             with _PARALLEL:   # numba's workqueue threading layer runs one parallel call at once
                 plan.parallel()(block, 0, size, *args)
@@ -337,14 +344,6 @@ def _grid(grid: Any) -> tuple[np.ndarray, ...]:
     return arrays
 
 
-def _cells(value: Any, shape: tuple[int, ...], size: int) -> np.ndarray:
-    """A value of the init pass as (members, cells): (1,)/(E,) scalars, (1|E, *shape) arrays."""
-    array = np.asarray(value, dtype=np.float64)
-    lead = array.shape[0] if array.ndim else 1
-    array = np.broadcast_to(array.reshape((lead,) + array.shape[1:]), (lead,) + shape)
-    return np.broadcast_to(array.reshape(lead, -1), (size, math.prod(shape)))
-
-
 def _constants(model: CompiledModel, found: Any, values: dict[str, Any],
                size: int) -> np.ndarray:
     """C (members x constant cells); numbers shared by all members are set in one go. After
@@ -373,7 +372,7 @@ def _fill(found: Any, constants: Any, values: dict[str, Any], C: np.ndarray) -> 
             shared.append(col)
             numbers.append(np.asarray(value, dtype=np.float64).reshape(-1)[0])
         else:
-            C[:, col:col + math.prod(shape)] = _cells(value, shape, size)
+            C[:, col:col + math.prod(shape)] = cells(value, shape, size)
     if shared:
         C[:, shared] = np.array(numbers, dtype=np.float64).reshape(1, -1)
     return C
@@ -389,7 +388,7 @@ def _discrete(model: CompiledModel, structure: Any, values: dict[str, Any],
         if s.kind not in REGISTERS:
             continue
         first, staged = REGISTERS[s.kind]
-        value = _cells(values[f"a{s.index}_{first}"], s.shape, size)
+        value = cells(values[f"a{s.index}_{first}"], s.shape, size)
         copies = int(order) if staged else 1
         blocks.append(np.tile(value, (1, copies)))
         offsets[s.index] = at

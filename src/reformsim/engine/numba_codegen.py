@@ -126,6 +126,7 @@ class Expressions:
         self.work = 0                         # cells of W used so far
         self.names = 0
         self.depth = 0                        # loops over cells around the code being written
+        self.phase = "rate"                   # "init": ACTIVE INITIAL takes its initial value
         self._shapes: dict[int, Shape] = {}
         self._keep: list[ir.Expr] = []        # nodes whose id() keys _shapes stay alive
         self.rules: dict[type, Callable[[ir.Expr, Idx], str]] = {
@@ -281,7 +282,7 @@ class Expressions:
             cond = self.cond(e.args[0], idx)
             return f"({self.value(e.args[1], idx)} if {cond} else {self.value(e.args[2], idx)})"
         if func == "active_initial":
-            return self.value(e.args[0], idx)
+            return self.value(e.args[1 if self.phase == "init" else 0], idx)
         if func.startswith("random_"):
             site = int(e.args[0].value)  # type: ignore[union-attr]  # numbered by the compiler
             args = [self.value(a, idx) for a in e.args[1:]]

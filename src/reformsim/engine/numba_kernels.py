@@ -95,6 +95,22 @@ def clip(x, low, high):
 # --- builtins (twins of builtins.py) ----------------------------------------------------------
 
 @jit
+def setting(computed, op, col):
+    """The init pass's value of a constant or initial value: the call's (column ``col`` of
+    the member's settings ``op``) or, when the call leaves it (col < 0), the one computed. A
+    call, not a
+    branch, so that the generated init pass stays one block for numba (a branch per
+    constant made numba's SSA pass take seconds)."""
+    return op[col] if col >= 0 else computed
+
+
+@jit
+def setting_cell(computed, op, col, cell):
+    """:func:`setting` for one cell of an array (its columns start at ``col``)."""
+    return op[col + cell] if col >= 0 else computed
+
+
+@jit
 def step(t, dt, height, start):
     return height * (1.0 if t + dt / 2 > start else 0.0)
 

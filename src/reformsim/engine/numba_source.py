@@ -30,12 +30,13 @@ from __future__ import annotations
 
 import hashlib
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 import numpy as np
 
+from . import numba_init
 from .numba_codegen import Expressions, Unsupported, literal_array
 from .numba_rates import Constants, RatePass, cell, fixed_rows
 
@@ -57,6 +58,12 @@ class Kernel:
     work: int                                    # cells of the work array W
     fixed_rows: dict[int, int]                   # one-row state -> its first row
     fixed: int                                   # rows before the delays' and smooths'
+    settable: tuple[str, ...] = ()               # constants the init pass sets, as in OX
+    defaults: np.ndarray = field(default_factory=lambda: np.empty(0))   # S: numbers of the
+    default_columns: np.ndarray = field(                                # first of them, and
+        default_factory=lambda: np.empty(0, dtype=np.int64))            # SC: their C columns
+    init_work: int = 1                           # cells of the init pass's work array
+    init_reason: str = ""                        # why there is no compiled init pass, if not
     columns: int = 0                             # cells of C
     digest: str = ""                             # of the source: the module's name
 
@@ -98,20 +105,31 @@ def write_kernel(model: CompiledModel) -> Kernel:
     if by_cell and not plain(euler_lines):   # the member loop would not vectorise anyway
         by_cell = False
         euler_lines, rk4_lines, ex, euler, work = _passes(model, by_cell)
+    rk4_work = ex.work
+    constants = tuple(ex.stores.order)
+    try:   # the init pass is compiled too where it can be (numba_init); else numpy's runs
+        init = numba_init.write(model, ex, constants)
+        prologue, body = init.source()
+        initial = _INITIAL.format(prologue=_indent(prologue, 1), body=_indent(body, 2))
+        init_data = dict(settable=init.settable, defaults=init.defaults,
+                         default_columns=init.default_columns, init_work=max(ex.work, 1))
+    except Unsupported as exc:
+        initial, init_data = "# no compiled init pass: numpy's runs\n", {"init_reason": str(exc)}
     source = _TEMPLATE.format(stamp=_stamp(), prologue=_indent(euler.prologue(), 1),
                               setup=_indent(_setup(by_cell), 1),
                               Yki=cell("Yb", "k", by_cell), Ywi=cell("Yb", "WO[k]", by_cell),
                               look=_indent(_look(by_cell), 3),
                               store=_indent(_STORE if by_cell else ["pass"], 3),
                               step=_indent(euler.per_step(), 2),
-                              euler_body=_indent(euler_lines, 3), rk4_body=_indent(rk4_lines, 4))
+                              euler_body=_indent(euler_lines, 3), rk4_body=_indent(rk4_lines, 4),
+                              initial=initial)
     rows, fixed = fixed_rows(model)
     return Kernel(source=source, literals=literal_array(ex.literals),
                   tables=np.array(ex.tables, dtype=np.float64),
                   ints=np.array(ex.ints or [0], dtype=np.int64),
-                  constants=tuple(ex.stores.order), outputs=tuple(euler.outputs),
-                  per_run=tuple(ex.per_run), work=max(work, ex.work, 1),
-                  fixed_rows=rows, fixed=fixed)
+                  constants=constants, outputs=tuple(euler.outputs),
+                  per_run=tuple(ex.per_run), work=max(work, rk4_work, 1),
+                  fixed_rows=rows, fixed=fixed, **init_data)
 
 
 def _passes(model: CompiledModel, by_cell: bool) -> tuple:
@@ -295,6 +313,8 @@ def rk4(lo, hi, ''' + _ARGS + '''):
         OB[lo + i] += OBb[i]
 
 
+{initial}
+
 @njit(cache=True, error_model="numpy", nogil=True, parallel=True)
 def euler_parallel(block, lo, hi, ''' + _ARGS + '''):
     for b in prange((hi - lo + block - 1) // block):
@@ -307,4 +327,16 @@ def rk4_parallel(block, lo, hi, ''' + _ARGS + '''):
     for b in prange((hi - lo + block - 1) // block):
         first = lo + b * block
         rk4(first, min(hi, first + block), ''' + _ARGS + ''')
+'''
+
+# The compiled init pass (numba_init): members lo..hi's values at the initial time, into the
+# kernel's C, Y and Z; OP holds the call's settings, OX and IX where each one's are (or -1).
+_INITIAL = '''@_jit
+def initial(lo, hi, OP, OX, IX, S, SC, K, C, Y, Z, L, TB, TI, RT, RI, RO, OR, ZO, work):
+    W = np.empty(work)
+    V = np.empty(S.shape[0])
+    n = -1
+{prologue}
+    for e in range(lo, hi):
+{body}
 '''

@@ -29,10 +29,67 @@ _PLANS: PerModel[Any] = PerModel()
 
 class Values(dict):
     """The init pass's values (slot -> value), with the names this call computed
-    (``changed``; every other value is the same as in any call with the same ``plan``)."""
+    (``changed``; every other value is the same as in any call with the same ``plan``).
+
+    When the compiled backend's init pass computes the changed values in its kernel
+    (``deferred``: the call's settings, :class:`numba_init.Settings`), they are left out,
+    and computed here, by the residual pass, only if something reads one (the clock, a
+    structure, a saved constant that depends on the call, or the numpy backend taking over).
+    """
 
     changed: frozenset[str] = frozenset()
     plan: Hashable = None
+    deferred: Any = None
+    completed: bool = False     # the deferred values are in (or none was)
+
+    def __missing__(self, name: str) -> Any:
+        if self.deferred is None or name not in self.changed or self.completed:
+            raise KeyError(name)
+        return self._complete()[name]
+
+    def __contains__(self, name: object) -> bool:
+        return dict.__contains__(self, name) or (self.deferred is not None and
+                                                 name in self.changed)
+
+    def get(self, name: str, default: Any = None) -> Any:
+        return self[name] if name in self else default
+
+    def __iter__(self):  # type: ignore[no-untyped-def]
+        return dict.__iter__(self._complete())
+
+    def __len__(self) -> int:
+        return dict.__len__(self._complete())
+
+    def keys(self):  # type: ignore[no-untyped-def]
+        return dict.keys(self._complete())
+
+    def values(self):  # type: ignore[no-untyped-def]
+        return dict.values(self._complete())
+
+    def items(self):  # type: ignore[no-untyped-def]
+        return dict.items(self._complete())
+
+    def copy(self) -> dict[str, Any]:
+        return dict(self.items())
+
+    def pick(self, members: np.ndarray, size: int) -> Values:
+        """The values of some of the ``size`` members (values shared by all stay (1,))."""
+        def part(v: Any) -> Any:
+            return v[members] if np.ndim(v) >= 1 and np.shape(v)[0] == size > 1 else v
+
+        picked = Values({name: part(v) for name, v in dict.items(self)})
+        picked.changed, picked.plan, picked.completed = self.changed, self.plan, self.completed
+        picked.deferred = None if self.deferred is None else self.deferred.pick(members)
+        return picked
+
+    def _complete(self) -> Values:
+        """Every value: the deferred ones by the residual pass in numpy, once."""
+        settings = self.deferred
+        if settings is not None and not self.completed:
+            dict.update(self, self.plan.run(settings.overrides, settings.initial, settings.keys,
+                                            self.plan.defaults))
+            self.completed = True
+        return self
 
 
 @dataclass(frozen=True)
@@ -45,18 +102,20 @@ class _Statement:
 
 
 def init(model: Any, overrides: dict[str, Any], initial: dict[int, Any],
-         keys: np.ndarray) -> Values:
-    """``model.init(O, I, K)``, recomputing only what ``O``, ``I`` and ``K`` change."""
+         keys: np.ndarray, compiled: bool = False) -> Values:
+    """``model.init(O, I, K)``, recomputing only what ``O``, ``I`` and ``K`` change; with
+    ``compiled`` (the compiled backend runs the call), leaving those to its init pass
+    where it takes the call (:class:`Values`)."""
     key = (frozenset(overrides), frozenset(initial))
     plan = _PLANS.get(model, key, lambda: _Plan(model, *key))
-    return plan(overrides, initial, keys)
+    return plan(overrides, initial, keys, compiled)
 
 
 class _Plan:
     """The residual pass for one set of overridden names, and the values it leaves alone."""
 
     def __init__(self, model: Any, o_keys: frozenset, i_keys: frozenset) -> None:
-        self.model = model
+        self.model, self.keys = model, (o_keys, i_keys)
         statements, returned = _STATEMENTS.get(model, "statements",
                                                lambda: _parse(model.init_source))
         kept, changed = _kept(statements, returned, o_keys, i_keys)
@@ -67,23 +126,47 @@ class _Plan:
             needed |= statements[k].reads - written
             written |= statements[k].writes
         self.defaults: dict[str, Any] | None = None
+        self.unchanged: dict[str, Any] = {}
+        self.data = [key for key in model.input_keys() if key in o_keys]
         self.run = _compile(model, [statements[k].node for k in kept],
                             sorted(needed & returned), sorted(self.changed & returned))
+        self._defers: bool | None = None
 
     def __call__(self, overrides: dict[str, Any], initial: dict[int, Any],
-                 keys: np.ndarray) -> Values:
+                 keys: np.ndarray, compiled: bool = False) -> Values:
         if self.defaults is None:   # the first call: a full pass, whose values are kept
             full = self.model.init(overrides, initial, keys)
             for name, value in full.items():
                 if name not in self.changed and isinstance(value, np.ndarray):
                     value.flags.writeable = False
             self.defaults = full
+            self.unchanged = {n: v for n, v in full.items() if n not in self.changed}
             values = Values(full)
+            values.completed = True
+        elif compiled and self.defers():
+            values = Values(self.unchanged)
+            values.update((key, overrides[key]) for key in self.data)   # read as they are
         else:
             values = Values(self.defaults)
             values.update(self.run(overrides, initial, keys, self.defaults))
         values.changed, values.plan = self.changed, self
+        if compiled and self.defers():
+            from .numba_init import Settings
+
+            values.deferred = Settings(overrides, initial, keys)
         return values
+
+    def defers(self) -> bool:
+        """True when the compiled init pass takes this plan's calls: it has one, it takes
+        these settings, and the call changes something (else the kept values are all)."""
+        if self._defers is None:
+            from .numba_backend import kernel
+            from .numba_init import accepts
+
+            found = kernel(self.model)
+            self._defers = bool(self.changed) and not isinstance(found, str) and \
+                accepts(self.model, found, *self.keys)
+        return self._defers
 
 
 def _kept(statements: list[_Statement], returned: frozenset[str], o_keys: frozenset,

@@ -366,7 +366,8 @@ def _init_values(model: CompiledModel, request: _Request, lo: int, hi: int) -> d
         return v if len(v) == 1 else v[lo:hi]
 
     return residual.init(model, {s: part(v) for s, v in request.overrides.items()},
-                         {j: part(v) for j, v in request.initial.items()}, request.keys[lo:hi])
+                         {j: part(v) for j, v in request.initial.items()}, request.keys[lo:hi],
+                         compiled=request.backend == "numba")
 
 
 def _run_chunk(model: CompiledModel, request: _Request, lo: int, hi: int, out: np.ndarray,
@@ -426,7 +427,9 @@ class _Group:
         if grid.saves != out.shape[0]:
             raise SimulationError("members differ in INITIAL TIME, FINAL TIME or SAVEPER; "
                                   "run them separately")
-        Y, X, pipes = initial_states(model, program, self.values, np.arange(size), size)
+        deferred = getattr(self.values, "deferred", None) is not None   # to the kernel
+        Y, X, pipes = (None, [], []) if deferred else \
+            initial_states(model, program, self.values, np.arange(size), size)
         keys = request.keys[self.lo + self.members]
 
         def system(members: np.ndarray | None) -> integrators.System:
@@ -443,6 +446,8 @@ class _Group:
         unsolved: dict[int, str] = {}
         if request.backend != "numba" or not numba_backend.run_group(
                 model, program, Y, self.values, keys, grid, out, watch, request):
+            if deferred:
+                Y, X, pipes = initial_states(model, program, self.values, np.arange(size), size)
             integrator = integrators.INTEGRATORS[request.method]
             unsolved = integrator(integrators.Problem(grid, Y, system), out, watch,
                                   request.options)
@@ -461,10 +466,7 @@ class _Group:
             failures[self.lo + int(self.members[k])] = Failure("", when, reason)
         return suspects
 
-def _group_constants(values: dict[str, Any], members: np.ndarray,
-                     chunk_size: int) -> dict[str, Any]:
+def _group_constants(values: residual.Values, members: np.ndarray,
+                     chunk_size: int) -> residual.Values:
     """The init pass's values restricted to one group's members (shared values stay (1,))."""
-    if len(members) == chunk_size:
-        return values
-    return {name: v[members] if np.ndim(v) >= 1 and np.shape(v)[0] == chunk_size > 1 else v
-            for name, v in values.items()}
+    return values if len(members) == chunk_size else values.pick(members, chunk_size)
