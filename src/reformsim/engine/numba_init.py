@@ -88,7 +88,7 @@ class InitPass(RatePass):
     def __init__(self, model: CompiledModel, ex: Expressions,
                  constants: tuple[tuple[str, int, tuple[int, ...]], ...]) -> None:
         ex.stores, ex.work, ex.phase = _Computed(), 0, "init"
-        super().__init__(model, ex, euler=True)
+        super().__init__(model, ex, euler=True, by_cell=False)
         self.constants = constants
         settable = {model.slot_of(e) for e in model.constants()}
         ordered = [s for s in model.init_order if s in settable]

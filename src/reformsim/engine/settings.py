@@ -14,10 +14,16 @@ import numpy as np
 from ..errors import SimulationError, did_you_mean
 from ..model.ir import fold_name
 from ..model.shapes import cell_names
+from .compiled import state_indices
+from .memo import PerModel
 
 if TYPE_CHECKING:
     from ..model.ir import Element
     from .compiled import CompiledModel
+
+
+_SETTABLE: PerModel[frozenset] = PerModel()     # slots of the constants a run may set
+_TARGETS: PerModel[list] = PerModel()           # the targets of a call's names
 
 
 @dataclass(frozen=True)
@@ -67,6 +73,36 @@ def find(model: CompiledModel, name: str, what: str) -> Target:
                               + (did_you_mean(text, names) or f"its cells are {names[:6]}..."))
     cell = folded.index(wanted)
     return Target(slot, element, shape, cell, names[cell])
+
+
+def targets(model: CompiledModel, names: tuple[str, ...], what: str) -> list[Target]:
+    """What each name of a run's ``params`` (``what`` = "parameter": constants) or ``initial``
+    (``what`` = "stock") sets, checked settable; looked up once per model and kept, as a
+    program's calls usually name what its last call named."""
+    return _TARGETS.get(model, (what, names), lambda: [_target(model, name, what)
+                                                      for name in names])
+
+
+def _target(model: CompiledModel, name: str, what: str) -> Target:
+    target = find(model, name, what)
+    if what == "parameter":
+        settable = _SETTABLE.get(model, "settable",
+                                 lambda: frozenset(model.slot_of(e) for e in model.constants()))
+        if target.slot not in settable:
+            raise SimulationError(f"{model.source.name}: {target.element.name!r} is not a "
+                                  "constant (it changes during the run), so it cannot be set"
+                                  "\n  hint: set the constants it is computed from")
+        return target
+    element = target.element
+    if not element.is_stock:
+        raise SimulationError(f"{model.source.name}: {element.name!r} is not a stock, so it "
+                              "has no initial value to set")
+    states = state_indices(model.nodes[target.slot])
+    if len(states) != 1 or target.cell is not None:
+        raise SimulationError(f"{model.source.name}: {target.name!r}: initial values of an "
+                              "array can be set only as a whole, and only when one equation "
+                              "defines the array\n  hint: set the constants they come from")
+    return target
 
 
 def as_value(target: Target, value: Any) -> np.ndarray:

@@ -32,8 +32,7 @@ from .program import (
 from .results import Failure, Results
 from .states import DISCRETE
 
-_SETTABLE: PerModel[frozenset] = PerModel()
-_NAMES: PerModel[list] = PerModel()             # the targets of a call's names
+_NAMES: PerModel[tuple] = PerModel()            # a call's outputs, resolved
 _TABLES: PerModel[np.ndarray] = PerModel()      # structure rows of calls that cannot change them
 WORKING_MEMORY = 256 * 2**20   # bytes of intermediate arrays one chunk of members may use
 Values = Mapping[str, Any]
@@ -207,7 +206,7 @@ def _params(model: CompiledModel, params: Values) -> tuple[dict, dict[str, Serie
     given: list[tuple[settings.Target, np.ndarray]] = []
     series: dict[str, Series] = {}
     counts: dict[str, int] = {}
-    for target, value in zip(_targets(model, tuple(params), "parameter"), params.values()):
+    for target, value in zip(settings.targets(model, tuple(params), "parameter"), params.values()):
         if isinstance(value, Series):
             if target.shape:
                 raise SimulationError(f"{model.source.name}: {target.name!r}: a schedule "
@@ -220,39 +219,10 @@ def _params(model: CompiledModel, params: Values) -> tuple[dict, dict[str, Serie
     return settings.overrides(given), series, counts
 
 
-def _targets(model: CompiledModel, names: tuple[str, ...], what: str) -> list[settings.Target]:
-    """What each name of ``params`` (``what`` = parameter) or ``initial`` (stock) sets; the
-    names of a call are looked up once and kept, as a run's names are usually its last's."""
-    return _NAMES.get(model, (what, names), lambda: [_target(model, name, what)
-                                                      for name in names])
-
-
-def _target(model: CompiledModel, name: str, what: str) -> settings.Target:
-    target = settings.find(model, name, what)
-    if what == "parameter":
-        settable = _SETTABLE.get(model, "settable",
-                                 lambda: frozenset(model.slot_of(e) for e in model.constants()))
-        if target.slot not in settable:
-            raise SimulationError(f"{model.source.name}: {target.element.name!r} is not a "
-                                  "constant (it changes during the run), so it cannot be set"
-                                  "\n  hint: set the constants it is computed from")
-        return target
-    element = target.element
-    if not element.is_stock:
-        raise SimulationError(f"{model.source.name}: {element.name!r} is not a stock, so it "
-                              "has no initial value to set")
-    states = state_indices(model.nodes[target.slot])
-    if len(states) != 1 or target.cell is not None:
-        raise SimulationError(f"{model.source.name}: {target.name!r}: initial values of an "
-                              "array can be set only as a whole, and only when one equation "
-                              "defines the array\n  hint: set the constants they come from")
-    return target
-
-
 def _initials(model: CompiledModel, initial: Values,
               counts: dict[str, int]) -> dict[int, np.ndarray]:
     inits: dict[int, np.ndarray] = {}
-    for target, value in zip(_targets(model, tuple(initial), "stock"), initial.values()):
+    for target, value in zip(settings.targets(model, tuple(initial), "stock"), initial.values()):
         state = state_indices(model.nodes[target.slot])[0]
         inits[state] = settings.as_value(target, value)
         counts[target.name] = len(inits[state])
