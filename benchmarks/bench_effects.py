@@ -12,12 +12,13 @@ each round then writes its effects slide of every output variable as PNG twice:
 and prints the median of each over the rounds and their ratio (the machine is shared: read
 the ratio, not the milliseconds). The first round of each is a warm-up and not counted.
 
-Usage:  python benchmarks/bench_effects.py [--rounds 7]
+Usage:  python benchmarks/bench_effects.py [--rounds 7] [--save NAME]
 """
 
 from __future__ import annotations
 
 import argparse
+import os
 import statistics
 import sys
 import tempfile
@@ -36,7 +37,9 @@ from reformsim.report.runs import simulate_scenarios  # noqa: E402
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--rounds", type=int, default=7)
+    parser.add_argument("--save", metavar="NAME", help="also write benchmarks/results/NAME")
     args = parser.parse_args()
+    before = os.getloadavg()
     run = simulate_scenarios(ROOT / "models" / "reform.mdl",
                              [ROOT / "scenarios" / "reform_factorial.yaml"])
     ds, factorial, variables = run.dataset, run.factorial, list(run.variables)
@@ -57,9 +60,16 @@ def main() -> None:
                 if round_:
                     times[kind].append(spent)
     fresh, reused = (statistics.median(times[k]) for k in ("fresh", "reused"))
-    print(f"{len(variables)} effects slides of {ds.sizes['scenario']} combinations, median of "
-          f"{args.rounds} rounds: fresh {fresh * 1e3:.0f} ms, reused {reused * 1e3:.0f} ms, "
-          f"ratio reused/fresh {reused / fresh:.2f}")
+    report = (f"{len(variables)} effects slides of {ds.sizes['scenario']} combinations, median "
+              f"of {args.rounds} rounds: fresh {fresh * 1e3:.0f} ms, reused {reused * 1e3:.0f} "
+              f"ms, ratio reused/fresh {reused / fresh:.2f}\n"
+              f"fresh rounds (ms): {' '.join(f'{t * 1e3:.0f}' for t in times['fresh'])}\n"
+              f"reused rounds (ms): {' '.join(f'{t * 1e3:.0f}' for t in times['reused'])}\n"
+              f"load average before {before[0]:.2f}, after {os.getloadavg()[0]:.2f} "
+              f"({time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())})\n")
+    print(report, end="")
+    if args.save:
+        (ROOT / "benchmarks" / "results" / args.save).write_text(report)
 
 
 if __name__ == "__main__":
