@@ -403,6 +403,50 @@ def test_a_reused_deck_draws_what_a_fresh_one_draws(tmp_path, kind):
             np.testing.assert_array_equal(np.asarray(a), np.asarray(b))
 
 
+
+def _effects(packages: int, scale: float, samples: bool, zero: bool = False) -> tuple:
+    """A factorial's effects on "y" at 2045 (as ``factorial_effects`` gives them): main
+    effects of both signs, every pair's interaction, optionally 5-95% over samples."""
+    import pandas as pd
+
+    names = [f"package {chr(97 + k)}" for k in range(packages)]
+    rows = [("main", n, 0.0 if zero else scale * (k + 1) * (-1) ** k)
+            for k, n in enumerate(names)]
+    rows += [("interaction", f"{a} x {b}", 0.0 if zero else scale * (i - 2 * j) / 7)
+             for i, a in enumerate(names) for j, b in enumerate(names) if i < j]
+    effects = pd.DataFrame([{"output": "y", "time": 2045.0, "kind": kind, "effect": effect,
+                             "value": value} for kind, effect, value in rows])
+    if samples:
+        effects["p5"] = effects["value"] - abs(scale)
+        effects["p95"] = effects["value"] + 2 * abs(scale)
+    whole = pd.DataFrame([{"output": "y", "time": 2045.0, "all": 3 * scale,
+                           "parts": 2 * scale, "synergy": scale}])
+    return effects, whole
+
+
+def test_a_reused_effects_slide_draws_what_a_fresh_one_draws(tmp_path):
+    """The package-effects slides of a run redraw one layout: each, after slides with other
+    packages, scales, signs and whiskers, has the pixels of the same slide drawn anew."""
+    from PIL import Image
+
+    from reformsim.report.analysis_figures import EffectsSlide, plot_factorial
+
+    cases = [_effects(6, 0.05, True), _effects(3, -400.0, False), _effects(4, 0, False, True),
+             _effects(2, 1e-3, True), _effects(6, 0.05, True)]
+    reused = EffectsSlide()
+    for n, (effects, whole) in enumerate(cases):
+        labels = {"package a": f"Case {n}"}
+        assert reused.draw(effects, "y", 2045.0, labels, whole) is reused.fig
+        save_figure(reused.fig, tmp_path / f"reused-{n}.png")
+        fresh = plot_factorial(effects, "y", 2045.0, labels, whole)
+        save_figure(fresh, tmp_path / f"fresh-{n}.png")
+        with Image.open(tmp_path / f"reused-{n}.png") as a, \
+                Image.open(tmp_path / f"fresh-{n}.png") as b:
+            assert a.size == (1920, 1080)
+            np.testing.assert_array_equal(np.asarray(a), np.asarray(b), err_msg=f"slide {n}")
+    assert slide_text(reused.fig, "title") == "y in 2045: what each package adds"
+    assert [t.get_text() for t in reused.bars.get_yticklabels()][:2] == ["Case 4", "package b"]
+
 def test_ranking_deck(tmp_path):
     deck = Deck(many(40), "ranking")
     assert deck.save("x", tmp_path / "r.png").stat().st_size > 10_000

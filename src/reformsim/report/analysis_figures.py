@@ -13,11 +13,12 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+from matplotlib import rcParams
 from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 
 from .labels import signed
-from .style import FONT, PALETTE, SLIDE, new_slide, plain
+from .style import FONT, PALETTE, SLIDE, new_slide, plain, set_titles
 
 FIGSIZE = SLIDE                  # 16:9, as every figure for the room
 BLUE, VERMILION, GREEN = PALETTE[0], PALETTE[1], PALETTE[2]
@@ -149,60 +150,104 @@ def plot_factorial(effects: pd.DataFrame, output: str, time: Any,
     (bars, with 5-95% whiskers over samples) and two-way interactions (a triangle of a
     matrix); the subtitle names the largest effect and, with ``whole``, the whole against
     its parts. ``labels`` maps package names to the labels shown; ``when`` says the time in
-    the title (``in 2045``, ``at month 60``; default from ``time``)."""
-    rows = _rows(effects, output, time)
-    main = rows[rows["kind"] == "main"]
-    packages = list(main["effect"])
-    names = [plain((labels or {}).get(p, p)) for p in packages]
-    scale = _scale(rows, output, time, whole)
-    fig, _ = new_slide(f"{output} {when or _time_text(time, True)}: what each package adds",
-                       effects_takeaway(effects, output, time, labels, whole))
-    ax = fig.add_axes((0.16, 0.125, 0.33, 0.70))
-    y = np.arange(len(main))
-    err = None
-    if "p5" in main:
-        err = np.vstack([main["value"] - main["p5"], main["p95"] - main["value"]])
-    ax.barh(y, main["value"], xerr=err, color=[BLUE if v >= 0 else VERMILION
-                                               for v in main["value"]], capsize=4)
-    ax.axvline(0, color=GREY, linewidth=1)
-    for k, value in enumerate(main["value"]):
-        ax.annotate(signed(value, scale), (max(value, 0), k), xytext=(6, 0),
-                    textcoords="offset points", va="center", fontsize=FONT["note"])
-    ax.set_yticks(y, names)
-    ax.invert_yaxis()
-    ax.margins(x=0.2)
-    _style(ax, "Main effects", f"change in {output}, with minus without"
-           + (" (5-95% of samples)" if err is not None else ""))
-    _interactions(fig, rows, packages, names)
-    return fig
+    the title (``in 2045``, ``at month 60``; default from ``time``). A new Figure; a slide
+    per variable of one run reuses an :class:`EffectsSlide` instead."""
+    return EffectsSlide().draw(effects, output, time, labels, whole, when)
 
 
-def _interactions(fig: Figure, rows: pd.DataFrame, packages: list[str],
-                  names: list[str]) -> None:
-    """The lower triangle of the interaction matrix: row b, column a for the pair a x b."""
-    n = len(packages)
-    grid = np.full((max(n - 1, 1), max(n - 1, 1)), np.nan)
-    for r in rows[rows["kind"] == "interaction"].itertuples():
-        a, b = r.effect.split(" x ")
-        i, j = sorted((packages.index(a), packages.index(b)))
-        grid[j - 1, i] = r.value
-    ax = fig.add_axes((0.585, 0.145, 0.30, 0.68))
-    finite = np.abs(grid[np.isfinite(grid)])
-    reach = float(finite.max()) if finite.size and finite.max() > 0 else 1.0
-    image = ax.imshow(grid, cmap="RdBu", vmin=-reach, vmax=reach)
-    ax.set_xticks(range(grid.shape[1]), names[:grid.shape[1]], rotation=30, ha="right")
-    ax.set_yticks(range(grid.shape[0]), names[1:1 + grid.shape[0]])
-    for (i, j), value in np.ndenumerate(grid):
-        if np.isfinite(value):
-            ax.text(j, i, signed(value, reach * 10), ha="center", va="center",
-                    fontsize=FONT["note"],
-                    color="white" if abs(value) > 0.6 * reach else "black")
-    bar = fig.colorbar(image, cax=fig.add_axes((0.895, 0.145, 0.012, 0.68)))
-    bar.set_label("+: better together than apart", fontsize=FONT["label"])
-    bar.ax.tick_params(labelsize=FONT["note"])
-    _style(ax, "Two-way interactions")
-    for side in ("top", "right"):
-        ax.spines[side].set_visible(True)
+class EffectsSlide:
+    """The package-effects slide laid out once (figure, titles, both Axes, the colour bar)
+    and redrawn per variable: each slide changes only the data, texts and limits, so a
+    run's effects slides skip making a figure, three Axes and their ticks anew each."""
+
+    def __init__(self) -> None:
+        self.fig, _ = new_slide("")
+        self.bars = self.fig.add_axes((0.16, 0.125, 0.33, 0.70))
+        self.matrix = self.fig.add_axes((0.585, 0.145, 0.30, 0.68))
+        self.image = self.matrix.imshow(np.full((1, 1), np.nan), cmap="RdBu", vmin=-1, vmax=1)
+        bar = self.fig.colorbar(self.image, cax=self.fig.add_axes((0.895, 0.145, 0.012, 0.68)))
+        bar.set_label("+: better together than apart", fontsize=FONT["label"])
+        bar.ax.tick_params(labelsize=FONT["note"])
+        _style(self.matrix, "Two-way interactions")
+        for side in ("top", "right"):
+            self.matrix.spines[side].set_visible(True)
+
+    def draw(self, effects: pd.DataFrame, output: str, time: Any,
+             labels: Mapping[str, str] | None = None, whole: pd.DataFrame | None = None,
+             when: str = "") -> Figure:
+        """The slide of ``output`` (the same Figure each time; see ``plot_factorial``)."""
+        rows = _rows(effects, output, time)
+        main = rows[rows["kind"] == "main"]
+        packages = list(main["effect"])
+        names = [plain((labels or {}).get(p, p)) for p in packages]
+        set_titles(self.fig, f"{output} {when or _time_text(time, True)}: what each package adds",
+                   effects_takeaway(effects, output, time, labels, whole))
+        self._main(main, names, output, _scale(rows, output, time, whole))
+        self._interactions(rows, packages, names)
+        return self.fig
+
+    def _main(self, main: pd.DataFrame, names: list[str], output: str, scale: float) -> None:
+        """Main effects as bars, the first package on top."""
+        ax = self.bars
+        _empty(ax)
+        y = np.arange(len(main))
+        err = None
+        if "p5" in main:
+            err = np.vstack([main["value"] - main["p5"], main["p95"] - main["value"]])
+        ax.barh(y, main["value"], xerr=err, color=[BLUE if v >= 0 else VERMILION
+                                                   for v in main["value"]], capsize=4)
+        ax.axvline(0, color=GREY, linewidth=1)
+        for k, value in enumerate(main["value"]):
+            ax.annotate(signed(value, scale), (max(value, 0), k), xytext=(6, 0),
+                        textcoords="offset points", va="center", fontsize=FONT["note"])
+        ax.set_yticks(y, names)
+        ax.yaxis.set_inverted(True)
+        ax.margins(x=0.2)
+        _style(ax, "Main effects", f"change in {output}, with minus without"
+               + (" (5-95% of samples)" if err is not None else ""))
+
+    def _interactions(self, rows: pd.DataFrame, packages: list[str], names: list[str]) -> None:
+        """The lower triangle of the interaction matrix: row b, column a for the pair a x b;
+        the colour bar follows the image's limits."""
+        n = len(packages)
+        grid = np.full((max(n - 1, 1), max(n - 1, 1)), np.nan)
+        for r in rows[rows["kind"] == "interaction"].itertuples():
+            a, b = r.effect.split(" x ")
+            i, j = sorted((packages.index(a), packages.index(b)))
+            grid[j - 1, i] = r.value
+        ax = self.matrix
+        for text in [*ax.texts]:
+            text.remove()
+        finite = np.abs(grid[np.isfinite(grid)])
+        reach = float(finite.max()) if finite.size and finite.max() > 0 else 1.0
+        ax.ignore_existing_data_limits = True
+        self.image.set_data(grid)
+        self.image.set_extent((-0.5, grid.shape[1] - 0.5, grid.shape[0] - 0.5, -0.5))
+        self.image.set_clim(-reach, reach)
+        ax.set_xticks(range(grid.shape[1]), names[:grid.shape[1]], rotation=30, ha="right")
+        ax.set_yticks(range(grid.shape[0]), names[1:1 + grid.shape[0]])
+        for (i, j), value in np.ndenumerate(grid):
+            if np.isfinite(value):
+                ax.text(j, i, signed(value, reach * 10), ha="center", va="center",
+                        fontsize=FONT["note"],
+                        color="white" if abs(value) > 0.6 * reach else "black")
+
+
+def _empty(ax: Axes) -> None:
+    """``ax`` without what the last slide drew into it, its ticks kept (as ``figures.Deck``),
+    its limits and margins those of a new Axes: the data limits of a line across the Axes
+    (``axvline``) pass through the view's transform, so the last slide's view would round
+    them differently (all-zero bars would span 0 to 3e-17, not -0.07 to 0.07). What a slide
+    sets besides (ticks, labels, inversion, margins) it sets again."""
+    for container in [*ax.containers]:
+        container.remove()
+    for artist in [*ax.lines, *ax.collections, *ax.patches, *ax.texts, *ax.images]:
+        artist.remove()
+    ax.ignore_existing_data_limits = True
+    ax.margins(x=rcParams["axes.xmargin"], y=rcParams["axes.ymargin"])
+    ax.set_xlim(0, 1)
+    ax.set_ylim(0, 1)
+    ax.set_autoscale_on(True)
 
 
 def _scale(rows: pd.DataFrame, output: str, time: Any, whole: pd.DataFrame | None) -> float:

@@ -77,23 +77,26 @@ def document(dataset: Any, factorial: Factorial, variable: str, time: float) -> 
 
 
 def slide(dataset: Any, factorial: Factorial, variable: str,
-          found: FactorialEffects | None = None) -> Any:
+          found: FactorialEffects | None = None, drawn: Any = None) -> Any:
     """The effects slide of one variable at the end of the run (a Figure); ``found``: the
-    effects already computed at that time."""
-    from .analysis_figures import plot_factorial
+    effects already computed at that time; ``drawn``: an ``EffectsSlide`` to redraw (its
+    Figure is returned), a new one without."""
+    from .analysis_figures import EffectsSlide
 
     time = float(dataset["time"].values[-1])
     found = found or effects_at(dataset, factorial, [variable], time)
-    return plot_factorial(found.effects, variable, time, package_labels(dataset, factorial),
-                          found.whole, when(dataset, time))
+    return (drawn or EffectsSlide()).draw(found.effects, variable, time,
+                                          package_labels(dataset, factorial), found.whole,
+                                          when(dataset, time))
 
 
 def slides(dataset: Any, factorial: Factorial, variables: Sequence[str],
            names: Sequence[str], clock: Any) -> dict[str, Callable[[Path], object]]:
     """A slide per variable (file name -> writer) of its package effects at the end of the
-    run; the effects are computed once, when the first slide is written."""
+    run; the effects are computed once, when the first slide is written, and every slide
+    redraws one layout (``analysis_figures.EffectsSlide``)."""
     time = float(dataset["time"].values[-1])
-    found: dict[str, FactorialEffects] = {}
+    found: dict[str, Any] = {}
 
     def writer(variable: str) -> Callable[[Path], object]:
         def write(path: Path) -> object:
@@ -101,8 +104,12 @@ def slides(dataset: Any, factorial: Factorial, variables: Sequence[str],
 
             with clock.phase("figures"):
                 if "effects" not in found:
+                    from .analysis_figures import EffectsSlide
+
                     found["effects"] = effects_at(dataset, factorial, variables, time)
-                return save_figure(slide(dataset, factorial, variable, found["effects"]), path)
+                    found["slide"] = EffectsSlide()
+                return save_figure(slide(dataset, factorial, variable, found["effects"],
+                                         found["slide"]), path)
         return write
 
     return {name: writer(variable) for variable, name in zip(variables, names)}
