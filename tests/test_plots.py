@@ -447,6 +447,20 @@ def test_a_reused_effects_slide_draws_what_a_fresh_one_draws(tmp_path):
     assert slide_text(reused.fig, "title") == "y in 2045: what each package adds"
     assert [t.get_text() for t in reused.bars.get_yticklabels()][:2] == ["Case 4", "package b"]
 
+
+def test_effects_takeaway_names_the_largest_effect_or_says_there_is_none():
+    """The slide's subtitle names the package with the largest main effect; where every
+    effect is 0 (an output no package reaches), it says so instead of crowning one."""
+    from reformsim.report.analysis_figures import effects_takeaway
+
+    effects, whole = _effects(4, 0.05, False)
+    assert effects_takeaway(effects, "y", 2045.0, {}, whole).startswith(
+        "package d has the largest effect (-0.200)")
+    effects, whole = _effects(4, 0, False, True)
+    assert effects_takeaway(effects, "y", 2045.0, {}, whole) == \
+        "No package changes y: every effect is 0"
+
+
 def test_ranking_deck(tmp_path):
     deck = Deck(many(40), "ranking")
     assert deck.save("x", tmp_path / "r.png").stat().st_size > 10_000

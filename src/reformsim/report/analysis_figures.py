@@ -259,6 +259,9 @@ def _scale(rows: pd.DataFrame, output: str, time: Any, whole: pd.DataFrame | Non
     return max(finite) if finite else 1.0
 
 
+NO_EFFECT = 1e-12    # effects this small are floating-point noise, not a package's doing
+
+
 def effects_takeaway(effects: pd.DataFrame, output: str, time: Any,
                      labels: Mapping[str, str] | None = None,
                      whole: pd.DataFrame | None = None) -> str:
@@ -269,6 +272,8 @@ def effects_takeaway(effects: pd.DataFrame, output: str, time: Any,
     if not len(main):
         return ""
     scale = _scale(rows, output, time, whole)
+    if not scale > NO_EFFECT:   # every effect is rounding noise (or NaN): no package stands out
+        return f"No package changes {output}: every effect is 0"
     top = main.loc[main["value"].abs().idxmax()]
     text = (f"{(labels or {}).get(top['effect'], top['effect'])} has the largest effect "
             f"({signed(top['value'], scale)})")
