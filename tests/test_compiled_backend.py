@@ -115,6 +115,28 @@ def test_compiled_equals_numpy_on_the_reform_model_and_its_roadmaps():
                               lookups=ens.lookups), floor=1.0)
 
 
+def test_a_power_is_the_c_librarys_pow_but_exact_where_it_can_be():
+    """F.power: a square root for an exponent of 0.5 (correctly rounded; pow is within an ulp
+    of it), the base itself for 1, and pow's answer (math.pow calls the C library's) for
+    every other exponent and for the bases where sqrt and pow disagree."""
+    import math
+
+    from reformsim.engine.numba_kernels import power
+
+    bases = np.exp(np.random.default_rng(5).uniform(-30, 30, 20_000))
+    roots = np.array([power(x, 0.5) for x in bases])
+    assert np.array_equal(roots, np.sqrt(bases))
+    assert np.all(np.abs(roots - bases ** 0.5) <= np.spacing(roots))
+    for x in (3.0, -2.5, -0.0, math.inf, -math.inf):
+        assert math.copysign(1, power(x, 1.0)) == math.copysign(1, x) and power(x, 1.0) == x
+    assert math.isnan(power(math.nan, 1.0)) and math.isnan(power(math.nan, 0.5))
+    assert math.copysign(1, power(-0.0, 0.5)) == 1.0 and power(0.0, 0.5) == 0.0
+    assert power(-math.inf, 0.5) == math.inf and power(math.inf, 0.5) == math.inf
+    assert math.isnan(power(-4.0, 0.5))
+    for x, y in [(2.0, 0.3), (0.7, -2.0), (10.0, 2.0), (1e-3, 0.2), (5.0, 0.5000000000000001)]:
+        assert power(x, y) == math.pow(x, y)
+
+
 @pytest.mark.parametrize("name", ["goal_seek", "logistic", "lookup", "clock", "saveper"])
 def test_compiled_rk4_equals_numpy_rk4(load, name):
     assert_same_results(*both(load(name), method="rk4"))
@@ -147,6 +169,20 @@ def test_reform_ensemble_members_are_their_single_runs():
     for i in (0, 42, 99):
         alone = reformsim.simulate(model, params={name: values[i]}, backend="numba")
         assert np.array_equal(together.values[i], alone.values[0])
+
+
+@pytest.mark.parametrize("method", ["euler", "rk4"])
+def test_reform_saves_only_the_outputs_asked_for_in_their_order(method):
+    """The reform model saves its many dynamic elements through one loop over the kept ones
+    (numba_rates._saves): a few outputs, out of the rate order's order, with a constant."""
+    model = reformsim.load_model(REFORM)
+    every = reformsim.simulate(model, backend="numpy", method=method)
+    outputs = [every.names[-3], "Trust", every.names[7], "Reform budget", every.names[40]]
+    compiled, reference = both(model, outputs=outputs, method=method)
+    assert list(compiled.names) == list(reference.names) and len(compiled.names) == 5
+    assert_same_results(compiled, reference)
+    for name in outputs:
+        assert np.array_equal(compiled[name], every[name])
 
 
 # --- what a run can carry ---------------------------------------------------------------------

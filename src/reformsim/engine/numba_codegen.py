@@ -33,7 +33,7 @@ if TYPE_CHECKING:
 Idx = tuple[str, ...]
 Shape = tuple[int, ...]
 
-_ARITH = {"+": "+", "-": "-", "*": "*", "/": "/", "^": "**"}
+_ARITH = {"+": "+", "-": "-", "*": "*", "/": "/"}
 _COMPARE = {"=": "==", "<>": "!=", "<": "<", "<=": "<=", ">": ">", ">=": ">="}
 _NUMPY = {"abs": "np.abs", "sqrt": "np.sqrt", "exp": "np.exp", "ln": "np.log", "sin": "np.sin",
           "cos": "np.cos", "tan": "np.tan", "arcsin": "np.arcsin", "arccos": "np.arccos",
@@ -254,6 +254,8 @@ class Expressions:
         if e.op in _ARITH:
             left, right = (self.value(a, idx) for a in e.args)
             return f"({left} {_ARITH[e.op]} {right})"
+        if e.op == "^":
+            return f"F.power({', '.join(self.value(a, idx) for a in e.args)})"
         return f"(1.0 if {self._boolean(e, idx)} else 0.0)"
 
     def _chain(self, e: ir.Chain, idx: Idx) -> str:
@@ -292,7 +294,7 @@ class Expressions:
             return f"F.{func}({', '.join([draw] + values)})"
         args = [self.value(a, idx) for a in e.args]
         if func == "power":
-            return f"({args[0]} ** {args[1]})"
+            return f"F.power({args[0]}, {args[1]})"
         if func in _NUMPY:
             return f"{_NUMPY[func]}({', '.join(args)})"
         if func in _TIMED:

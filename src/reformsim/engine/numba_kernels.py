@@ -63,6 +63,22 @@ def truth(x):
 
 
 @jit
+def power(base, exponent):
+    """``base ** exponent`` (the C library's pow), but ``base`` itself for an exponent of 1
+    (what pow returns: the result is exact) and the square root of a positive ``base`` for an
+    exponent of 0.5. IEEE's square root is correctly rounded, the C library's pow is not
+    quite (it differs from it in about 1 of 1,000 cases, by one ulp), and it is several times
+    faster: powers of 0.5 and 1 are common in models' elasticities. LLVM makes the same
+    substitution where the exponent is a literal. Zero, negative, NaN and -inf bases keep
+    pow's answers (sqrt(-0) would be -0, pow's +0; sqrt(-inf) NaN, pow's +inf)."""
+    if exponent == 1.0:
+        return base
+    if exponent == 0.5 and base > 0.0:
+        return np.sqrt(base)
+    return base ** exponent
+
+
+@jit
 def fmin(a, b):
     """np.minimum: NaN wins."""
     if a != a:

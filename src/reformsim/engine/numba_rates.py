@@ -84,6 +84,7 @@ class RatePass:
         self.stores = ex.stores
         self.rows, self.fixed = fixed_rows(model)
         self.scalars: list[int] = []   # dynamic elements saved through Sb (by cell)
+        self.save_table: tuple[int, int] | None = None   # TI offset and count (saved by a loop)
         self.Y = self._yb("{}") if euler else "ys[{}]"
         self.D = "D[{}]" if euler else "ks[stage, {}]"
         self.outputs: list[str] = []
@@ -341,16 +342,15 @@ class RatePass:
                 lines.append(f"{store.at()} = {slot}")
             sources.append(int(store.base))
             counts.append(store.cells)
-        at = self.ex.int_slot(sources + counts)
-        return ["if save:"] + ["    " + line for line in lines] + [
+        self.save_table = (self.ex.int_slot(sources + counts), len(sources))
+        return ["if save:"] + ["    " + line for line in lines] + [   # kept ones: prologue
             "    acc = 0.0",
-            f"    for k in range({len(sources)}):",
-            "        oc = OC[k]",
-            "        if oc >= 0:",
-            f"            source = TI[{at} + k]",
-            f"            for j in range(TI[{at + len(sources)} + k]):",
-            "                out[saved, oc + j, e] = W[source + j]",
-            "                acc += W[source + j]",
+            "    for r in range(nk):",
+            "        oc = KO[r]",
+            "        source = KS[r]",
+            "        for j in range(KN[r]):",
+            "            out[saved, oc + j, e] = W[source + j]",
+            "            acc += W[source + j]",
             "    OBb[i] += acc"]
 
     def prologue(self) -> list[str]:
@@ -370,6 +370,16 @@ class RatePass:
                   "        SR[kept] = r",
                   "        SC[kept] = oc",
                   "        kept += 1"]
+        if self.save_table:   # the elements kept, in order: where in out, in W, how many
+            at, count = self.save_table
+            lines += [f"KO = np.empty({count}, dtype=np.int64)", "KS = np.empty_like(KO)",
+                      "KN = np.empty_like(KO)", "nk = 0",
+                      f"for k in range({count}):",
+                      "    if OC[k] >= 0:",
+                      "        KO[nk] = OC[k]",
+                      f"        KS[nk] = TI[{at} + k]",
+                      f"        KN[nk] = TI[{at + count} + k]",
+                      "        nk += 1"]
         for s in self.model.states:
             j, c = s.index, s.cells
             if s.kind in BY_ORDER:

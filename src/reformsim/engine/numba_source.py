@@ -87,12 +87,12 @@ INLINED = ("F.fmin(", "F.fmax(", "F.xidz(", "F.zidz(", "np.abs(")
 
 
 def plain(lines: list[str]) -> bool:
-    """Whether a rate pass's body is plain arithmetic: no loop, no call but INLINED ones, no
-    power (numba calls the C library's pow)."""
+    """Whether a rate pass's body is plain arithmetic: no loop, no call but INLINED ones (a
+    power is ``F.power``: the C library's pow)."""
     text = "\n".join(lines)
     for call in INLINED:
         text = text.replace(call, "(")
-    return not any(word in text for word in ("for ", "**", "F.", "np.", "watch("))
+    return not any(word in text for word in ("for ", "F.", "np.", "watch("))
 
 
 def write_kernel(model: CompiledModel) -> Kernel:
@@ -101,10 +101,10 @@ def write_kernel(model: CompiledModel) -> Kernel:
         if s.kind not in RatePass.OUTPUTS:
             raise Unsupported(f"a state of kind {s.kind!r}")
     by_cell = scalars_only(model)
-    euler_lines, rk4_lines, ex, euler, work = _passes(model, by_cell)
+    euler_lines, rk4_lines, ex, euler, rk4, work = _passes(model, by_cell)
     if by_cell and not plain(euler_lines):   # the member loop would not vectorise anyway
         by_cell = False
-        euler_lines, rk4_lines, ex, euler, work = _passes(model, by_cell)
+        euler_lines, rk4_lines, ex, euler, rk4, work = _passes(model, by_cell)
     rk4_work = ex.work
     constants = tuple(ex.stores.order)
     try:   # the init pass is compiled too where it can be (numba_init); else numpy's runs
@@ -116,6 +116,7 @@ def write_kernel(model: CompiledModel) -> Kernel:
     except Unsupported as exc:
         initial, init_data = "# no compiled init pass: numpy's runs\n", {"init_reason": str(exc)}
     source = _TEMPLATE.format(stamp=_stamp(), prologue=_indent(euler.prologue(), 1),
+                              rk4_prologue=_indent(rk4.prologue(), 1),
                               setup=_indent(_setup(by_cell), 1),
                               Yki=cell("Yb", "k", by_cell), Ywi=cell("Yb", "WO[k]", by_cell),
                               look=_indent(_look(by_cell), 3),
@@ -133,14 +134,14 @@ def write_kernel(model: CompiledModel) -> Kernel:
 
 
 def _passes(model: CompiledModel, by_cell: bool) -> tuple:
-    """The Euler and RK4 bodies of a model, its expressions and the Euler pass, with a
-    block's arrays cells x members (``by_cell``) or members x cells."""
+    """The Euler and RK4 bodies of a model, its expressions and both passes, with a block's
+    arrays cells x members (``by_cell``) or members x cells."""
     ex = Expressions(model, Constants(model, by_cell))
     euler = RatePass(model, ex, euler=True, by_cell=by_cell)
     euler_lines = euler.lines()
     work, ex.work = ex.work, 0          # each integrator has its own work array
     rk4 = RatePass(model, ex, euler=False, by_cell=by_cell)
-    return euler_lines, rk4.lines(), ex, euler, work
+    return euler_lines, rk4.lines(), ex, euler, rk4, work
 
 
 def _setup(by_cell: bool) -> list[str]:
@@ -277,7 +278,7 @@ def rk4(lo, hi, ''' + _ARGS + '''):
     ys = np.empty(R)
     PT = PT0
     saved = 0
-{prologue}
+{rk4_prologue}
     for n in range(TT.shape[0]):
         start = TT[n]
         dt = TD[n]
