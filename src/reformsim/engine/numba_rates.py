@@ -312,10 +312,10 @@ class RatePass:
         into its row of the block's ``Sb``, all of them, unconditionally, with no branch in
         the loop; after the members, the template copies the rows ``OC`` keeps into ``out``
         (see :meth:`prologue`). Else a few elements get a branch each; many are first put in
-        W, next to the arrays, and copied by one loop (a long run of branches is slow for
-        numba to compile). ``OBb[i]`` sums the member's saved values: not finite when one of
-        them is not (or, rarely, when the sum overflows), so only such members' outputs need
-        to be searched afterwards."""
+        W, next to the arrays, and one loop copies the kept ones, listed before the time loop
+        (a long run of branches is slow for numba to compile). ``OBb[i]`` sums the member's
+        saved values: not finite when one of them is not (or, rarely, when the sum
+        overflows), so only such members' outputs need to be searched afterwards."""
         slots = [slot for slot in self.model.rate_order if slot.startswith("v")]
         self.outputs += slots
         if not slots:
@@ -354,7 +354,8 @@ class RatePass:
             "    OBb[i] += acc"]
 
     def prologue(self) -> list[str]:
-        """Before the time loop: where the saved elements go (when saved by branches), where
+        """Before the time loop: where the saved elements go (when saved by branches; when
+        saved by a loop, the kept ones' columns, places in W and cells: KO, KS, KN), where
         each delay's and smooth's rows start and end, its order, and where each discrete
         state's cells start (all fixed for the run)."""
         slots = [slot for slot in self.model.rate_order if slot.startswith("v")]
