@@ -31,6 +31,7 @@ MODEL_FILES = {
     "short_delay": "short_delay.mdl",  # DELAY3 with 3 x TIME STEP > delay time
     "saveper": "saveper.mdl",         # SAVEPER = 4 x TIME STEP
     "odd_grid": "odd_grid.mdl",       # TIME STEP 0.1, SAVEPER 0.3: float accumulation
+    "segments": "segments.mdl",       # calls, delays and a choice: a body split in loops
 }
 
 

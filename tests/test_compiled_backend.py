@@ -10,6 +10,7 @@ structures and RK4 behave as on numpy; a second process loads the machine code.
 from __future__ import annotations
 
 import os
+import re
 import subprocess
 import sys
 import warnings
@@ -309,3 +310,66 @@ def test_compiled_code_that_fails_hands_the_model_to_numpy_with_a_warning(decay_
     assert results.backend == "numpy"
     assert np.array_equal(results.values, reformsim.simulate(model, backend="numpy").values)
     assert "numba failed" in numba_backend.reason_not_compiled(model)
+
+
+# --- a body split into member loops (numba_segments) ------------------------------------------
+
+def test_a_split_body_gives_numpys_results_and_each_member_its_single_run(load):
+    """tests/models/segments.mdl has calls (a power, a lookup, exp), DELAY3, DELAY N and
+    SMOOTH (loops over stages, a local from one line to the next), a choice between
+    constants, and a flow that is inf where K = 1: its body is split into member loops,
+    blocks of at most numba_segments.WIDTH members."""
+    from reformsim.engine import numba_segments
+
+    model = load("segments")
+    kernel = numba_backend.kernel(model)
+    assert kernel.block_width == numba_segments.WIDTH
+    euler = kernel.source.split("def rk4(")[0]
+    assert len(re.findall(r"for i_\d+ in range\(nb\):", euler)) >= 4   # member loops
+    size = 2 * numba_segments.WIDTH + 11                 # three blocks, the last one short
+    growth = np.linspace(0.05, 0.4, size)
+    k = np.linspace(1.5, 3.0, size)
+    k[[0, 80, size - 1]] = 1.0                         # a failure in each block
+    params = {"Growth": growth, "K": k, "Threshold": np.linspace(7.0, 11.0, size)}
+    together, reference = both(model, params=params)
+    assert set(together.failures) == {0, 80, size - 1}
+    assert_same_results(together, reference, floor=1.0)
+    for i in (1, 71, 72, 100, size - 2):
+        alone = reformsim.simulate(model, params={name: v[i] for name, v in params.items()},
+                                   backend="numba")
+        assert np.array_equal(together.values[i], alone.values[0])
+
+
+@pytest.mark.parametrize("count", [2, 3, 5, 11, 14])
+def test_a_generated_interpolation_is_interp_bit_for_bit(count, tmp_path, monkeypatch):
+    """interp<n> (numba_codegen.interpolation) chooses among every case without a branch:
+    the same number as numba_kernels.interp (numpy's algorithm) for x inside, on and
+    outside the table, NaN and infinities, with a repeated x (a vertical step), a flat
+    part and an infinite y."""
+    from reformsim.engine import numba_kernels as F
+    from reformsim.engine.numba_codegen import interpolation
+
+    rng = np.random.default_rng(count)
+    xs = np.cumsum(rng.uniform(0.1, 2.0, count))
+    ys = rng.normal(size=count)
+    if count >= 3:
+        xs[1] = xs[2]                                  # a vertical step
+        ys[-1] = ys[-2]                                # a flat end
+    if count >= 5:
+        ys[3] = np.inf                                 # slopes of inf: interp's fallbacks
+    module = tmp_path / f"interp_test_{count}.py"
+    points = ", ".join(f"p[{k}]" for k in range(2 * count))
+    module.write_text("import numpy as np\nfrom numba import njit\n\n"
+                      "_jit = njit(error_model='numpy')\n\n\n" + interpolation(count)
+                      + "\n\n\n@njit(error_model='numpy')\ndef every(x, p):\n"
+                      "    out = np.empty_like(x)\n    for i in range(x.size):\n"
+                      f"        out[i] = interp{count}(x[i], {points})\n    return out\n")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    every = __import__(module.stem).every
+
+    x = np.concatenate([rng.uniform(xs[0] - 1, xs[-1] + 1, 2000), xs, np.nextafter(xs, -np.inf),
+                        np.nextafter(xs, np.inf), [np.nan, np.inf, -np.inf, 0.0, -0.0]])
+    table = np.concatenate([xs, ys])
+    expected = np.array([F.interp(v, table, 0, count, count) for v in x])
+    got = every(x, tuple(table))
+    assert np.array_equal(got.view(np.int64), expected.view(np.int64))

@@ -316,6 +316,8 @@ def _block(found: Any, rows: int, discrete: int, per_run: int, size: int) -> int
     other 38). The group runs in one call when one block holds it."""
     per_member = 8 * (rows * 2 + discrete + found.columns + per_run + len(found.outputs)) + 64
     block = max(MIN_BLOCK, BLOCK_BYTES // per_member)
+    if found.block_width:   # its member loops' rows have room for so many (numba_segments)
+        block = min(block, found.block_width)
     if size >= PARALLEL_FROM:
         import numba
 

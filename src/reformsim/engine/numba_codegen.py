@@ -46,6 +46,11 @@ _TIMED = {"ramp": "F.ramp(t, ", "Xramp": "F.xramp(t, ", "step": "F.step(t, dt, "
 VECTOR_FUNCS = {"vector_sort_order", "vector_rank", "vector_reorder", "invert_matrix"}
 CHAIN_INFIX = 500   # operands of a chain written out; Python's compiler recurses on longer ones
 LOOKUP_MODES = {"interpolate": 0, "extrapolate": 1, "hold_backward": 2}
+# A model of scalars (its block by cell) interpolates tables of up to so many points with the
+# generated interp<n> (interpolation): their points as numbers, no branch, so that a loop
+# over members runs on several at once (at most 14: Python calls with more than 30 arguments
+# through a tuple, and numba does not inline such a call)
+FIXED_POINTS = 14
 DATA_MODES = {"interpolate": 0, "raw": 1, "hold_backward": 2, "look_forward": 3}
 
 
@@ -123,6 +128,7 @@ class Expressions:
         self.ints: list[int] = []            # TI
         self.per_run: list[str] = []          # keys of tables given with each run (RT rows)
         self.hoisted: list[str] = []          # lines computed before the current statement
+        self.interpolations: set[int] = set()  # points of the tables interp<n> looks up
         self.work = 0                         # cells of W used so far
         self.names = 0
         self.depth = 0                        # loops over cells around the code being written
@@ -312,7 +318,13 @@ class Expressions:
     def _static_lookup(self, table: ir.Table, arg: ir.Expr, idx: Idx) -> str:
         if not isinstance(table, ir.Table):
             raise Unsupported("a subscripted lookup called without its subscripts")
+        at, count = len(self.tables), len(table.xs)
         k = self.table(table.xs, table.ys)
+        if LOOKUP_MODES[table.mode] == 0 and 2 <= count <= FIXED_POINTS \
+                and getattr(self.stores, "by_cell", False):
+            self.interpolations.add(count)
+            points = ", ".join(f"TB[{at + j}]" for j in range(2 * count))
+            return f"interp{count}({self.value(arg, idx)}, {points})"
         return (f"F.lookup({self.value(arg, idx)}, TB, TI[{k}], TI[{k + 1}], TI[{k + 2}], "
                 f"{LOOKUP_MODES[table.mode]})")
 
@@ -460,3 +472,54 @@ def literal_array(literals: dict[str, int]) -> np.ndarray:
     for value, index in literals.items():
         values[index] = float.fromhex(value)
     return values
+
+
+def interpolation(count: int) -> str:
+    """The source of ``interp<count>(x, xs..., ys...)`` (see :func:`interpolation_lines`),
+    for the code that runs one member at a time (RK4's, the init pass's)."""
+    points = [f"x{k}" for k in range(count)] + [f"y{k}" for k in range(count)]
+    return "\n".join([f"@_jit\ndef interp{count}(x, {', '.join(points)}):"] +
+                     ["    " + line for line in interpolation_lines(count, "x", points, "value")]
+                     + ["    return value"])
+
+
+def interpolation_lines(count: int, x: str, points: list[str], out: str) -> list[str]:
+    """Lines that set ``out`` to numba_kernels.interp of ``x`` (a name) in a table of
+    ``count`` points (2 or more; ``points``: its xs then its ys, names or loads), with no
+    loop and no branch: every case is computed and one chosen, so that LLVM runs a loop over
+    members that has them on several at once. Each case is interp's own operations on the
+    same operands, so the result is the same number, bit for bit. Their other names start
+    with ``out``, each set once (numba takes long over a name set in many places)."""
+    xs, ys, last = points[:count], points[count:], count - 1
+    name = f"{out}_".__add__
+    lines = [f"{name('j')} = {' + '.join(f'({x} >= {p})' for p in xs)} - 1   # last point <= x",
+             f"{name('a')} = {name('j')} if {name('j')} > 0 else 0",
+             f"{name('at')} = {name('a')} if {name('a')} < {last} else {last}   # interp's j",
+             f"{name('lo')} = {name('at')} if {name('at')} < {last - 1} else {last - 1}"]
+
+    def pick(var: str, values: list[str], index: str, shift: int) -> list[str]:
+        """var<k> = values[k] where index is k - shift, else var<k-1>: the last one is it."""
+        return [f"{name(f'{var}{shift}')} = {values[shift]}"] + [
+            f"{name(f'{var}{k}')} = {values[k]} if {name(index)} == {k - shift} else "
+            f"{name(f'{var}{k - 1}')}" for k in range(shift + 1, count)]
+
+    # the interval's first point (xa, ya), its second (xb, yb), the point at interp's j (xj,
+    # yj), point by point: a run of comparisons of one index with 0, 1, 2... is a switch to
+    # LLVM, which then does not vectorise the loop
+    picks = [pick("xa", xs, "lo", 0), pick("ya", ys, "lo", 0), pick("xj", xs, "at", 0),
+             pick("yj", ys, "at", 0), [""] + pick("xb", xs, "lo", 1),
+             [""] + pick("yb", ys, "lo", 1)]
+    lines += [line for k in range(count) for chain in picks if (line := chain[k])]
+    xa, ya, xb, yb = (name(f"{p}{last}") for p in ("xa", "ya", "xb", "yb"))
+    xj, yj = name(f"xj{last}"), name(f"yj{last}")
+    return lines + [
+        f"{name('slope')} = ({yb} - {ya}) / ({xb} - {xa})",
+        f"{name('v1')} = {name('slope')} * ({x} - {xa}) + {ya}",
+        f"{name('again')} = {name('slope')} * ({x} - {xb}) + {yb}",
+        f"{name('fall')} = {ya} if ({name('again')} != {name('again')}) & ({ya} == {yb}) "
+        f"else {name('again')}",
+        f"{name('v2')} = {name('v1')} if {name('v1')} == {name('v1')} else {name('fall')}",
+        f"{name('v3')} = {yj} if ({name('j')} == {last}) | ({xj} == {x}) else {name('v2')}",
+        f"{name('v4')} = {ys[0]} if {x} < {xs[0]} else {name('v3')}",
+        f"{name('v5')} = {ys[last]} if {x} > {xs[last]} else {name('v4')}",
+        f"{out} = {x} if {x} != {x} else {name('v5')}"]

@@ -353,16 +353,18 @@ class RatePass:
             "            acc += W[source + j]",
             "    OBb[i] += acc"]
 
-    def prologue(self) -> list[str]:
+    def prologue(self, saves: bool = True) -> list[str]:
         """Before the time loop: where the saved elements go (when saved by branches; when
-        saved by a loop, the kept ones' columns, places in W and cells: KO, KS, KN), where
-        each delay's and smooth's rows start and end, its order, and where each discrete
-        state's cells start (all fixed for the run)."""
+        saved by a loop, the kept ones' columns, places in W and cells: KO, KS, KN; by cell,
+        the block's Sb unless ``saves`` is False: numba_segments lays it out), where each
+        delay's and smooth's rows start and end, its order, and where each discrete state's
+        cells start (all fixed for the run)."""
         slots = [slot for slot in self.model.rate_order if slot.startswith("v")]
         lines = [f"oc{k} = OC[{k}]" for k in range(len(slots))] \
             if not self.by_cell and len(slots) <= BRANCHES else []
-        lines += [f"Sb = np.empty(({len(self.scalars)}, width))",   # saved scalars, by cell
-                  f"SR = np.empty({len(self.scalars)}, dtype=np.int64)",   # kept: row of Sb
+        if saves:   # saved scalars, by cell
+            lines.append(f"Sb = np.empty(({len(self.scalars)}, width))")
+        lines += [f"SR = np.empty({len(self.scalars)}, dtype=np.int64)",   # kept: row of Sb
                   f"SC = np.empty({len(self.scalars)}, dtype=np.int64)",   # and column of out
                   "kept = 0",
                   f"for r in range({len(self.scalars)}):",

@@ -15,13 +15,16 @@ Data, member-major: ``Y`` (E x state rows), ``Z`` (E x discrete cells: DELAY N r
 DELAY FIXED ring buffers, SAMPLE IF TRUE holds), ``C`` (E x constant cells), ``RT`` (E x
 points of the tables given per run); ``out`` is the results array (T x V x E). ``Y`` and
 ``Z`` hold the initial values: a block works on its own copies (``Yb``, ``Zb``, ``Cb``),
-member ``e = lo + i`` being its ``i``-th. A model of scalars whose body is plain arithmetic
-(:func:`numba_rates.plain`: no loop, no call the compiler cannot inline) keeps them cells x
-members, a cell of consecutive members contiguous, so LLVM runs the member loop on 8
-members at once (AVX-512), with the same IEEE operations in the same order as one member
-alone (no fastmath): an ensemble's member stays bit for bit its single run. Its saved
-values go to the block's ``Sb`` (cells x members), copied to ``out`` after the members.
-Other models keep members x cells, their loops over cells reading a member's contiguously.
+member ``e = lo + i`` being its ``i``-th. A model of scalars keeps them cells x members, a
+cell of consecutive members contiguous, so LLVM runs a member loop on 8 members at once
+(AVX-512), with the same IEEE operations in the same order as one member alone (no
+fastmath): an ensemble's member stays bit for bit its single run. Where its body is plain
+arithmetic (:func:`plain`: no loop, no call the compiler cannot inline, no lookup), one
+member loop runs it; else its Euler body is split into several member loops
+(:mod:`numba_segments`), and its RK4 body runs one member at a time. Its saved values go to
+the block's ``Sb`` (cells x members), copied to ``out`` after the members. Other models
+(arrays, or a body numba_segments does not split) keep members x cells, their loops over
+cells reading a member's contiguously.
 The watch for non-finite states runs before the members, on the states the step starts
 from.
 """
@@ -36,8 +39,8 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from . import numba_init
-from .numba_codegen import Expressions, Unsupported, literal_array
+from . import numba_init, numba_segments
+from .numba_codegen import Expressions, Unsupported, interpolation, literal_array
 from .numba_rates import Constants, RatePass, cell, fixed_rows
 
 if TYPE_CHECKING:
@@ -64,6 +67,7 @@ class Kernel:
         default_factory=lambda: np.empty(0, dtype=np.int64))            # SC: their C columns
     init_work: int = 1                           # cells of the init pass's work array
     init_reason: str = ""                        # why there is no compiled init pass, if not
+    block_width: int = 0                         # members a block holds at most (0: any)
     columns: int = 0                             # cells of C
     digest: str = ""                             # of the source: the module's name
 
@@ -88,11 +92,12 @@ INLINED = ("F.fmin(", "F.fmax(", "F.xidz(", "F.zidz(", "np.abs(")
 
 def plain(lines: list[str]) -> bool:
     """Whether a rate pass's body is plain arithmetic: no loop, no call but INLINED ones (a
-    power is ``F.power``: the C library's pow)."""
+    power is ``F.power``: the C library's pow), no table's interpolation (interp<n>, whose
+    points numba_segments reads before the time loop)."""
     text = "\n".join(lines)
     for call in INLINED:
         text = text.replace(call, "(")
-    return not any(word in text for word in ("for ", "F.", "np.", "watch("))
+    return not any(word in text for word in ("for ", "F.", "np.", "watch(", "interp"))
 
 
 def write_kernel(model: CompiledModel) -> Kernel:
@@ -102,9 +107,15 @@ def write_kernel(model: CompiledModel) -> Kernel:
             raise Unsupported(f"a state of kind {s.kind!r}")
     by_cell = scalars_only(model)
     euler_lines, rk4_lines, ex, euler, rk4, work = _passes(model, by_cell)
-    if by_cell and not plain(euler_lines):   # the member loop would not vectorise anyway
-        by_cell = False
-        euler_lines, rk4_lines, ex, euler, rk4, work = _passes(model, by_cell)
+    segments = None
+    if by_cell and not plain(euler_lines):   # split into loops that vectorise, if it can be
+        segments = numba_segments.split(euler_lines, INLINED, ex.stores.used)
+        if segments is None:                 # (else the member loop would not vectorise)
+            by_cell = False
+            euler_lines, rk4_lines, ex, euler, rk4, work = _passes(model, by_cell)
+    members, euler_setup = segments or (   # one member loop
+        ["for i in range(nb):", "    e = lo + i"] + ["    " + line for line in euler_lines],
+        _setup(by_cell))
     rk4_work = ex.work
     constants = tuple(ex.stores.order)
     try:   # the init pass is compiled too where it can be (numba_init); else numpy's runs
@@ -115,14 +126,20 @@ def write_kernel(model: CompiledModel) -> Kernel:
                          default_columns=init.default_columns, init_work=max(ex.work, 1))
     except Unsupported as exc:
         initial, init_data = "# no compiled init pass: numpy's runs\n", {"init_reason": str(exc)}
-    source = _TEMPLATE.format(stamp=_stamp(), prologue=_indent(euler.prologue(), 1),
+    interpolations = "".join(f"\n{interpolation(count)}\n\n"
+                             for count in sorted(ex.interpolations))
+    euler_prologue = euler.prologue(saves=not segments)   # (numba_segments lays out Sb)
+    source = _TEMPLATE.format(stamp=_stamp(), interpolations=interpolations,
+                              prologue=_indent(euler_prologue, 1),
+                              euler_setup=_indent(euler_setup, 1),
+                              derivatives="(R, width)" if segments else "R",
                               rk4_prologue=_indent(rk4.prologue(), 1),
                               setup=_indent(_setup(by_cell), 1),
                               Yki=cell("Yb", "k", by_cell), Ywi=cell("Yb", "WO[k]", by_cell),
                               look=_indent(_look(by_cell), 3),
                               store=_indent(_STORE if by_cell else ["pass"], 3),
                               step=_indent(euler.per_step(), 2),
-                              euler_body=_indent(euler_lines, 3), rk4_body=_indent(rk4_lines, 4),
+                              euler_members=_indent(members, 2), rk4_body=_indent(rk4_lines, 4),
                               initial=initial)
     rows, fixed = fixed_rows(model)
     return Kernel(source=source, literals=literal_array(ex.literals),
@@ -130,7 +147,8 @@ def write_kernel(model: CompiledModel) -> Kernel:
                   ints=np.array(ex.ints or [0], dtype=np.int64),
                   constants=constants, outputs=tuple(euler.outputs),
                   per_run=tuple(ex.per_run), work=max(work, rk4_work, 1),
-                  fixed_rows=rows, fixed=fixed, **init_data)
+                  fixed_rows=rows, fixed=fixed,
+                  block_width=numba_segments.WIDTH if segments else 0, **init_data)
 
 
 def _passes(model: CompiledModel, by_cell: bool) -> tuple:
@@ -240,11 +258,11 @@ def watch(Yb, i, e, WO, FS, FR, saved):
             FR[e] = WO[k]
             return
 
-
+{interpolations}
 @_jit
 def euler(lo, hi, ''' + _ARGS + '''):
-{setup}
-    D = np.empty(R)
+{euler_setup}
+    D = np.empty({derivatives})
     PT = PT0.copy()
     saved = 0
 {prologue}
@@ -256,9 +274,7 @@ def euler(lo, hi, ''' + _ARGS + '''):
 {step}
         if save:
 {look}
-        for i in range(nb):
-            e = lo + i
-{euler_body}
+{euler_members}
         if save:
 {store}
         if not commit:
