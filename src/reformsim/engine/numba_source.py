@@ -84,9 +84,10 @@ def scalars_only(model: CompiledModel) -> bool:
 
 
 # Calls in a body that LLVM inlines into plain arithmetic. Any other call (exp, a power, a
-# lookup...) keeps the member loop one member at a time: LLVM vectorises exp or pow only
-# with a vector maths library (Intel's SVML, not used here), whose results can differ by an
-# ulp from the C library's that a lone member, or a block's last few, would get.
+# lookup of F.) keeps its member loop one member at a time (numba_segments gives such calls
+# loops of their own): LLVM vectorises exp or pow only with a vector maths library (Intel's
+# SVML, not used here), whose results can differ by an ulp from the C library's that a lone
+# member, or a block's last few, would get.
 INLINED = ("F.fmin(", "F.fmax(", "F.xidz(", "F.zidz(", "np.abs(")
 
 
