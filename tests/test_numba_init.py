@@ -49,8 +49,9 @@ def kernel_data(model, params, initial=None) -> tuple[list[np.ndarray], list[np.
     orders = np.array([o if s.kind in numba_backend.STRUCTURAL_ARGS else 1
                        for s, o in zip(model.states, structure.orders)] or [1], dtype=np.int64)
     RT, RI = numba_backend._per_run(found, values, size)
-    Y, Z, C, _, _ = numba_init.start(model, found, numba_backend.module(found), values.deferred,
-                                     len(order), RT, RI, starts, orders)
+    Y, Z, C = numba_init.start(model, found, numba_backend.module(found), values.deferred,
+                               len(order), RT, RI, starts, orders,
+                               numba_init.registers(model, orders))
     Y0 = initial_states(model, program, numpy_values, np.arange(size), size)[0]
     reference = [numba_backend._fill(found, found.constants, numpy_values,
                                      np.empty((size, max(found.columns, 1)))),

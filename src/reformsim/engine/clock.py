@@ -37,13 +37,14 @@ def time_grids(model: CompiledModel, values: dict[str, Any]):
     grid = grid_of(controls, make_clock(model, values, controls))
     if not fixed:
         return integrators.saved_times(grid), grid_of
-    _warn_about_saves(model, controls)
+    warn_about_saves(model, controls)
     times = _SAVES.get(model, tuple(controls.values()), lambda: integrators.saved_times(grid))
     return times.copy(), grid_of   # a copy: Results.times is the caller's
 
 
-def _warn_about_saves(model: CompiledModel, controls: dict[str, float]) -> None:
-    """SAVEPER below TIME STEP, or not a multiple of it, saves other times than it says."""
+def warn_about_saves(model: CompiledModel, controls: dict[str, float]) -> None:
+    """SAVEPER below TIME STEP, or not a multiple of it, saves other times than it says (the
+    warning points at the caller of ``simulate``, two calls up)."""
     dt, saveper = controls["time_step"], controls["saveper"]
     ratio = saveper / dt
     if ratio < 1 - integrators.PREC:

@@ -17,9 +17,11 @@ class Watch:
     """At every save: which members' states went non-finite first, and where."""
 
     def __init__(self, size: int) -> None:
-        self.save = np.full(size, -1, dtype=np.int64)
+        self.save = np.empty(size, dtype=np.int64)
+        self.save.fill(-1)
         self.row = np.zeros(size, dtype=np.int64)
         self.outputs: np.ndarray | None = None   # members whose outputs may be non-finite
+        self.flagged = True    # False: the compiled kernel found no member to look at
 
     def suspects(self, model: CompiledModel, outputs: tuple[str, ...],
                  out: np.ndarray) -> np.ndarray:
@@ -46,8 +48,10 @@ class Watch:
 
     def first_failures(self) -> dict[int, tuple[int, int]]:
         """member -> (save index, state row)."""
+        if not self.flagged:
+            return {}
         return {int(k): (int(self.save[k]), int(self.row[k]))
-                for k in np.flatnonzero(self.save >= 0)}
+                for k in (self.save >= 0).nonzero()[0]}
 
 
 def row_owner(model: CompiledModel, program: Any, row: int) -> str:
@@ -61,7 +65,7 @@ def find_failures(out: np.ndarray, times: np.ndarray, names: tuple[str, ...],
                   failures: dict[int, Failure], suspects: np.ndarray) -> None:
     """Earliest non-finite output of each member (out is T x V x N), if earlier than its
     states'; only ``suspects`` (N booleans) can have one."""
-    members = np.flatnonzero(suspects)
+    members = suspects.nonzero()[0]
     if out.size == 0 or not len(members):
         return
     part = out if len(members) == out.shape[2] else out[:, :, members]

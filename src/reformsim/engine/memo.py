@@ -8,7 +8,6 @@ kept here, one :class:`PerModel` per kind of value, by the module that makes it.
 from __future__ import annotations
 
 import threading
-import weakref
 from collections.abc import Callable, Hashable
 from typing import Any, Generic, TypeVar
 
@@ -16,19 +15,23 @@ T = TypeVar("T")
 
 
 class PerModel(Generic[T]):
-    """A cache keyed by (model identity, key); the model's entries go when the model does."""
+    """A cache keyed by (model identity, key); the model's entries go when the model does.
+
+    Each cache keeps its entries in a dict of its own among the model's attributes: a lookup
+    is two dict reads, with no call into Python code (a run of a small model makes a dozen).
+    A model pickles without them (see ``compiler._reduce``)."""
 
     def __init__(self) -> None:
-        self._store: weakref.WeakKeyDictionary[Any, dict[Hashable, T]] = weakref.WeakKeyDictionary()
+        self._attr = f"_per_model_{id(self):x}"
         self._lock = threading.RLock()
 
     def get(self, model: Any, key: Hashable, make: Callable[[], T]) -> T:
         """The value for ``key``, made once by ``make()`` (under the lock: made exactly once)."""
-        known = self._store.get(model)   # a value already made: no lock (dict reads are atomic)
+        known = model.__dict__.get(self._attr)   # a value already made: no lock (reads are atomic)
         if known is not None and key in known:
             return known[key]
         with self._lock:
-            known = self._store.setdefault(model, {})
+            known = model.__dict__.setdefault(self._attr, {})
             if key not in known:
                 known[key] = make()
             return known[key]
@@ -36,4 +39,4 @@ class PerModel(Generic[T]):
     def put(self, model: Any, key: Hashable, value: T) -> None:
         """Replace the value for ``key`` (a value found wrong after it was made)."""
         with self._lock:
-            self._store.setdefault(model, {})[key] = value
+            model.__dict__.setdefault(self._attr, {})[key] = value

@@ -35,7 +35,7 @@ import numpy as np
 from ..errors import ReformsimWarning, SimulationError
 from .compiled import CompiledModel
 from .memo import PerModel
-from .numba_init import cells, start
+from .numba_init import cells, registers, start
 from .numba_rates import REGISTERS
 from .states import STRUCTURAL_ARGS
 
@@ -212,8 +212,7 @@ def integrate(model: CompiledModel, structure: Any, rows: dict[int, slice], Y0: 
     size = len(keys)
     target = out if out.flags.c_contiguous else np.empty(out.shape)
     RT, RI = _per_run(found, values, size) if found.per_run else plan.no_per_run
-    FS = np.full(size, -1, dtype=np.int64)
-    FR = np.zeros(size, dtype=np.int64)
+    FS, FR = watch.save, watch.row   # the kernel records first failures in the watch itself
     OB = np.zeros(size)
     deferred = getattr(values, "deferred", None)   # values the compiled init pass computes
     if deferred is None:
@@ -223,28 +222,34 @@ def integrate(model: CompiledModel, structure: Any, rows: dict[int, slice], Y0: 
         C = _constants(model, found, values, size)
     try:
         if deferred is not None:
-            Y, Z, C, ZO, FX = start(model, found, module(found), deferred, len(plan.order), RT,
-                                    RI, plan.starts, plan.orders)
+            Y, Z, C = start(model, found, module(found), deferred, len(plan.order), RT, RI,
+                            plan.starts, plan.orders, plan.discrete)
+            _, ZO, FX = plan.discrete
         args = (Y, Z, C, found.literals, found.tables, found.ints, RT, RI,
                 np.ascontiguousarray(keys, dtype=np.uint64), *_grid(grid), target, plan.columns,
-                plan.starts, plan.orders, ZO, np.zeros(len(model.states) or 1, dtype=np.int64),
-                FX, plan.where, FS, FR, OB, found.work)
+                plan.starts, plan.orders, ZO, plan.pointers, FX, plan.where, FS, FR, OB,
+                found.work)
         block = _block(found, Y.shape[1], Z.shape[1], RT.shape[1], size)
         if block < size:
             with _PARALLEL:   # numba's workqueue threading layer runs one parallel call at once
-                plan.parallel()(block, 0, size, *args)
+                flagged = plan.parallel()(block, 0, size, *args)
         else:
-            plan.serial()(0, size, *args)
+            flagged = plan.serial()(0, size, *args)
     except MemoryError:
         raise
     except Exception as exc:   # numba refused the generated code: a bug; numpy runs the model
+        watch.save[:], watch.row[:] = -1, 0   # numpy runs the group afresh
         first = (str(exc).strip().splitlines() or [""])[0][:200]
         refuse(model, f"numba failed on the generated code ({type(exc).__name__}: {first})")
         raise CompiledFailed(reason_not_compiled(model)) from exc
     if target is not out:
         out[...] = target
-    watch.save[:] = FS
-    watch.row[:] = plan.order[FR] if len(plan.order) else FR
+    watch.flagged = flagged > 0
+    if not flagged:   # every state and saved value finite: nothing to look for
+        watch.outputs = np.zeros(size, dtype=np.bool_)
+        return
+    if len(plan.order):   # the numpy backend's rows, which the watch reports
+        watch.row[:] = plan.order[FR]
     watch.outputs = ~np.isfinite(OB)
 
 
@@ -267,6 +272,8 @@ class _Plan:
     registers: bool          # whether any state keeps a discrete register
     no_registers: tuple      # Z, ZO, FX of a structure without registers
     no_per_run: tuple        # RT, RI of a model without per-run tables
+    pointers: np.ndarray     # each DELAY FIXED ring's start at t0: zeros (PT0; no kernel writes it)
+    discrete: tuple          # Z's width, each state's first cell in Z, the DELAY FIXED states
 
     @classmethod
     def make(cls, model: CompiledModel, found: Any, structure: Any, rows: dict[int, slice],
@@ -275,12 +282,13 @@ class _Plan:
         orders = np.array([o if s.kind in STRUCTURAL_ARGS else 1    # DELAY FIXED: its length
                            for s, o in zip(model.states, structure.orders)] or [1],
                           dtype=np.int64)
-        registers = any(s.kind in REGISTERS for s in model.states)
+        kept = any(s.kind in REGISTERS for s in model.states)
         return cls(found, method, order, starts, where, orders,
-                   _output_columns(model, found, outputs), registers,
+                   _output_columns(model, found, outputs), kept,
                    (np.empty((1, 0)), np.zeros(len(model.states), dtype=np.int64),
                     np.array([], dtype=np.int64)),
-                   (np.empty((1, 0)), np.array([0], dtype=np.int64)))
+                   (np.empty((1, 0)), np.array([0], dtype=np.int64)),
+                   np.zeros(len(model.states) or 1, dtype=np.int64), registers(model, orders))
 
     def serial(self) -> Any:
         return getattr(module(self.found), self.method)

@@ -251,6 +251,7 @@ class Settings:
     overrides: dict[str, Any]
     initial: dict[int, Any]
     keys: np.ndarray
+    names: tuple[frozenset, frozenset] | None = None   # the names set, when known (the plan's)
 
     def pick(self, members: np.ndarray) -> Settings:
         """The settings of some members only."""
@@ -262,7 +263,8 @@ class Settings:
             return v[members] if np.ndim(v) >= 1 and np.shape(v)[0] == size > 1 else v
 
         return Settings({k: part(v) for k, v in self.overrides.items()},
-                        {j: part(v) for j, v in self.initial.items()}, self.keys[members])
+                        {j: part(v) for j, v in self.initial.items()}, self.keys[members],
+                        self.names)
 
 
 @dataclass(frozen=True)
@@ -323,12 +325,14 @@ def registers(model: CompiledModel, orders: np.ndarray) -> tuple[int, np.ndarray
 
 
 def start(model: CompiledModel, found: Any, code: Any, settings: Settings, rows: int,
-          RT: np.ndarray, RI: np.ndarray, RO: np.ndarray,
-          OR: np.ndarray) -> tuple[np.ndarray, ...]:
+          RT: np.ndarray, RI: np.ndarray, RO: np.ndarray, OR: np.ndarray,
+          discrete: tuple[int, np.ndarray, np.ndarray]) -> tuple[np.ndarray, ...]:
     """The group's kernel data at t0 by the compiled init pass: ``Y`` (E x state rows in the
-    kernel's order), ``Z`` (E x register cells), ``C`` (E x constant cells), ``ZO``, ``FX``."""
+    kernel's order), ``Z`` (E x register cells), ``C`` (E x constant cells); ``discrete`` is
+    the structure's :func:`registers`."""
     keys, size = settings.keys, len(settings.keys)
-    columns = _columns(model, found, frozenset(settings.overrides), frozenset(settings.initial))
+    names = settings.names or (frozenset(settings.overrides), frozenset(settings.initial))
+    columns = _columns(model, found, *names)
     assert columns is not None   # residual defers to this pass only when it accepts the call
     OP = np.empty((size, max(columns.width, 1)))
     for key, col, shape in columns.settings:
@@ -337,14 +341,14 @@ def start(model: CompiledModel, found: Any, code: Any, settings: Settings, rows:
             OP[:, col:col + math.prod(shape)] = cells(value, shape, size)
         else:   # (1,) or (E,)
             OP[:, col] = value
-    width, ZO, FX = registers(model, OR)
+    width, ZO, _ = discrete
     Y = np.empty((size, rows))
     Z = np.empty((size, width))
     C = np.empty((size, max(found.columns, 1)))
     code.initial(0, size, OP, columns.OX, columns.IX, found.defaults, found.default_columns,
                  np.ascontiguousarray(keys, dtype=np.uint64), C, Y, Z, found.literals,
                  found.tables, found.ints, RT, RI, RO, OR, ZO, found.init_work)
-    return Y, Z, C, ZO, FX
+    return Y, Z, C
 
 
 def cells(value: Any, shape: tuple[int, ...], size: int) -> np.ndarray:

@@ -42,8 +42,7 @@ def structural_names(model: CompiledModel) -> frozenset[str]:
     """The init pass's values :func:`group_by_structure` reads."""
     return _DECODED.get(model, "names", lambda: frozenset(
         [model.slots[c] for c in CONTROLS] +
-        [f"a{s.index}_{k}" for s in model.states if s.kind in STRUCTURAL_ARGS
-         for k in range(len(s.args))]))
+        [f"a{s.index}_{k}" for s in model.states for k in STRUCTURAL_ARGS.get(s.kind, ())]))
 
 
 def _decode(model: CompiledModel, row: np.ndarray) -> tuple:

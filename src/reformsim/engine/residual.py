@@ -22,6 +22,7 @@ from typing import Any
 import numpy as np
 
 from .memo import PerModel
+from .numba_init import Settings
 
 _STATEMENTS: PerModel[list] = PerModel()
 _PLANS: PerModel[Any] = PerModel()
@@ -83,11 +84,14 @@ class Values(dict):
         return picked
 
     def _complete(self) -> Values:
-        """Every value: the deferred ones by the residual pass in numpy, once."""
+        """Every value: the deferred ones by the residual pass in numpy, once (non-finite
+        values are the model's, not warnings: simulate's members that fail say so)."""
         settings = self.deferred
         if settings is not None and not self.completed:
-            dict.update(self, self.plan.run(settings.overrides, settings.initial, settings.keys,
-                                            self.plan.defaults))
+            with np.errstate(all="ignore"):
+                found = self.plan.run(settings.overrides, settings.initial, settings.keys,
+                                      self.plan.defaults)
+            dict.update(self, found)
             self.completed = True
         return self
 
@@ -151,9 +155,7 @@ class _Plan:
             values.update(self.run(overrides, initial, keys, self.defaults))
         values.changed, values.plan = self.changed, self
         if compiled and self.defers():
-            from .numba_init import Settings
-
-            values.deferred = Settings(overrides, initial, keys)
+            values.deferred = Settings(overrides, initial, keys, self.keys)
         return values
 
     def defers(self) -> bool:

@@ -12,9 +12,9 @@ from typing import Any
 import numpy as np
 
 from ..errors import ReformsimWarning, SimulationError, did_you_mean
-from ..model.ir import fold_name
+from ..model.ir import CONTROLS, fold_name
 from . import integrators, numba_backend, residual, settings
-from .clock import make_clock, time_grids
+from .clock import make_clock, time_grids, warn_about_saves
 from .compiled import CompiledModel, state_indices, write_constants
 from .compiler import split_states, variant
 from .failures import Watch, find_failures, row_owner
@@ -101,6 +101,14 @@ def simulate(model: CompiledModel, params: Values | None = None, initial: Values
         method), ``auto``: numba when installed, the method allows and the model
         compiles. They agree to ~1e-12; ``Results.backend`` says which ran.
     """
+    key = _Lane.key(params, initial, lookups, outputs, method, size, streams, seed, chunk_size,
+                    (rtol, atol), backend)
+    lane = _LANES.get(model, key, lambda: None) if key is not None else None
+    if lane is not None:
+        found = lane.run(params, progress)   # type: ignore[arg-type]
+        if found is not None:
+            return found
+    given = model
     model, request = _resolve(model, params or {}, initial or {}, lookups or {}, outputs, method,
                               size, streams, seed, (rtol, atol), backend)
     failures: dict[int, Failure] = {}
@@ -119,18 +127,29 @@ def simulate(model: CompiledModel, params: Values | None = None, initial: Values
                        first if lo == 0 else None)
             if progress is not None:
                 progress(hi, request.size)
-    names, units, docs, arrays = model.labels(request.outputs)
+    if key is not None and lane is None and model is given:
+        _LANES.put(given, key, _Lane.prepare(model, request, first, grid_of, chunk, times, params))
+    return _results(model, request.outputs, request.overrides, out, times, failures, suspects,
+                    method, request.backend)
+
+
+def _results(model: CompiledModel, outputs: tuple[str, ...], overrides: dict[str, Any],
+             out: np.ndarray, times: np.ndarray, failures: dict[int, Failure],
+             suspects: np.ndarray, method: str, backend: str, stacklevel: int = 3) -> Results:
+    """The call's Results from its saved values (T x V x N) and the failures the integrators
+    saw, with each member's first non-finite output added (only ``suspects`` can have one)."""
+    names, units, docs, arrays = model.labels(outputs)
     find_failures(out, times, names, failures, suspects)
     if failures:
-        warnings.warn(f"{len(failures)} of {request.size} members went NaN/inf "
+        warnings.warn(f"{len(failures)} of {out.shape[2]} members went NaN/inf "
                       f"(first: member {min(failures)}, {failures[min(failures)]}); "
-                      "see Results.failures", ReformsimWarning, stacklevel=2)
+                      "see Results.failures", ReformsimWarning, stacklevel=stacklevel)
     return Results(values=out.transpose(2, 0, 1), times=times, names=names,
                    units=dict(units), docs=dict(docs), arrays=dict(arrays),
                    failures=dict(sorted(failures.items())),
-                   params={model.nodes[s].element.name: v for s, v in request.overrides.items()
+                   params={model.nodes[s].element.name: v for s, v in overrides.items()
                            if s in model.nodes},
-                   method=method, backend=numba_backend.ran_on(model, request.backend))
+                   method=method, backend=numba_backend.ran_on(model, backend))
 
 
 def _default_chunk(model: CompiledModel) -> int:
@@ -359,7 +378,8 @@ def _run_chunk(model: CompiledModel, request: _Request, lo: int, hi: int, out: n
             group_values = _group_constants(_init_values(group_model, request, lo, hi),
                                             members, size)
             row = group_by_structure(group_model, group_values, len(members))[0][0]
-        group = _Group(group_model, request, group_values, members, lo)
+        keys = request.keys[lo:hi] if whole else request.keys[lo + members]
+        group = _Group(group_model, request, group_values, members, lo, keys)
         suspects[lo:hi][members] = group.run(row, target, grid_of, failures)
         if not whole:
             out[:, :, lo + members] = target
@@ -385,22 +405,28 @@ class _Group:
     values: dict[str, Any]
     members: np.ndarray       # indices within the chunk
     lo: int                   # the chunk's first member
+    keys: np.ndarray          # the members' random-stream keys
 
     def run(self, row: np.ndarray, out: np.ndarray, grid_of: Callable[..., integrators.Grid],
             failures: dict[int, Failure]) -> np.ndarray:
         """Integrate into ``out`` (T x V x members); record members that went non-finite.
         Returns the members whose outputs may hold a non-finite value."""
-        model, request, size = self.model, self.request, len(self.members)
-        controls, orders, _ = decode(model, row)
-        program = build_program(model, Structure(orders), request.outputs)
-        grid = grid_of(controls, make_clock(model, self.values, controls))
+        controls, orders, _ = decode(self.model, row)
+        program = build_program(self.model, Structure(orders), self.request.outputs)
+        grid = grid_of(controls, make_clock(self.model, self.values, controls))
         if grid.saves != out.shape[0]:
             raise SimulationError("members differ in INITIAL TIME, FINAL TIME or SAVEPER; "
                                   "run them separately")
+        return self.integrate(program, grid, out, failures)
+
+    def integrate(self, program: Any, grid: integrators.Grid, out: np.ndarray,
+                  failures: dict[int, Failure]) -> np.ndarray:
+        """:meth:`run` once the group's rate pass and grid are known."""
+        model, request, size = self.model, self.request, len(self.members)
         deferred = getattr(self.values, "deferred", None) is not None   # to the kernel
         Y, X, pipes = (None, [], []) if deferred else \
             initial_states(model, program, self.values, np.arange(size), size)
-        keys = request.keys[self.lo + self.members]
+        keys = self.keys
 
         def system(members: np.ndarray | None) -> integrators.System:
             if members is None:
@@ -419,8 +445,9 @@ class _Group:
             if deferred:
                 Y, X, pipes = initial_states(model, program, self.values, np.arange(size), size)
             integrator = integrators.INTEGRATORS[request.method]
-            unsolved = integrator(integrators.Problem(grid, Y, system), out, watch,
-                                  request.options)
+            with np.errstate(all="ignore"):   # a lane's call comes here without simulate's
+                unsolved = integrator(integrators.Problem(grid, Y, system), out, watch,
+                                      request.options)
         write_constants(model, request.outputs, self.values, out)
         suspects = watch.suspects(model, request.outputs, out)
         failed = watch.first_failures()
@@ -435,6 +462,100 @@ class _Group:
             when = float(times[reached[0]]) if len(reached) else float(times[-1])
             failures[self.lo + int(self.members[k])] = Failure("", when, reason)
         return suspects
+
+
+_LANES: PerModel[Any] = PerModel()   # call shape -> its _Lane, or None when it has none
+
+
+@dataclass(frozen=True, eq=False)
+class _Lane:
+    """A call that repeats with new numbers, prepared: the second call of a shape (the same
+    names set, outputs, method, ensemble size) finds out whether its members will always form
+    one group, on one fixed time grid, run by the compiled init pass and kernel. If so, later
+    calls of that shape go straight to the group with their numbers (a calibration's or the
+    explorer's runs: a lone run of a small model is mostly the resolving it skips)."""
+
+    model: CompiledModel
+    request: _Request                   # of the call that prepared it; overrides are per call
+    targets: tuple[settings.Target, ...]
+    plan: Any                           # the residual plan of these names (residual._Plan)
+    program: Any
+    grid: integrators.Grid
+    controls: dict[str, float]          # INITIAL TIME, FINAL TIME, TIME STEP, SAVEPER
+    times: np.ndarray
+    columns: int
+    members: np.ndarray
+
+    @staticmethod
+    def key(params: Values | None, initial: Values | None, lookups: Values | None,
+            outputs: Any, method: str, size: int | None, streams: Any, seed: int,
+            chunk_size: int | None, tolerances: tuple[float, float],
+            backend: str) -> tuple | None:
+        """The shape of a call that a lane may take; None for one it never takes."""
+        if not params or initial or lookups or size is not None or streams is not None \
+                or chunk_size is not None:
+            return None
+        try:
+            kept = outputs if outputs is None or isinstance(outputs, str) else tuple(outputs)
+            key = (tuple(params), kept, method, seed, tolerances, backend)
+            hash(key)
+        except TypeError:
+            return None
+        return key
+
+    @classmethod
+    def prepare(cls, model: CompiledModel, request: _Request, first: Any,
+                grid_of: Callable[..., integrators.Grid], chunk: int, times: np.ndarray,
+                params: Values) -> _Lane | None:
+        """The lane of a call just run the long way (``first``: its init-pass values), or None
+        when the numbers of a later call could change what it decided."""
+        if request.backend != "numba" or request.size > chunk or request.initial \
+                or getattr(first, "deferred", None) is None or first.plan.data \
+                or first.changed & structural_names(model) \
+                or any(model.slots[c] in model.dynamic for c in CONTROLS):
+            return None
+        table, _ = _structures(model, first, request.size)
+        controls, orders, per_cell = decode(model, table[0])
+        if len(table) != 1 or per_cell or any(isinstance(v, Series) for v in params.values()):
+            return None
+        program = build_program(model, Structure(orders), request.outputs)
+        grid = grid_of(controls, make_clock(model, first, controls))
+        columns = model.output_columns(request.outputs)
+        return cls(model, request, tuple(settings.targets(model, tuple(params), "parameter")),
+                   first.plan, program, grid, controls, times.copy(),
+                   columns[-1][0][1] if columns else 0, np.arange(request.size))
+
+    def run(self, params: Values, progress: Callable[[int, int], None] | None) -> Results | None:
+        """The call's Results; None when its numbers do not fit the lane (a schedule, another
+        ensemble size, a value of the wrong shape), so that the long way runs it instead."""
+        given, size = [], 1
+        for target, value in zip(self.targets, params.values()):
+            if isinstance(value, Series):
+                return None
+            array = settings.as_value(target, value)
+            if len(array) != 1:
+                if size != 1 and len(array) != size:
+                    return None
+                size = len(array)
+            given.append((target, array))
+        if size != self.request.size:
+            return None
+        overrides = settings.overrides(given)
+        warn_about_saves(self.model, self.controls)   # as the long way does on every call
+        failures: dict[int, Failure] = {}
+        out = np.empty((len(self.times), self.columns, size))
+        # no np.errstate (14 us of a 250 us call after a full collection): the compiled passes
+        # raise no numpy warning, and the numpy work that can (the residual pass, the numpy
+        # integrators taking a group over) ignores them itself
+        values = self.plan(overrides, {}, self.request.keys, True)
+        group = _Group(self.model, self.request, values, self.members, 0, self.request.keys)
+        suspects = group.integrate(self.program, self.grid, out, failures)
+        if progress is not None:
+            progress(size, size)
+        return _results(self.model, self.request.outputs, overrides, out, self.times.copy(),
+                        failures, suspects, self.request.method, self.request.backend,
+                        stacklevel=4)
+
 
 def _group_constants(values: residual.Values, members: np.ndarray,
                      chunk_size: int) -> residual.Values:
