@@ -12,6 +12,7 @@ from collections.abc import Callable, Hashable
 from typing import Any, Generic, TypeVar
 
 T = TypeVar("T")
+_ABSENT = object()
 
 
 class PerModel(Generic[T]):
@@ -28,8 +29,10 @@ class PerModel(Generic[T]):
     def get(self, model: Any, key: Hashable, make: Callable[[], T]) -> T:
         """The value for ``key``, made once by ``make()`` (under the lock: made exactly once)."""
         known = model.__dict__.get(self._attr)   # a value already made: no lock (reads are atomic)
-        if known is not None and key in known:
-            return known[key]
+        if known is not None:
+            found = known.get(key, _ABSENT)   # one lookup: hashing some keys runs Python code
+            if found is not _ABSENT:
+                return found
         with self._lock:
             known = model.__dict__.setdefault(self._attr, {})
             if key not in known:
