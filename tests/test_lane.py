@@ -1,4 +1,4 @@
-"""A call that repeats with new numbers goes the prepared way (``simulation._Lane``): it must
+"""A call that repeats with new numbers goes the prepared way (``engine.lane.Lane``): it must
 give what the long way gives, bit for bit, with the same failures, labels and warnings, and
 leave to the long way every call whose numbers could change what the lane decided."""
 

@@ -19,7 +19,7 @@ import pytest
 import reformsim
 from conformance import SUITE, cases
 from conftest import MODELS
-from reformsim.engine import numba_backend, numba_init, residual, settings, simulation
+from reformsim.engine import groups, numba_backend, numba_init, residual, settings, simulation
 from reformsim.engine.program import Structure, build_program, decode, initial_states
 from test_compiled_backend import REFORM, ROOT, _load, assert_same_results, both, parameter
 
@@ -41,7 +41,7 @@ def kernel_data(model, params, initial=None) -> tuple[list[np.ndarray], list[np.
     size = request.size
     with np.errstate(all="ignore"):
         numpy_values = residual.Values(dict(values.items()))   # every value, by numpy
-    row = simulation._structures(model, numpy_values, size)[0][0]
+    row = groups.structures(model, numpy_values, size)[0][0]
     structure = Structure(decode(model, row)[1])
     program = build_program(model, structure, request.outputs)
     found = numba_backend.kernel(model)

@@ -4,52 +4,28 @@ from __future__ import annotations
 
 import functools
 import os
-import warnings
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 
-from ..errors import ReformsimWarning, SimulationError, did_you_mean
-from ..model.ir import CONTROLS, fold_name
+from ..errors import SimulationError, did_you_mean
+from ..model.ir import fold_name
 from . import integrators, numba_backend, residual, settings
-from .clock import make_clock, time_grids, warn_about_saves
-from .compiled import CompiledModel, state_indices, write_constants
+from .clock import time_grids
+from .compiled import CompiledModel, state_indices
 from .compiler import split_states, variant
-from .failures import Watch, find_failures, row_owner
+from .groups import Group, Request, group_constants, results, structures
 from .inputs import Series, Table, stack
+from .lane import LANES, Lane
 from .memo import PerModel
-from .program import (
-    Structure,
-    build_program,
-    decode,
-    group_by_structure,
-    initial_states,
-    structural_names,
-    update_discrete,
-)
+from .program import decode, group_by_structure
 from .results import Failure, Results
 from .states import DISCRETE
 
 _NAMES: PerModel[tuple] = PerModel()            # a call's outputs, resolved
-_TABLES: PerModel[np.ndarray] = PerModel()      # structure rows of calls that cannot change them
 WORKING_MEMORY = 256 * 2**20   # bytes of intermediate arrays one chunk of members may use
 Values = Mapping[str, Any]
-
-
-@dataclass(frozen=True)
-class _Request:
-    """A simulate() call with its names resolved to slots and its values to arrays."""
-
-    size: int
-    overrides: dict[str, np.ndarray]        # element slot -> (1,) or (N,)
-    initial: dict[int, np.ndarray]          # state index -> (1,) or (N,)
-    outputs: tuple[str, ...]                # element slots
-    keys: np.ndarray                        # (N,) uint64 random stream keys
-    method: str
-    options: integrators.Options            # rtol, atol of the solve_ivp methods
-    backend: str = "numpy"                  # numba | numpy, as chosen for this model and method
 
 
 def simulate(model: CompiledModel, params: Values | None = None, initial: Values | None = None,
@@ -101,9 +77,9 @@ def simulate(model: CompiledModel, params: Values | None = None, initial: Values
         method), ``auto``: numba when installed, the method allows and the model
         compiles. They agree to ~1e-12; ``Results.backend`` says which ran.
     """
-    key = _Lane.key(params, initial, lookups, outputs, method, size, streams, seed, chunk_size,
+    key = Lane.key(params, initial, lookups, outputs, method, size, streams, seed, chunk_size,
                     (rtol, atol), backend)
-    lane = _LANES.get(model, key, lambda: None) if key is not None else None
+    lane = LANES.get(model, key, lambda: None) if key is not None else None
     if lane is not None:
         found = lane.run(params, progress)   # type: ignore[arg-type]
         if found is not None:
@@ -128,28 +104,9 @@ def simulate(model: CompiledModel, params: Values | None = None, initial: Values
             if progress is not None:
                 progress(hi, request.size)
     if key is not None and lane is None and model is given:
-        _LANES.put(given, key, _Lane.prepare(model, request, first, grid_of, chunk, times, params))
-    return _results(model, request.outputs, request.overrides, out, times, failures, suspects,
+        LANES.put(given, key, Lane.prepare(model, request, first, grid_of, chunk, times, params))
+    return results(model, request.outputs, request.overrides, out, times, failures, suspects,
                     method, request.backend)
-
-
-def _results(model: CompiledModel, outputs: tuple[str, ...], overrides: dict[str, Any],
-             out: np.ndarray, times: np.ndarray, failures: dict[int, Failure],
-             suspects: np.ndarray, method: str, backend: str, stacklevel: int = 3) -> Results:
-    """The call's Results from its saved values (T x V x N) and the failures the integrators
-    saw, with each member's first non-finite output added (only ``suspects`` can have one)."""
-    names, units, docs, arrays = model.labels(outputs)
-    find_failures(out, times, names, failures, suspects)
-    if failures:
-        warnings.warn(f"{len(failures)} of {out.shape[2]} members went NaN/inf "
-                      f"(first: member {min(failures)}, {failures[min(failures)]}); "
-                      "see Results.failures", ReformsimWarning, stacklevel=stacklevel)
-    return Results(values=out.transpose(2, 0, 1), times=times, names=names,
-                   units=dict(units), docs=dict(docs), arrays=dict(arrays),
-                   failures=dict(sorted(failures.items())),
-                   params={model.nodes[s].element.name: v for s, v in overrides.items()
-                           if s in model.nodes},
-                   method=method, backend=numba_backend.ran_on(model, backend))
 
 
 def _default_chunk(model: CompiledModel) -> int:
@@ -178,7 +135,7 @@ def _as_values(name: str, value: Any) -> np.ndarray:
 
 def _resolve(model: CompiledModel, params: Values, initial: Values, lookups: Values,
              outputs: Any, method: str, size: int | None, streams: Any, seed: int,
-             tolerances: tuple[float, float], backend: str) -> tuple[CompiledModel, _Request]:
+             tolerances: tuple[float, float], backend: str) -> tuple[CompiledModel, Request]:
     """Names -> slots, values -> arrays; returns the model variant the request needs."""
     if method not in integrators.INTEGRATORS:
         hint = did_you_mean(method, integrators.INTEGRATORS)
@@ -204,7 +161,7 @@ def _resolve(model: CompiledModel, params: Values, initial: Values, lookups: Val
     keys = _stream_keys(np.broadcast_to(stream_keys, (n,)), seed) if stream_keys is not None \
         else _default_keys(n, seed).copy() if n <= 4096 else _stream_keys(np.arange(n), seed)
     _refuse_method(chosen, method)
-    return chosen, _Request(n, overrides, inits, _outputs(model, outputs), keys, method, options,
+    return chosen, Request(n, overrides, inits, _outputs(model, outputs), keys, method, options,
                              numba_backend.choose(chosen, method, backend))
 
 
@@ -348,7 +305,7 @@ def _check_memory(n: int, t: int, v: int) -> None:
 
 # --- running a chunk --------------------------------------------------------------------------
 
-def _init_values(model: CompiledModel, request: _Request, lo: int, hi: int) -> dict[str, Any]:
+def _init_values(model: CompiledModel, request: Request, lo: int, hi: int) -> dict[str, Any]:
     def part(v: Any) -> Any:
         if isinstance(v, tuple):  # cells of an array: (cells, values)
             return v[0], [part(x) for x in v[1]]
@@ -359,205 +316,29 @@ def _init_values(model: CompiledModel, request: _Request, lo: int, hi: int) -> d
                          compiled=request.backend == "numba")
 
 
-def _run_chunk(model: CompiledModel, request: _Request, lo: int, hi: int, out: np.ndarray,
+def _run_chunk(model: CompiledModel, request: Request, lo: int, hi: int, out: np.ndarray,
                grid_of: Callable[..., list], failures: dict[int, Failure],
                suspects: np.ndarray, values: dict[str, Any] | None = None) -> None:
     """Members lo..hi: one init pass (unless given), then each structure group on its own."""
     size = hi - lo
     values = values if values is not None else _init_values(model, request, lo, hi)
-    table, group_of = _structures(model, values, size)
+    table, group_of = structures(model, values, size)
     group_of = group_of.reshape(-1)
     for g, row in enumerate(table):
         whole = len(table) == 1  # one group: write straight into the results
         members = np.arange(size) if whole else np.flatnonzero(group_of == g)
         target = out[:, :, lo:hi] if whole else np.empty(out.shape[:2] + (len(members),))
-        group_model, group_values = model, _group_constants(values, members, size)
+        group_model, group_values = model, group_constants(values, members, size)
         per_cell = decode(model, row)[2]
         if per_cell:   # cells of one delay with different orders: states split by order
             group_model = split_states(model, per_cell)
-            group_values = _group_constants(_init_values(group_model, request, lo, hi),
+            group_values = group_constants(_init_values(group_model, request, lo, hi),
                                             members, size)
             row = group_by_structure(group_model, group_values, len(members))[0][0]
         keys = request.keys[lo:hi] if whole else request.keys[lo + members]
-        group = _Group(group_model, request, group_values, members, lo, keys)
+        group = Group(group_model, request, group_values, members, lo, keys)
         suspects[lo:hi][members] = group.run(row, target, grid_of, failures)
         if not whole:
             out[:, :, lo + members] = target
 
 
-def _structures(model: CompiledModel, values: dict[str, Any],
-                size: int) -> tuple[np.ndarray, np.ndarray]:
-    """:func:`group_by_structure`, kept for calls whose overrides cannot change a structure
-    (no control value, delay order or buffer length among the values the call computed)."""
-    plan = getattr(values, "plan", None)
-    if plan is None or values.changed & structural_names(model):
-        return group_by_structure(model, values, size)
-    table = _TABLES.get(model, plan, lambda: group_by_structure(model, values, 1)[0])
-    return table, np.zeros(size, dtype=np.intp)
-
-
-@dataclass
-class _Group:
-    """Members that share a structure, with their init-pass values (C)."""
-
-    model: CompiledModel
-    request: _Request
-    values: dict[str, Any]
-    members: np.ndarray       # indices within the chunk
-    lo: int                   # the chunk's first member
-    keys: np.ndarray          # the members' random-stream keys
-
-    def run(self, row: np.ndarray, out: np.ndarray, grid_of: Callable[..., integrators.Grid],
-            failures: dict[int, Failure]) -> np.ndarray:
-        """Integrate into ``out`` (T x V x members); record members that went non-finite.
-        Returns the members whose outputs may hold a non-finite value."""
-        controls, orders, _ = decode(self.model, row)
-        program = build_program(self.model, Structure(orders), self.request.outputs)
-        grid = grid_of(controls, make_clock(self.model, self.values, controls))
-        if grid.saves != out.shape[0]:
-            raise SimulationError("members differ in INITIAL TIME, FINAL TIME or SAVEPER; "
-                                  "run them separately")
-        return self.integrate(program, grid, out, failures)
-
-    def integrate(self, program: Any, grid: integrators.Grid, out: np.ndarray,
-                  failures: dict[int, Failure]) -> np.ndarray:
-        """:meth:`run` once the group's rate pass and grid are known."""
-        model, request, size = self.model, self.request, len(self.members)
-        deferred = getattr(self.values, "deferred", None) is not None   # to the kernel
-        Y, X, pipes = (None, [], []) if deferred else \
-            initial_states(model, program, self.values, np.arange(size), size)
-        keys = self.keys
-
-        def system(members: np.ndarray | None) -> integrators.System:
-            if members is None:
-                after = (lambda updates: update_discrete(model, program, X, pipes, updates)) \
-                    if X else None
-                return integrators.System(program.make(self.values, X, keys), after,
-                                          program.nonneg_rows)
-            # some members alone (methods that solve members one by one carry no registers)
-            values = _group_constants(self.values, members, size)
-            return integrators.System(program.make(values, [], keys[members]))
-
-        watch = Watch(size)
-        unsolved: dict[int, str] = {}
-        if request.backend != "numba" or not numba_backend.run_group(
-                model, program, Y, self.values, keys, grid, out, watch, request):
-            if deferred:
-                Y, X, pipes = initial_states(model, program, self.values, np.arange(size), size)
-            integrator = integrators.INTEGRATORS[request.method]
-            with np.errstate(all="ignore"):   # a lane's call comes here without simulate's
-                unsolved = integrator(integrators.Problem(grid, Y, system), out, watch,
-                                      request.options)
-        write_constants(model, request.outputs, self.values, out)
-        suspects = watch.suspects(model, request.outputs, out)
-        failed = watch.first_failures()
-        if not failed and not unsolved:
-            return suspects
-        times = integrators.saved_times(grid)
-        for k, (i, state_row) in failed.items():
-            failures[self.lo + int(self.members[k])] = Failure(
-                row_owner(model, program, state_row), float(times[i]))
-        for k, reason in unsolved.items():
-            reached = np.flatnonzero(np.isnan(out[:, 0, k])) if out.shape[1] else []
-            when = float(times[reached[0]]) if len(reached) else float(times[-1])
-            failures[self.lo + int(self.members[k])] = Failure("", when, reason)
-        return suspects
-
-
-_LANES: PerModel[Any] = PerModel()   # call shape -> its _Lane, or None when it has none
-
-
-@dataclass(frozen=True, eq=False)
-class _Lane:
-    """A call that repeats with new numbers, prepared: the second call of a shape (the same
-    names set, outputs, method, ensemble size) finds out whether its members will always form
-    one group, on one fixed time grid, run by the compiled init pass and kernel. If so, later
-    calls of that shape go straight to the group with their numbers (a calibration's or the
-    explorer's runs: a lone run of a small model is mostly the resolving it skips)."""
-
-    model: CompiledModel
-    request: _Request                   # of the call that prepared it; overrides are per call
-    targets: tuple[settings.Target, ...]
-    plan: Any                           # the residual plan of these names (residual._Plan)
-    program: Any
-    grid: integrators.Grid
-    controls: dict[str, float]          # INITIAL TIME, FINAL TIME, TIME STEP, SAVEPER
-    times: np.ndarray
-    columns: int
-    members: np.ndarray
-
-    @staticmethod
-    def key(params: Values | None, initial: Values | None, lookups: Values | None,
-            outputs: Any, method: str, size: int | None, streams: Any, seed: int,
-            chunk_size: int | None, tolerances: tuple[float, float],
-            backend: str) -> tuple | None:
-        """The shape of a call that a lane may take; None for one it never takes."""
-        if not params or initial or lookups or size is not None or streams is not None \
-                or chunk_size is not None:
-            return None
-        try:
-            kept = outputs if outputs is None or isinstance(outputs, str) else tuple(outputs)
-            key = (tuple(params), kept, method, seed, tolerances, backend)
-            hash(key)
-        except TypeError:
-            return None
-        return key
-
-    @classmethod
-    def prepare(cls, model: CompiledModel, request: _Request, first: Any,
-                grid_of: Callable[..., integrators.Grid], chunk: int, times: np.ndarray,
-                params: Values) -> _Lane | None:
-        """The lane of a call just run the long way (``first``: its init-pass values), or None
-        when the numbers of a later call could change what it decided."""
-        if request.backend != "numba" or request.size > chunk or request.initial \
-                or getattr(first, "deferred", None) is None or first.plan.data \
-                or first.changed & structural_names(model) \
-                or any(model.slots[c] in model.dynamic for c in CONTROLS):
-            return None
-        table, _ = _structures(model, first, request.size)
-        controls, orders, per_cell = decode(model, table[0])
-        if len(table) != 1 or per_cell or any(isinstance(v, Series) for v in params.values()):
-            return None
-        program = build_program(model, Structure(orders), request.outputs)
-        grid = grid_of(controls, make_clock(model, first, controls))
-        columns = model.output_columns(request.outputs)
-        return cls(model, request, tuple(settings.targets(model, tuple(params), "parameter")),
-                   first.plan, program, grid, controls, times.copy(),
-                   columns[-1][0][1] if columns else 0, np.arange(request.size))
-
-    def run(self, params: Values, progress: Callable[[int, int], None] | None) -> Results | None:
-        """The call's Results; None when its numbers do not fit the lane (a schedule, another
-        ensemble size, a value of the wrong shape), so that the long way runs it instead."""
-        given, size = [], 1
-        for target, value in zip(self.targets, params.values()):
-            if isinstance(value, Series):
-                return None
-            array = settings.as_value(target, value)
-            if len(array) != 1:
-                if size != 1 and len(array) != size:
-                    return None
-                size = len(array)
-            given.append((target, array))
-        if size != self.request.size:
-            return None
-        overrides = settings.overrides(given)
-        warn_about_saves(self.model, self.controls)   # as the long way does on every call
-        failures: dict[int, Failure] = {}
-        out = np.empty((len(self.times), self.columns, size))
-        # no np.errstate (14 us of a 250 us call after a full collection): the compiled passes
-        # raise no numpy warning, and the numpy work that can (the residual pass, the numpy
-        # integrators taking a group over) ignores them itself
-        values = self.plan(overrides, {}, self.request.keys, True)
-        group = _Group(self.model, self.request, values, self.members, 0, self.request.keys)
-        suspects = group.integrate(self.program, self.grid, out, failures)
-        if progress is not None:
-            progress(size, size)
-        return _results(self.model, self.request.outputs, overrides, out, self.times.copy(),
-                        failures, suspects, self.request.method, self.request.backend,
-                        stacklevel=4)
-
-
-def _group_constants(values: residual.Values, members: np.ndarray,
-                     chunk_size: int) -> residual.Values:
-    """The init pass's values restricted to one group's members (shared values stay (1,))."""
-    return values if len(members) == chunk_size else values.pick(members, chunk_size)
