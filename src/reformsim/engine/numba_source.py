@@ -139,6 +139,7 @@ def write_kernel(model: CompiledModel) -> Kernel:
                               Yki=cell("Yb", "k", by_cell), Ywi=cell("Yb", "WO[k]", by_cell),
                               look=_indent(_look(by_cell), 3),
                               store=_indent(_STORE if by_cell else ["pass"], 3),
+                              tally=_indent(_TALLY, 1),
                               step=_indent(euler.per_step(), 2),
                               euler_members=_indent(members, 2), rk4_body=_indent(rk4_lines, 4),
                               initial=initial)
@@ -212,6 +213,15 @@ _STORE = ["for r in range(kept):",
           "        value = Sb[row, i]",
           "        out[saved, oc, np.uint64(lo + i)] = value",
           "        OBb[i] += value"]
+
+
+# At the end: each member's sum of saved values into OB, and how many members to look at
+_TALLY = ["flagged = 0",
+          "for i in range(nb):",
+          "    OB[lo + i] += OBb[i]",
+          "    if FS[lo + i] >= 0 or not np.isfinite(OBb[i]):",
+          "        flagged += 1",
+          "return flagged"]
 
 
 def _indent(lines: list[str], depth: int) -> str:
@@ -297,12 +307,7 @@ def euler(lo, hi, ''' + _ARGS + '''):
             PT[FX[f]] = (PT[FX[f]] + 1) % OR[FX[f]]
         if save:
             saved += 1
-    flagged = 0
-    for i in range(nb):
-        OB[lo + i] += OBb[i]
-        if FS[lo + i] >= 0 or not np.isfinite(OBb[i]):
-            flagged += 1
-    return flagged
+{tally}
 
 
 @_jit
@@ -344,12 +349,7 @@ def rk4(lo, hi, ''' + _ARGS + '''):
             break
         if keep:
             saved += 1
-    flagged = 0
-    for i in range(nb):
-        OB[lo + i] += OBb[i]
-        if FS[lo + i] >= 0 or not np.isfinite(OBb[i]):
-            flagged += 1
-    return flagged
+{tally}
 
 
 {initial}
