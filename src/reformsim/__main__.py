@@ -1,5 +1,5 @@
 """``python -m reformsim`` is the ``reformsim`` command."""
 
-from .cli import main
+from .cli import program
 
-main()
+program()

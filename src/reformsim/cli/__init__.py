@@ -18,6 +18,6 @@ from . import (  # noqa: F401
     run,
     sensitivity,
 )
-from .app import main
+from .app import main, program
 
-__all__ = ["main"]
+__all__ = ["main", "program"]

@@ -6,15 +6,12 @@ Heavy imports (pysd, numpy, pandas) happen inside the commands so that
 
 from __future__ import annotations
 
-import contextlib
-import signal
-import threading
 import warnings
-from collections.abc import Iterator
 from typing import Any
 
 import click
 
+from .. import stop
 from ..errors import ReformsimError, ReformsimWarning, printable
 
 
@@ -40,11 +37,15 @@ class _Errors(click.Group):
         return ctx
 
     def invoke(self, ctx: click.Context):  # type: ignore[override]
-        with warnings.catch_warnings(), _terminate_cleanly():
+        with warnings.catch_warnings(), stop.handled():
             warnings.showwarning = _show_warning
             warnings.filterwarnings("default", category=ReformsimWarning)  # shown, once each
             try:
-                return super().invoke(ctx)
+                try:
+                    return super().invoke(ctx)
+                except Exception:
+                    stop.check()    # an error that a swallowed stop led to: report the stop
+                    raise
             except ReformsimError as exc:
                 raise _Failure(str(exc)) from exc
             except click.ClickException as exc:
@@ -61,24 +62,6 @@ class _Errors(click.Group):
                                "its permissions") from exc
             except Exception as exc:  # a bug: one line here, the traceback in a log file
                 raise _Failure(_bug_report(exc)) from exc
-
-
-@contextlib.contextmanager
-def _terminate_cleanly() -> Iterator[None]:
-    """SIGTERM (a scheduler's or ``kill``'s stop) unwinds like Ctrl-C, so the hidden folder of
-    a run being written is removed; the previous handler is restored afterwards."""
-    if threading.current_thread() is not threading.main_thread():
-        yield
-        return
-
-    def stop(number: int, frame: Any) -> None:
-        raise SystemExit(128 + number)
-
-    previous = signal.signal(signal.SIGTERM, stop)
-    try:
-        yield
-    finally:
-        signal.signal(signal.SIGTERM, previous)
 
 
 def _show_warning(message: Warning | str, category: type[Warning], filename: str, lineno: int,
@@ -121,3 +104,14 @@ def main(ctx: click.Context, quiet: bool, verbose: bool) -> None:
     """
     ctx.ensure_object(dict)
     ctx.obj["quiet"], ctx.obj["verbose"] = quiet, verbose and not quiet
+
+
+def program() -> None:
+    """``reformsim`` as a program (the console script, ``python -m reformsim``): the command,
+    then an exit that a late Ctrl-C or SIGTERM ends at once instead of printing a traceback
+    (``stop.leave_at_once_when_stopped``). Tests call ``main`` itself, which changes no
+    handler of the process beyond the command."""
+    try:
+        main()
+    finally:
+        stop.leave_at_once_when_stopped()

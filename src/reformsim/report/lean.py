@@ -16,6 +16,8 @@ import sys
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 
+from .. import stop
+
 
 @contextmanager
 def spare_collector(modules: Iterable[str]) -> Iterator[Callable[[], None]]:
@@ -55,6 +57,7 @@ def import_frozen(modules: Iterable[str]) -> None:
                 importlib.import_module(name)
             except ImportError:     # optional (dask, numba); required ones fail where used
                 pass
+        stop.check()    # a compiled extension turns a stop into an ImportError, skipped here
         gc.freeze()
     finally:
         if enabled:

@@ -29,6 +29,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from .. import stop
 from .background import Pending, hand_over
 from .runfiles import (  # noqa: F401  (the files' names and readers, re-exported)
     FIGURES,
@@ -139,6 +140,7 @@ class Staging:
             self.elsewhere = {name: p.seconds for name, p in self._pending.items()}
             write_json(self.folder / MANIFEST, self._manifest)
             _fsync_tree(self.folder)
+            stop.check()    # a stop swallowed on the way: the run is not moved into place
             self.written = _move_into_place(self.folder, self.target)
         return self.written
 
