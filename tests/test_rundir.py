@@ -322,7 +322,7 @@ STALE = {  # hidden folder name -> removed by the next run beside it?
 
 @pytest.mark.parametrize(("name", "removed"), STALE.values(), ids=STALE.keys())
 def test_stale_hidden_folders_are_removed(tmp_path, name, removed):
-    host = rundir._partial_prefix(Path("x")).split("partial-")[1].rsplit("-", 3)[0]
+    host = rundir.prefix_of(Path("x")).split("partial-")[1].rsplit("-", 3)[0]
     folder = tmp_path / name(host)
     folder.mkdir()
     (folder / RESULTS).write_text("half")

@@ -148,10 +148,27 @@ def test_a_stop_swallowed_on_the_way_is_raised_again(tmp_path, monkeypatch, wher
     assert signal.getsignal(signal.SIGTERM) is before    # the command's handler is gone
 
 
-def _python(code: str) -> subprocess.CompletedProcess:
+def _python(code: str, *args: str) -> subprocess.CompletedProcess:
     env = {**os.environ, "PYTHONPATH": str(ROOT / "src")}
-    return subprocess.run([sys.executable, "-c", code], env=env, capture_output=True,
+    return subprocess.run([sys.executable, "-c", code, *args], env=env, capture_output=True,
                           text=True, timeout=120)
+
+
+def test_a_stop_as_the_hidden_folder_is_made_leaves_nothing(tmp_path):
+    """A stop that lands after ``mkdtemp`` made the folder but before the run holds it (a CI
+    run's SIGTERM did) leaves no hidden folder: the process's exit removes it."""
+    code = ("import sys, tempfile\n"
+            "from pathlib import Path\n"
+            "from reformsim.report import rundir\n"
+            "made = tempfile.mkdtemp\n"
+            "def mkdtemp(**kwargs):\n"
+            "    made(**kwargs)\n"
+            "    raise SystemExit(143)   # as the handler of a SIGTERM landing here does\n"
+            "tempfile.mkdtemp = mkdtemp\n"
+            "rundir.prepare(Path(sys.argv[1]) / 'run')\n")
+    done = _python(code, str(tmp_path / "out"))
+    assert done.returncode == 143, done.stderr
+    assert (tmp_path / "out").is_dir() and not _partials(tmp_path / "out")
 
 
 _INTERRUPTED_IN_EXEC = '''

@@ -18,11 +18,8 @@ import errno
 import os
 import re
 import shutil
-import socket
 import sys
 import tempfile
-import threading
-import time
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -31,6 +28,7 @@ from typing import Any
 
 from .. import stop
 from .background import Pending, hand_over
+from .partials import MAKING, STALE_AFTER, prefix_of, remove_stale  # noqa: F401 (re-exported)
 from .runfiles import (  # noqa: F401  (the files' names and readers, re-exported)
     FIGURES,
     INPUTS,
@@ -51,8 +49,6 @@ from .runfiles import (  # noqa: F401  (the files' names and readers, re-exporte
 )
 
 PROBE_BYTES = 1 << 20          # written and removed before simulating: is there room at all?
-STALE_AFTER = 7 * 24 * 3600    # seconds after which a hidden folder of another host is stale
-_PARTIAL = re.compile(r"^\.(?P<name>.+)\.partial-(?:(?P<host>.+)-)?(?P<pid>\d+)(?:-\d+-[^-]+)?$")
 
 
 @dataclass
@@ -84,6 +80,7 @@ class Staging:
         shutil.rmtree(self.folder, ignore_errors=True)
         if self.written is None:
             _remove_empty(self.created)
+        MAKING.release(self.folder)
 
     def write(self, dataset: Any, kpis: Any, manifest: Mapping[str, Any],
               figures: Mapping[str, Callable[[Path], object]] | None = None,
@@ -142,6 +139,7 @@ class Staging:
             _fsync_tree(self.folder)
             stop.check()    # a stop swallowed on the way: the run is not moved into place
             self.written = _move_into_place(self.folder, self.target)
+        MAKING.release(self.folder)
         return self.written
 
     def _started(self, name: str, result: object) -> None:
@@ -195,10 +193,12 @@ def prepare(target: Path) -> Staging:
     except OSError as exc:
         raise _unwritable(target, exc) from exc
     remove_stale(parent)
+    prefix = prefix_of(target)
+    MAKING.reserve(parent, prefix)
     try:
-        staging = Staging(target, Path(tempfile.mkdtemp(prefix=_partial_prefix(target),
-                                                        dir=parent)), created)
+        staging = Staging(target, Path(tempfile.mkdtemp(prefix=prefix, dir=parent)), created)
     except OSError as exc:
+        MAKING.release(parent / prefix)
         _remove_empty(created)
         raise _unwritable(target, exc) from exc
     try:
@@ -284,11 +284,6 @@ def _remove_empty(folders: Sequence[Path]) -> None:
             break
 
 
-def _partial_prefix(target: Path) -> str:
-    host = re.sub(r"[^A-Za-z0-9.]", "_", socket.gethostname()) or "host"
-    return f".{target.name}.partial-{host}-{os.getpid()}-{threading.get_ident()}-"
-
-
 def _umask() -> int:
     """The process's umask, read without changing it (Linux), else the usual 022."""
     try:
@@ -370,40 +365,6 @@ def _renameat2() -> Any:
                          ctypes.c_uint]
     function.restype = ctypes.c_int
     return function
-
-
-def remove_stale(folder: Path) -> list[Path]:
-    """Remove hidden run folders in ``folder`` whose process is gone (or, made on another
-    host, that are older than STALE_AFTER); returns those removed."""
-    removed = []
-    try:
-        entries = list(Path(folder).iterdir())
-    except OSError:
-        return removed
-    here = re.sub(r"[^A-Za-z0-9.]", "_", socket.gethostname()) or "host"
-    for entry in entries:
-        match = _PARTIAL.match(entry.name)
-        if match is None or not entry.is_dir() or entry.is_symlink():
-            continue
-        host = match.group("host")
-        if host in (None, here):
-            stale = not _alive(int(match.group("pid")))
-        else:
-            stale = time.time() - entry.stat().st_mtime > STALE_AFTER
-        if stale:
-            shutil.rmtree(entry, ignore_errors=True)
-            removed.append(entry)
-    return removed
-
-
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except (PermissionError, OverflowError):
-        return True
-    return True
 
 
 # --- errors -----------------------------------------------------------------------------------
