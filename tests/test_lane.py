@@ -13,7 +13,7 @@ import pytest
 
 import reformsim
 from conftest import model_path
-from reformsim.engine import numba_backend, simulation
+from reformsim.engine import numba_backend, numba_direct, simulation
 
 REFORM = Path(__file__).resolve().parents[1] / "models" / "reform.mdl"
 pytestmark = pytest.mark.skipif(numba_backend.numba_missing() is not None,
@@ -33,6 +33,22 @@ def taken(monkeypatch):
         return original(*args, **kwargs)
 
     monkeypatch.setattr(simulation, "_resolve", resolve)
+    return seen
+
+
+@pytest.fixture
+def direct(monkeypatch):
+    """What each call's bound compiled calls (``numba_direct.Direct``) gave: "values", or
+    "none" (a member failed: the lane's general way ran the call again)."""
+    seen: list[str] = []
+    original = numba_direct.Direct.__call__
+
+    def spy(self, overrides):
+        found = original(self, overrides)
+        seen.append("none" if found is None else "values")
+        return found
+
+    monkeypatch.setattr(numba_direct.Direct, "__call__", spy)
     return seen
 
 
@@ -75,37 +91,43 @@ def warmed(path, params, outputs, **kwargs):
     return model
 
 
-CASES = {
-    # a lone run, and members of which some go non-finite (K = 1: the flow divides by zero)
-    "lone": ("segments", {"Elasticity": 0.4, "Decay": 0.07}, ["Stock", "Smoothed", "Ratio"]),
+CASES = {   # model, params, outputs, what the bound compiled calls gave (none: no Direct)
+    # a lone run, and members of which some go non-finite (K = 1: the flow divides by zero):
+    # the bound calls say so and the lane's general way finds the failures
+    "lone": ("segments", {"Elasticity": 0.4, "Decay": 0.07}, ["Stock", "Smoothed", "Ratio"],
+             ["values"]),
     "members fail": ("segments", {"K": [2.0, 1.0, 3.0, 1.0], "Floor": 0.3},
-                     ["Stock", "Burst", "Ratio"]),
-    "blow-up": ("blowup", {"K": [1.0, 2.0, 1.0]}, ["Stock", "Flow"]),
+                     ["Stock", "Burst", "Ratio"], ["none"]),
+    "blow-up": ("blowup", {"K": [1.0, 2.0, 1.0]}, ["Stock", "Flow"], ["none"]),
+    "members": ("goal_seek", {"Adjustment Time": [2.0, 3.0, 5.0]},
+                ["Level", "Perceived Level", "Delayed Orders"], ["values"]),
     # a constant among the outputs that the call changes: read from the init pass
-    "changed constant saved": ("segments", {"Decay": [0.02, 0.09]}, ["Stock", "Decay"]),
-    "every variable": ("goal_seek", {"Adjustment Time": [2.0, 3.0, 5.0]}, None),
+    "changed constant saved": ("segments", {"Decay": [0.02, 0.09]}, ["Stock", "Decay"], []),
+    "every variable": ("goal_seek", {"Adjustment Time": [2.0, 3.0, 5.0]}, None, []),
 }
 
 
 @pytest.mark.parametrize("case", CASES)
 @pytest.mark.parametrize("method", ["euler", "rk4"])
-def test_a_repeated_call_on_the_lane_gives_the_long_ways_results(case, method, taken):
-    name, params, outputs = CASES[case]
+def test_a_repeated_call_on_the_lane_gives_the_long_ways_results(case, method, taken, direct):
+    name, params, outputs, bound = CASES[case]
     if method == "rk4" and name == "segments":
         pytest.skip("segments.mdl has a DELAY N, which rk4 cannot integrate")
     model = warmed(model_path(name), params, outputs, method=method)
+    direct.clear()
     got = call(model, params, outputs, taken, method=method)
-    assert taken == [True]
+    assert taken == [True] and direct == bound
     assert_same(got, call(fresh(model), params, outputs, method=method))
     if got[0].failures:   # the warning points at the caller, on the lane as the long way
         assert got[1] and all(file == __file__ for _, file in got[1])
 
 
-def test_the_reform_model_on_the_lane(taken):
+def test_the_reform_model_on_the_lane(taken, direct):
     params, outputs = {"Reform budget": 0.35}, ["Composite outcome", "Trust", "Access"]
     model = warmed(REFORM, params, outputs)
+    direct.clear()
     got = call(model, params, outputs, taken)
-    assert taken == [True]
+    assert taken == [True] and direct == ["values"]
     assert_same(got, call(fresh(model), params, outputs))
 
 

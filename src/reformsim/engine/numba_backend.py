@@ -207,8 +207,7 @@ def integrate(model: CompiledModel, structure: Any, rows: dict[int, slice], Y0: 
     (rows numbered as the numpy backend's) as the numpy integrators do, and the members
     whose saved values may not all be finite (``watch.outputs``)."""
     found = kernel(model)
-    plan = _PLANS.get(model, (structure, outputs, method),
-                      lambda: _Plan.make(model, found, structure, rows, outputs, method))
+    plan = plan_of(model, found, structure, rows, outputs, method)
     size = len(keys)
     target = out if out.flags.c_contiguous else np.empty(out.shape)
     RT, RI = _per_run(found, values, size) if found.per_run else plan.no_per_run
@@ -226,10 +225,10 @@ def integrate(model: CompiledModel, structure: Any, rows: dict[int, slice], Y0: 
                             plan.starts, plan.orders, plan.discrete)
             _, ZO, FX = plan.discrete
         args = (Y, Z, C, found.literals, found.tables, found.ints, RT, RI,
-                np.ascontiguousarray(keys, dtype=np.uint64), *_grid(grid), target, plan.columns,
-                plan.starts, plan.orders, ZO, plan.pointers, FX, plan.where, FS, FR, OB,
-                found.work)
-        block = _block(found, Y.shape[1], Z.shape[1], RT.shape[1], size)
+                np.ascontiguousarray(keys, dtype=np.uint64), *grid_arrays(grid), target,
+                plan.columns, plan.starts, plan.orders, ZO, plan.pointers, FX, plan.where, FS,
+                FR, OB, found.work)
+        block = block_size(found, Y.shape[1], Z.shape[1], RT.shape[1], size)
         if block < size:
             with _PARALLEL:   # numba's workqueue threading layer runs one parallel call at once
                 flagged = plan.parallel()(block, 0, size, *args)
@@ -254,6 +253,13 @@ def integrate(model: CompiledModel, structure: Any, rows: dict[int, slice], Y0: 
 
 
 _PLANS: PerModel[Any] = PerModel()
+
+
+def plan_of(model: CompiledModel, found: Any, structure: Any, rows: dict[int, slice],
+            outputs: tuple[str, ...], method: str) -> _Plan:
+    """The kernel's :class:`_Plan` for a group of this structure, outputs and method."""
+    return _PLANS.get(model, (structure, outputs, method),
+                      lambda: _Plan.make(model, found, structure, rows, outputs, method))
 
 
 @dataclass(frozen=True, eq=False)
@@ -316,7 +322,7 @@ def _layout(model: CompiledModel, found: Any,
     return order, starts, np.argsort(order)
 
 
-def _block(found: Any, rows: int, discrete: int, per_run: int, size: int) -> int:
+def block_size(found: Any, rows: int, discrete: int, per_run: int, size: int) -> int:
     """Members per block: few enough that a block's states and constants stay in the core's
     cache while the time loop goes over them step by step, and, when the ensemble is large,
     a multiple of the threads in number, all of one size (numba's threading layer splits a
@@ -339,7 +345,7 @@ def _block(found: Any, rows: int, discrete: int, per_run: int, size: int) -> int
 _LAST_GRID: list = [None, None]
 
 
-def _grid(grid: Any) -> tuple[np.ndarray, ...]:
+def grid_arrays(grid: Any) -> tuple[np.ndarray, ...]:
     """The time grid as the kernels read it: times, steps, saves, and whether each advances
     (the last one made is kept: a model's grid is usually the same object run after run)."""
     last, arrays = _LAST_GRID

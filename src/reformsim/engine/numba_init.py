@@ -268,7 +268,7 @@ class Settings:
 
 
 @dataclass(frozen=True)
-class _Columns:
+class Columns:
     """Where a call's settings go in ``OP``: (key, first column, shape) each, and OX, IX."""
 
     settings: tuple[tuple[Any, int, tuple[int, ...]], ...]
@@ -279,12 +279,14 @@ class _Columns:
 
 def accepts(model: CompiledModel, found: Any, o_keys: frozenset, i_keys: frozenset) -> bool:
     """True when the compiled init pass can take a call that sets these names."""
-    return _columns(model, found, o_keys, i_keys) is not None
+    return columns_of(model, found, o_keys, i_keys) is not None
 
 
-def _columns(model: CompiledModel, found: Any, o_keys: frozenset,
-             i_keys: frozenset) -> _Columns | None:
-    def make() -> _Columns | None:
+def columns_of(model: CompiledModel, found: Any, o_keys: frozenset,
+               i_keys: frozenset) -> Columns | None:
+    """Where a call setting these names puts its settings, or None when the pass cannot take
+    them (a cell set alone, or not a constant)."""
+    def make() -> Columns | None:
         if not found.settable:
             return None
         sites = {slot: k for k, slot in enumerate(found.settable)}
@@ -302,7 +304,7 @@ def _columns(model: CompiledModel, found: Any, o_keys: frozenset,
             shape = model.states[j].shape
             IX[j], at = at, at + math.prod(shape)
             settings.append((j, int(IX[j]), shape))
-        return _Columns(tuple(settings), at, OX, IX)
+        return Columns(tuple(settings), at, OX, IX)
 
     return _LAYOUTS.get(model, ("columns", found.digest, o_keys, i_keys), make)
 
@@ -332,15 +334,9 @@ def start(model: CompiledModel, found: Any, code: Any, settings: Settings, rows:
     the structure's :func:`registers`."""
     keys, size = settings.keys, len(settings.keys)
     names = settings.names or (frozenset(settings.overrides), frozenset(settings.initial))
-    columns = _columns(model, found, *names)
+    columns = columns_of(model, found, *names)
     assert columns is not None   # residual defers to this pass only when it accepts the call
-    OP = np.empty((size, max(columns.width, 1)))
-    for key, col, shape in columns.settings:
-        value = (settings.overrides if isinstance(key, str) else settings.initial)[key]
-        if shape:
-            OP[:, col:col + math.prod(shape)] = cells(value, shape, size)
-        else:   # (1,) or (E,)
-            OP[:, col] = value
+    OP = operands(columns, settings.overrides, settings.initial, size)
     width, ZO, _ = discrete
     Y = np.empty((size, rows))
     Z = np.empty((size, width))
@@ -349,6 +345,19 @@ def start(model: CompiledModel, found: Any, code: Any, settings: Settings, rows:
                  np.ascontiguousarray(keys, dtype=np.uint64), C, Y, Z, found.literals,
                  found.tables, found.ints, RT, RI, RO, OR, ZO, found.init_work)
     return Y, Z, C
+
+
+def operands(columns: Columns, overrides: dict[str, Any], initial: dict[int, Any],
+             size: int) -> np.ndarray:
+    """OP (members x setting cells): a call's settings where the init pass reads them."""
+    OP = np.empty((size, max(columns.width, 1)))
+    for key, col, shape in columns.settings:
+        value = (overrides if isinstance(key, str) else initial)[key]
+        if shape:
+            OP[:, col:col + math.prod(shape)] = cells(value, shape, size)
+        else:   # (1,) or (E,)
+            OP[:, col] = value
+    return OP
 
 
 def cells(value: Any, shape: tuple[int, ...], size: int) -> np.ndarray:
