@@ -21,8 +21,18 @@ from .results import Failure, Results
 
 Values = Mapping[str, Any]
 
-LANES: PerModel[Any] = PerModel()   # call shape -> its Lane, or None when it has none
+_LANES: PerModel[Any] = PerModel()   # call shape -> its Lane, or None when it has none
 _NONE_SUSPECT = np.zeros(0, dtype=np.bool_)   # a Direct's call: no member failed
+
+
+def find_lane(model: CompiledModel, key: tuple | None) -> Lane | None:
+    """The lane kept for a call shape (``Lane.key``), if one was."""
+    return _LANES.get(model, key, lambda: None) if key is not None else None
+
+
+def keep_lane(model: CompiledModel, key: tuple, lane: Lane | None) -> None:
+    """Keep what :meth:`Lane.prepare` made of a call shape (None: it has no lane)."""
+    _LANES.put(model, key, lane)
 
 
 @dataclass(frozen=True, eq=False)

@@ -17,7 +17,7 @@ from .compiled import CompiledModel, state_indices
 from .compiler import split_states, variant
 from .groups import Group, Request, group_constants, results, structures
 from .inputs import Series, Table, stack
-from .lane import LANES, Lane
+from .lane import Lane, find_lane, keep_lane
 from .memo import PerModel
 from .program import decode, group_by_structure
 from .results import Failure, Results
@@ -79,7 +79,7 @@ def simulate(model: CompiledModel, params: Values | None = None, initial: Values
     """
     key = Lane.key(params, initial, lookups, outputs, method, size, streams, seed, chunk_size,
                     (rtol, atol), backend)
-    lane = LANES.get(model, key, lambda: None) if key is not None else None
+    lane = find_lane(model, key)
     if lane is not None:
         found = lane.run(params, progress)   # type: ignore[arg-type]
         if found is not None:
@@ -104,7 +104,7 @@ def simulate(model: CompiledModel, params: Values | None = None, initial: Values
             if progress is not None:
                 progress(hi, request.size)
     if key is not None and lane is None and model is given:
-        LANES.put(given, key, Lane.prepare(model, request, first, grid_of, chunk, times, params))
+        keep_lane(given, key, Lane.prepare(model, request, first, grid_of, chunk, times, params))
     return results(model, request.outputs, request.overrides, out, times, failures, suspects,
                     method, request.backend)
 
