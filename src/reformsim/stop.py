@@ -7,9 +7,11 @@ removed): SIGINT an :class:`Interrupted` (a KeyboardInterrupt: click says "Abort
 
 - Code between the signal and the command line swallows the exception. A compiled extension
   being imported (matplotlib's ft2font, say) turns it into ``ImportError: initialization
-  failed``, which an optional import skips. So the stop is remembered, and :func:`check`
-  raises it again at the points that matter: after the imports, before a run directory
-  moves into place, and before an error is reported as a bug in reformsim.
+  failed``, which an optional import skips; in a weakref callback or ``__del__`` (importlib's
+  module locks have one) Python cannot raise it at all and prints it as "Exception ignored"
+  (not for a stop: it is no error). So the stop is remembered, and :func:`check` raises it
+  again at the points that matter: after the imports, before a run directory moves into
+  place, and before an error is reported as a bug in reformsim.
 - Python 3.11 remembers a plain KeyboardInterrupt that passed through ``exec`` of a string
   (every ``@dataclass`` makes one) and ends the process with SIGINT even after the command
   line handled it. An :class:`Interrupted` is a subclass, which that check passes over.
@@ -60,12 +62,20 @@ def handled() -> Iterator[None]:
         yield
         return
     previous = {number: signal.signal(number, _ask) for number in STOPS}
+    hook = sys.unraisablehook
     _ASKED.clear()
+
+    def unraisable(what: Any) -> None:   # a stop that Python could not raise where it landed
+        if not (_ASKED and isinstance(what.exc_value, (Interrupted, SystemExit))):
+            hook(what)
+
+    sys.unraisablehook = unraisable
     try:
         yield
     finally:
         for number, handler in previous.items():
             signal.signal(number, handler)
+        sys.unraisablehook = hook
         _ASKED.clear()
 
 
