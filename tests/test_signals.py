@@ -95,7 +95,7 @@ _SWALLOWING_EXTENSION = '''
 import os, signal, time
 try:
     os.kill(os.getpid(), signal.SIGTERM)
-    time.sleep(30)
+    time.sleep(0.5)     # the stop lands here, unless it waits for the imports
 except BaseException:   # as a compiled extension's initialisation does
     raise ImportError("initialization failed") from None
 '''
@@ -166,6 +166,21 @@ def test_a_stop_python_cannot_raise_is_quiet_and_raised_again(capfd):
             stop.check()
     assert stopped.value.code == 128 + signal.SIGTERM
     assert capfd.readouterr().err == ""
+
+
+def test_a_stop_waits_for_a_deferred_block_and_is_raised_at_its_end():
+    """The run's imports are such a block: a compiled extension cut in its initialisation can
+    crash the interpreter at exit."""
+    from reformsim import stop
+
+    done = []
+    with stop.handled(), pytest.raises(SystemExit) as stopped:
+        with stop.deferred():
+            os.kill(os.getpid(), signal.SIGTERM)
+            for _ in range(10 ** 6):   # the handler runs here, and only remembers the stop
+                pass
+            done.append(True)
+    assert done and stopped.value.code == 128 + signal.SIGTERM
 
 
 def _python(code: str, *args: str) -> subprocess.CompletedProcess:

@@ -10,8 +10,10 @@ removed): SIGINT an :class:`Interrupted` (a KeyboardInterrupt: click says "Abort
   failed``, which an optional import skips; in a weakref callback or ``__del__`` (importlib's
   module locks have one) Python cannot raise it at all and prints it as "Exception ignored"
   (not for a stop: it is no error). So the stop is remembered, and :func:`check` raises it
-  again at the points that matter: after the imports, before a run directory moves into
-  place, and before an error is reported as a bug in reformsim.
+  again at the points that matter: before a run directory moves into place, and before an
+  error is reported as a bug in reformsim. During the run's imports a stop only waits
+  (:func:`deferred`): cut there, an extension's initialisation could also crash the
+  interpreter at exit.
 - Python 3.11 remembers a plain KeyboardInterrupt that passed through ``exec`` of a string
   (every ``@dataclass`` makes one) and ends the process with SIGINT even after the command
   line handled it. An :class:`Interrupted` is a subclass, which that check passes over.
@@ -32,6 +34,7 @@ from typing import Any
 
 STOPS = (signal.SIGINT, signal.SIGTERM)
 _ASKED: list[int] = []      # the signals received while handled(), first first
+_DEFERRING: list[bool] = []  # one entry per deferred() block the work is in
 
 
 class Interrupted(KeyboardInterrupt):
@@ -44,13 +47,28 @@ def _exception(number: int) -> BaseException:
 
 def _ask(number: int, frame: Any) -> None:
     _ASKED.append(number)
-    raise _exception(number)
+    if not _DEFERRING:
+        raise _exception(number)
 
 
 def check() -> None:
     """Raise the stop again if one was asked (and swallowed on its way up); else nothing."""
     if _ASKED:
         raise _exception(_ASKED[0])
+
+
+@contextlib.contextmanager
+def deferred() -> Iterator[None]:
+    """Within the block a stop is only remembered; it is raised when the block ends. For work
+    that must not be cut in the middle: a compiled extension's initialisation, cut by a
+    Ctrl-C, left the interpreter to crash at exit ("Fatal Python error: PyThreadState_Get"),
+    twice in 500 tries."""
+    _DEFERRING.append(True)
+    try:
+        yield
+    finally:
+        _DEFERRING.pop()
+    check()
 
 
 @contextlib.contextmanager

@@ -52,12 +52,14 @@ def import_frozen(modules: Iterable[str]) -> None:
     enabled = gc.isenabled()
     gc.disable()
     try:
-        for name in modules:
-            try:
-                importlib.import_module(name)
-            except ImportError:     # optional (dask, numba); required ones fail where used
-                pass
-        stop.check()    # a compiled extension turns a stop into an ImportError, skipped here
+        # a stop waits for the imports: one landing in a compiled extension's initialisation
+        # became an ImportError (skipped below) or crashed the interpreter at exit
+        with stop.deferred():
+            for name in modules:
+                try:
+                    importlib.import_module(name)
+                except ImportError:     # optional (dask, numba); required ones fail where used
+                    pass
         gc.freeze()
     finally:
         if enabled:
