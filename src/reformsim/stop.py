@@ -60,9 +60,10 @@ def check() -> None:
 @contextlib.contextmanager
 def deferred() -> Iterator[None]:
     """Within the block a stop is only remembered; it is raised when the block ends. For work
-    that must not be cut in the middle: a compiled extension's initialisation, cut by a
-    Ctrl-C, left the interpreter to crash at exit ("Fatal Python error: PyThreadState_Get"),
-    twice in 500 tries."""
+    that must not be cut in the middle: a compiled extension's initialisation. Cut by a Ctrl-C,
+    one turned the stop into an ImportError; early in a run, three Ctrl-Cs in about 700 also
+    ended in a crash at exit ("Fatal Python error: PyThreadState_Get"), none since the run's
+    imports wait (400 tries)."""
     _DEFERRING.append(True)
     try:
         yield
