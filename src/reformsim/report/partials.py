@@ -22,8 +22,12 @@ _PARTIAL = re.compile(r"^\.(?P<name>.+)\.partial-(?:(?P<host>.+)-)?(?P<pid>\d+)(
 def prefix_of(target: Path) -> str:
     """The start of the hidden folder's name of a run directory made here: the target's name,
     this host, process and thread (mkdtemp adds a random end)."""
-    host = re.sub(r"[^A-Za-z0-9.]", "_", socket.gethostname()) or "host"
-    return f".{target.name}.partial-{host}-{os.getpid()}-{threading.get_ident()}-"
+    return f".{target.name}.partial-{_host()}-{os.getpid()}-{threading.get_ident()}-"
+
+
+def _host() -> str:
+    """This host's name as hidden folders spell it (what ``_PARTIAL`` reads back)."""
+    return re.sub(r"[^A-Za-z0-9.]", "_", socket.gethostname()) or "host"
 
 
 class Making:
@@ -74,7 +78,7 @@ def remove_stale(folder: Path) -> list[Path]:
         entries = list(Path(folder).iterdir())
     except OSError:
         return removed
-    here = re.sub(r"[^A-Za-z0-9.]", "_", socket.gethostname()) or "host"
+    here = _host()
     for entry in entries:
         match = _PARTIAL.match(entry.name)
         if match is None or not entry.is_dir() or entry.is_symlink():
